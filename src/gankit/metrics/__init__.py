@@ -1,0 +1,35 @@
+"""Metrics: pure functions from features (or logits) to numbers, and streaming wrappers.
+
+Feature arrays are ``(n_samples, n_features)``, numpy or torch; everything is computed in
+float64. Every function refuses (`gankit.errors.GankitError`) input on which its value would
+mean nothing. Feature extractors (Inception-v3 for FID, the shipped digits net, any
+``nn.Module``) live in `gankit.metrics.features`.
+"""
+
+from gankit.metrics.fid import fid, gaussian_stats
+from gankit.metrics.frechet import frechet_distance
+from gankit.metrics.inception_score import inception_score
+from gankit.metrics.kid import KID_DEFAULTS, kid
+from gankit.metrics.nearest import nearest_neighbours
+from gankit.metrics.one_nn import one_nn_accuracy
+from gankit.metrics.prdc import precision_recall_density_coverage
+from gankit.metrics.streaming import GaussianStats, StreamingFID
+
+# --- other metric modules (owned elsewhere; the lead adds their imports here) -----------------
+# from gankit.metrics.divergences import ...
+# from gankit.metrics.modes import ...
+# ----------------------------------------------------------------------------------------------
+
+__all__ = [
+    "KID_DEFAULTS",
+    "GaussianStats",
+    "StreamingFID",
+    "fid",
+    "frechet_distance",
+    "gaussian_stats",
+    "inception_score",
+    "kid",
+    "nearest_neighbours",
+    "one_nn_accuracy",
+    "precision_recall_density_coverage",
+]
