@@ -22,13 +22,14 @@ def pairwise_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return sq.clamp_min_(0.0).sqrt_()
 
 
-def iter_distance_chunks(query: torch.Tensor, ref: torch.Tensor, chunk: int = CHUNK):
+def iter_distance_chunks(query: torch.Tensor, ref: torch.Tensor, chunk: int | None = None):
     """Yield ``(start, distances (chunk, n_ref))`` over row chunks of ``query``."""
+    chunk = chunk or CHUNK
     for start in range(0, query.shape[0], chunk):
         yield start, pairwise_distances(query[start : start + chunk], ref)
 
 
-def knn(query, ref, k: int, exclude_self: bool = False, chunk: int = CHUNK):
+def knn(query, ref, k: int, exclude_self: bool = False, chunk: int | None = None):
     """The ``k`` nearest rows of ``ref`` for each row of ``query``: ``(distances, indices)``,
     each ``(n_query, k)``, sorted by distance. With ``exclude_self`` (query is ref) a point is
     never its own neighbour (leave-one-out)."""

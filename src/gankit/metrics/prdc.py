@@ -8,6 +8,9 @@ With ``r_k(x)`` the distance from a real point to its k-th nearest *other* real 
 - recall: share of real points inside some fake ball ``B(y_j, r_k(y_j))`` (fake radii from fakes);
 - density: ``(1 / k M) sum_j sum_i 1[y_j in B(x_i, r_k(x_i))]`` (can exceed 1);
 - coverage: share of real points whose ball contains at least one fake point.
+
+On identical sets precision, recall and coverage are exactly 1; density is 1 up to ties (a
+copy of the k-th neighbour lies exactly on the ball's edge), which float64 round-off decides.
 """
 
 from __future__ import annotations
