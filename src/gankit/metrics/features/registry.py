@@ -47,11 +47,14 @@ class Extractor:
     image_shape : required ``(C, H, W)``, or None for any size. ``channels=3`` extractors
         accept 1-channel images by repeating the channel (grayscale as RGB).
     channels : 3 to expand grayscale images, None to pass channels through.
+    batch_size : images per forward pass when the caller does not say (50 for Inception, as
+        pytorch-fid / torch-fidelity; larger for small networks).
     """
 
     def __init__(self, module: nn.Module, name: str, input_kind: str = "float01",
                  identity: str | None = None, image_shape: tuple | None = None,
-                 channels: int | None = None, device: str | torch.device = "cpu"):
+                 channels: int | None = None, device: str | torch.device = "cpu",
+                 batch_size: int = DEFAULT_BATCH_SIZE):
         if input_kind not in ("uint8", "float01"):
             raise GankitError(f"input_kind must be 'uint8' or 'float01', got {input_kind!r}")
         self.device = torch.device(device)
@@ -63,6 +66,7 @@ class Extractor:
         self.identity = identity or f"{name}:{module_hash(module)}"
         self.image_shape = image_shape
         self.channels = channels
+        self.batch_size = batch_size
 
     def prepare(self, images) -> torch.Tensor:
         x = check_images(images)
@@ -111,7 +115,7 @@ def _make_digits(device="cpu", **_ignored) -> Extractor:
 
     net = load_digits_net()
     return Extractor(net, "digits", "float01", f"digits:{module_hash(net)}",
-                     image_shape=(1, 8, 8), device=device)
+                     image_shape=(1, 8, 8), device=device, batch_size=1000)
 
 
 EXTRACTORS: dict[str, Callable[..., Extractor]] = {
@@ -146,10 +150,12 @@ def get_extractor(name_or_module, inception_weights=None, resize: str = "tf1",
     return EXTRACTORS[name_or_module](device=device)
 
 
-def extract_features(images, extractor, batch_size: int = DEFAULT_BATCH_SIZE,
+def extract_features(images, extractor, batch_size: int | None = None,
                      progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """Features ``(N, d)`` and logits ``(N, K)`` (or None) as float32 numpy, in batches."""
+    """Features ``(N, d)`` and logits ``(N, K)`` (or None) as float32 numpy, in batches
+    (``batch_size`` None: the extractor's own default)."""
     extractor = get_extractor(extractor)
+    batch_size = extractor.batch_size if batch_size is None else batch_size
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise GankitError(f"batch_size must be a positive integer, got {batch_size!r}")
     images = check_images(images)

@@ -1,0 +1,62 @@
+"""`gankit features A --out FEATS.npy`: save a source's features (and logits) for caching and
+custom analyses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from gankit.commands.fid import add_feature_arguments
+from gankit.errors import GankitError
+from gankit.metrics.features import extract_features
+from gankit.metrics.suite import as_images, resolve_extractor
+
+NAME = "features"
+HELP = "extract features (and class logits) of an image source into .npy files"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", metavar="A", help="image source (folder, .npy/.npz, run, 'digits')")
+    add_feature_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="FEATS.npy",
+                        help="where to write the (N, d) float32 features")
+    parser.add_argument("--logits", metavar="LOGITS.npy", default=None,
+                        help="also write the (N, K) class logits")
+    parser.add_argument("--json", action="store_true", help="print a summary as JSON")
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, array)
+    os.replace(tmp, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    out, logits_out = Path(args.out), Path(args.logits) if args.logits else None
+    for p, flag in ((out, "--out"), (logits_out, "--logits")):
+        if p is not None and p.suffix != ".npy":
+            raise GankitError(f"{flag} {p}: must end in .npy")
+    images = as_images(args.a, args.a)
+    extractor = resolve_extractor(args.features, images, args.inception_weights, args.resize,
+                                  args.device)
+    feats, logits = extract_features(images, extractor, args.batch_size)
+    if logits_out is not None and logits is None:
+        raise GankitError(f"--logits: the {extractor.name} feature network gives no class logits")
+    _save_atomic(out, feats)
+    if logits_out is not None:
+        _save_atomic(logits_out, logits)
+    summary = {"features": extractor.name, "n": int(feats.shape[0]),
+               "feature_dim": int(feats.shape[1]), "out": str(out),
+               "logits": str(logits_out) if logits_out else None}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"wrote {out} ({summary['n']} x {summary['feature_dim']} {extractor.name} features)"
+              + (f" and {logits_out}" if logits_out else ""))
+    return 0

@@ -1,0 +1,95 @@
+"""`gankit fid` and `gankit features` end to end, offline, on the shipped digits net."""
+
+import json
+
+import numpy as np
+import pytest
+
+from gankit.cli import main
+from gankit.data.images import load_digits_images
+from gankit.metrics import fid
+
+
+@pytest.fixture(scope="module")
+def halves(tmp_path_factory):
+    d = tmp_path_factory.mktemp("digits")
+    x = load_digits_images()
+    a, b = d / "a.npy", d / "b.npz"
+    np.save(a, x[:900])
+    np.savez(b, samples=np.round(x[900:] * 255).astype(np.uint8))
+    return a, b, x
+
+
+def run_cli(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_fid_json_matches_api_and_caches(halves, tmp_path, capsys):
+    a, b, _ = halves
+    rc, out, err = run_cli(capsys, "fid", a, b, "--json", "--cache-dir", tmp_path)
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["features"] == "digits" and res["n_a"] == 900 and res["n_b"] == 897
+    fa, _ = _features(a)
+    fb, _ = _features(b)
+    assert res["fid"] == pytest.approx(fid(fa, fb), rel=1e-6)
+    assert (res["cached_a"], res["cached_b"]) == (False, False)
+    rc, out, _ = run_cli(capsys, "fid", a, b, "--json", "--cache-dir", tmp_path)
+    again = json.loads(out)
+    assert (again["cached_a"], again["cached_b"]) == (True, True)
+    assert again["fid"] == res["fid"]
+
+
+def _features(path):
+    from gankit.data.images import load_images
+    from gankit.metrics.features import extract_features
+
+    return extract_features(load_images(path), "digits")
+
+
+def test_fid_text_output_and_identity(halves, capsys):
+    a, _, _ = halves
+    rc, out, _ = run_cli(capsys, "fid", a, a, "--features", "digits", "--no-cache")
+    assert rc == 0 and float(out.split()[1]) < 1e-8 and "900 vs 900" in out
+
+
+def test_fid_refusals(halves, tmp_path, capsys):
+    a, _, x = halves
+    small = tmp_path / "small.npy"
+    np.save(small, x[:20])
+    rc, _, err = run_cli(capsys, "fid", a, small, "--no-cache")
+    assert rc == 2 and "at least 65 are needed" in err and "KID" in err
+    tanh = tmp_path / "tanh.npy"
+    np.save(tanh, x[:100] * 2 - 1)
+    rc, _, err = run_cli(capsys, "fid", a, tanh, "--no-cache")
+    assert rc == 2 and "found range [-1, 1]" in err
+    rc, _, err = run_cli(capsys, "fid", a, a, "--features", "inception", "--no-cache")
+    assert rc == 2 and "--inception-weights" in err
+    rc, _, err = run_cli(capsys, "fid", a, tmp_path / "nope.npy")
+    assert rc == 2 and "no such file" in err
+    big = tmp_path / "big.npy"
+    np.save(big, np.zeros((70, 3, 16, 16), np.uint8))
+    rc, _, err = run_cli(capsys, "fid", a, big, "--no-cache")
+    assert rc == 2 and "needs 1 x 8 x 8 images" in err
+    assert all(err.count("\n") == 1 for err in [err])  # one line
+
+
+def test_features_command(halves, tmp_path, capsys):
+    a, _, _ = halves
+    out_f, out_l = tmp_path / "f.npy", tmp_path / "sub" / "l.npy"
+    rc, out, err = run_cli(capsys, "features", a, "--features", "digits", "--out", out_f,
+                           "--logits", out_l, "--json")
+    assert rc == 0, err
+    summary = json.loads(out)
+    assert summary["n"] == 900 and summary["feature_dim"] == 64
+    f, lg = np.load(out_f), np.load(out_l)
+    ref_f, ref_l = _features(a)
+    np.testing.assert_array_equal(f, ref_f)
+    np.testing.assert_array_equal(lg, ref_l)
+    assert (lg.argmax(1) == np.arange(900) % 10).mean() < 1.01  # sanity: it is a (900, 10)
+    rc, _, err = run_cli(capsys, "features", a, "--out", tmp_path / "f.txt")
+    assert rc == 2 and "must end in .npy" in err
+    rc, _, err = run_cli(capsys, "features", "digits", "--out", tmp_path / "d.npy")
+    assert rc == 0 and np.load(tmp_path / "d.npy").shape == (1797, 64)
