@@ -1,0 +1,299 @@
+"""Divergences between a generator's samples and a toy distribution whose density is known.
+
+On a toy (`gankit.data.toy`) the data side is exact: its CDF (1-D), log density and mode centres
+are known, so every number below compares the *empirical* distribution of the generated samples
+with the *true* data distribution, not with another finite sample (except 2-D W1, see below).
+
+Building blocks (pure functions, float64 numpy inside; samples may be numpy or torch):
+
+* :func:`ks_distance` -- Kolmogorov-Smirnov ``sup_x |F_n(x) - F(x)|``, exact (same statistic
+  as ``scipy.stats.kstest``);
+* :func:`wasserstein1_1d` -- ``W1 = int |F_n(x) - F(x)| dx`` between the empirical and the true
+  distribution, by quadrature on the sorted samples merged with a dense grid, tails included;
+* :func:`bin_probabilities`, :func:`js_divergence_binned`, :func:`binned_divergences` -- JSD and
+  both KLs between the histogram of the samples and the true bin probabilities;
+* :func:`kl_divergence`, :func:`js_divergence` -- on two probability vectors;
+* :func:`moments` -- mean, std, skewness, excess kurtosis;
+* :func:`wasserstein1_ot` -- exact optimal transport cost between two point clouds (POT);
+* :func:`knn_divergences` -- KL and JSD in d dimensions from a k-nearest-neighbour density
+  estimate of the generator and the exact data log density.
+
+:func:`toy_metrics` picks every metric that fits a toy and returns a flat ``dict[str, float]``.
+All divergences are in nats. Everything refuses (`gankit.errors.GankitError`) input on which it
+would mean nothing: the wrong dimension, fewer than 2 samples, NaN or infinite values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from gankit.data.toy import ToyDistribution
+from gankit.errors import GankitError
+from gankit.metrics.checks import as_float64, check_finite
+from gankit.metrics.modes import PACGAN_N_STD, PACGAN_SAMPLES, mode_metrics
+
+CdfFn = Callable[[np.ndarray], np.ndarray]
+
+#: Histogram protocol for 1-D JSD/KL: this many equal bins on mean +- ``HIST_HALF_WIDTH`` std of
+#: the true distribution, plus one overflow bin on each side.
+HIST_BINS = 120
+HIST_HALF_WIDTH = 6.0
+#: Pseudo-count added to every bin of the model histogram for ``KL(p_data || p_model)``
+#: (Krichevsky-Trofimov / Jeffreys prior), so that an empty bin does not make it infinite.
+PSEUDO_COUNT = 0.5
+#: Dense grid points added to the sample points for the 1-D W1 quadrature, on mean +- 10 std.
+W1_GRID = 8192
+W1_HALF_WIDTH = 10.0
+#: 2-D protocol: at most this many generated samples against as many fresh true samples.
+OT_MAX_SAMPLES = 2000
+KNN_K = 5
+KNN_MAX_SAMPLES = 20000
+EVAL_SEED = 20240601
+
+
+# ----------------------------------------------------------------------------- input checks
+def _samples_1d(samples, name: str = "samples", min_samples: int = 2) -> np.ndarray:
+    """``(n,)`` or ``(n, 1)`` -> ``(n,)`` float64, refusing other shapes, NaN/inf, too few."""
+    x = as_float64(samples, name)
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 1:
+        raise GankitError(f"{name}: a 1-D metric needs shape (n,) or (n, 1), got {tuple(x.shape)}")
+    if x.shape[0] < min_samples:
+        raise GankitError(f"{name}: needs at least {min_samples} samples, got {x.shape[0]}")
+    check_finite(x, name)
+    return x
+
+
+def _samples_nd(samples, dim: int, name: str = "samples", min_samples: int = 2) -> np.ndarray:
+    x = as_float64(samples, name)
+    if dim == 1 and x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise GankitError(f"{name}: expected shape (n, {dim}), got {tuple(x.shape)}")
+    if x.shape[0] < min_samples:
+        raise GankitError(f"{name}: needs at least {min_samples} samples, got {x.shape[0]}")
+    check_finite(x, name)
+    return x
+
+
+def _checked_cdf(cdf: CdfFn, x: np.ndarray) -> np.ndarray:
+    f = np.asarray(cdf(x), dtype=np.float64).reshape(-1)
+    if f.shape != x.shape:
+        raise GankitError(f"cdf returned shape {f.shape} for {x.shape} points")
+    if not np.isfinite(f).all():
+        raise GankitError("cdf returned NaN or infinite values")
+    return np.clip(f, 0.0, 1.0)
+
+
+def toy_cdf(dist: ToyDistribution) -> CdfFn:
+    """``dist.cdf`` as a float64 numpy function (1-D toys only)."""
+    if dist.dim != 1:
+        raise GankitError(f"toy '{dist.name}' is {dist.dim}-D: a CDF exists only in 1-D")
+    return lambda x: dist.cdf(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
+
+
+# ----------------------------------------------------------------------------- 1-D, exact
+def ks_distance(samples, cdf: CdfFn) -> float:
+    """Kolmogorov-Smirnov distance ``sup_x |F_n(x) - F(x)|`` in [0, 1].
+
+    ``samples`` ``(n,)`` or ``(n, 1)``; ``cdf`` maps a float64 array to F of each point. The sup
+    is exact: it is attained at a sample point, either just after a jump (``i/n - F(x_(i))``) or
+    just before it (``F(x_(i)) - (i-1)/n``); ties are handled (the same statistic as
+    ``scipy.stats.kstest(samples, cdf).statistic``).
+    """
+    x = np.sort(_samples_1d(samples))
+    n = x.shape[0]
+    f = _checked_cdf(cdf, x)
+    i = np.arange(1, n + 1, dtype=np.float64)
+    return float(max((i / n - f).max(), (f - (i - 1) / n).max(), 0.0))
+
+
+def wasserstein1_1d(samples, cdf: CdfFn, lo: float, hi: float, grid: int = W1_GRID) -> float:
+    """Exact-up-to-quadrature ``W1 = int_R |F_n(x) - F(x)| dx`` (Vallender 1973).
+
+    ``samples`` ``(n,)`` or ``(n, 1)``; ``[lo, hi]`` must hold essentially all of F's mass (the
+    caller's true distribution: ``toy_metrics`` uses mean +- 10 std, beyond which a Gaussian
+    mixture has less than 1e-22 of its mass). The integration points are the sorted samples
+    (where ``F_n`` jumps) merged with ``grid`` equal steps on ``[lo, hi]``, so both tails --
+    below the smallest sample, where ``F_n = 0``, and above the largest, where ``F_n = 1`` -- are
+    integrated. On each interval ``F_n`` is constant and ``F`` is taken as linear, with the
+    crossing of ``|c - F|`` through 0 integrated exactly: the error is ``O(h^2 F'')``.
+    """
+    x = np.sort(_samples_1d(samples))
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        raise GankitError(f"wasserstein1_1d: need finite lo < hi, got [{lo}, {hi}]")
+    t = np.union1d(x, np.linspace(lo, hi, grid + 1))
+    f = _checked_cdf(cdf, t)
+    fn = np.searchsorted(x, t, side="right") / x.shape[0]  # F_n on [t_k, t_{k+1})
+    a = fn[:-1] - f[:-1]
+    b = fn[:-1] - f[1:]
+    h = np.diff(t)
+    same = a * b >= 0
+    area = np.where(
+        same,
+        0.5 * (np.abs(a) + np.abs(b)),
+        (a * a + b * b) / (2.0 * (np.abs(a) + np.abs(b)) + 1e-300),
+    )
+    return float((area * h).sum())
+
+
+def moments(samples) -> dict[str, float]:
+    """Mean, std, skewness and excess kurtosis of ``samples`` ``(n,)`` or ``(n, 1)``.
+
+    Population (biased, divide-by-n) central moments, as ``scipy.stats.skew`` and
+    ``scipy.stats.kurtosis(fisher=True, bias=True)``: ``skew = m3 / m2^1.5``,
+    ``kurtosis = m4 / m2^2 - 3`` (a Gaussian gives 0, a uniform -1.2). ``std`` is ``sqrt(m2)``.
+    When all samples are equal (a collapsed generator), skew and kurtosis are NaN (undefined).
+    """
+    x = _samples_1d(samples)
+    mean = float(x.mean())
+    d = x - mean
+    m2 = float((d * d).mean())
+    scale = max(abs(mean), float(np.abs(x).max()), 1e-300)
+    if m2 <= (1e-14 * scale) ** 2:
+        return {"mean": mean, "std": math.sqrt(m2), "skew": math.nan, "kurtosis": math.nan}
+    m3 = float((d**3).mean())
+    m4 = float((d**4).mean())
+    return {"mean": mean, "std": math.sqrt(m2), "skew": m3 / m2**1.5, "kurtosis": m4 / m2**2 - 3.0}
+
+
+# ----------------------------------------------------------------------------- 1-D, binned
+def kl_divergence(p, q) -> float:
+    """``KL(p || q) = sum p log(p / q)`` in nats for two probability vectors of equal length.
+
+    ``0 log 0 = 0``; infinite where ``p > 0`` and ``q = 0`` (the true value, not an error).
+    """
+    p, q = _prob_pair(p, q)
+    on = p > 0
+    if (q[on] <= 0).any():
+        return math.inf
+    return float(max(0.0, (p[on] * np.log(p[on] / q[on])).sum()))
+
+
+def js_divergence(p, q) -> float:
+    """Jensen-Shannon divergence in nats, ``0.5 KL(p||m) + 0.5 KL(q||m)``, ``m = (p+q)/2``.
+
+    Symmetric, in ``[0, log 2]``, 0 exactly when ``p == q``.
+    """
+    p, q = _prob_pair(p, q)
+    m = 0.5 * (p + q)
+    return float(min(math.log(2.0), 0.5 * kl_divergence(p, m) + 0.5 * kl_divergence(q, m)))
+
+
+def _prob_pair(p, q) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
+    q = np.asarray(q, dtype=np.float64).reshape(-1)
+    if p.shape != q.shape or p.size == 0:
+        raise GankitError(
+            f"divergence: p and q must be non-empty and alike, got {p.shape} and {q.shape}"
+        )
+    for v, name in ((p, "p"), (q, "q")):
+        if not np.isfinite(v).all() or (v < 0).any() or abs(v.sum() - 1.0) > 1e-6:
+            raise GankitError(f"divergence: {name} is not a probability vector (>= 0, sums to 1)")
+    return p, q
+
+
+def bin_probabilities(samples, cdf: CdfFn, lo: float, hi: float, bins: int = HIST_BINS):
+    """True bin probabilities and sample counts on ``bins`` equal bins of ``[lo, hi]``.
+
+    Returns ``(p_data, counts)``, both ``(bins + 2,)``: index 0 is the underflow bin
+    ``(-inf, lo)``, indices ``1..bins`` the half-open bins ``[e_k, e_{k+1})`` and the last the
+    overflow bin ``[hi, inf)``. So no mass is lost on either side and both sum to 1 (``p_data``)
+    and to ``n`` (``counts``). ``p_data`` is exact from the CDF.
+    """
+    x = _samples_1d(samples)
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo) or bins < 1:
+        raise GankitError(f"bin_probabilities: need finite lo < hi and bins >= 1, got [{lo}, {hi}]")
+    edges = np.linspace(lo, hi, bins + 1)
+    f = _checked_cdf(cdf, edges)
+    p = np.diff(np.concatenate([[0.0], np.maximum.accumulate(f), [1.0]]))
+    p = np.clip(p, 0.0, None)
+    p = p / p.sum()
+    counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=bins + 2)
+    return p, counts.astype(np.float64)
+
+
+def binned_divergences(samples, cdf: CdfFn, lo: float, hi: float, bins: int = HIST_BINS,
+                       pseudo_count: float = PSEUDO_COUNT) -> dict[str, float]:
+    """JSD and both KLs between the samples' histogram and the true bin probabilities (nats).
+
+    Bins as in :func:`bin_probabilities` (with under/overflow bins). The model density is
+    estimated by the histogram of the samples:
+
+    * ``jsd`` and ``kl_model_data = KL(q || p_data)`` use the raw histogram ``q = counts / n``
+      (neither needs smoothing: ``0 log 0 = 0``). ``kl_model_data`` is **infinite** when samples
+      fall in a bin where the data has no mass (outside a uniform's support): that is its true
+      value on these bins;
+    * ``kl_data_model = KL(p_data || q~)`` uses ``q~ = (counts + a) / (n + a K)`` with a
+      pseudo-count ``a`` (0.5) in each of the ``K`` bins, finite even when bins are empty.
+
+    Binning can only lower a divergence (data-processing inequality); with 120 bins over 12
+    std the loss is small for smooth densities, and the histogram's sampling bias is roughly
+    ``+(K_eff - 1) / 2n``.
+    """
+    p, counts = bin_probabilities(samples, cdf, lo, hi, bins)
+    n = counts.sum()
+    q = counts / n
+    q_smooth = (counts + pseudo_count) / (n + pseudo_count * counts.size)
+    return {
+        "jsd": js_divergence(p, q),
+        "kl_data_model": kl_divergence(p, q_smooth),
+        "kl_model_data": kl_divergence(q, p),
+    }
+
+
+def js_divergence_binned(samples, cdf: CdfFn, lo: float, hi: float, bins: int = HIST_BINS) -> float:
+    """JSD (nats) between the samples' histogram and the true bin probabilities, see
+    :func:`binned_divergences`."""
+    p, counts = bin_probabilities(samples, cdf, lo, hi, bins)
+    return js_divergence(p, counts / counts.sum())
+
+
+# ----------------------------------------------------------------------------- toy metrics
+def toy_metrics(dist: ToyDistribution, samples, seed: int = EVAL_SEED) -> dict[str, float]:
+    """Every metric that fits ``dist``, on generated ``samples`` ``(n, dist.dim)``; all floats.
+
+    1-D (``dist.cdf`` is known): ``ks`` (:func:`ks_distance`), ``w1`` (:func:`wasserstein1_1d`
+    on mean +- 10 std), ``jsd``, ``kl_data_model``, ``kl_model_data`` (:func:`binned_divergences`:
+    120 equal bins on mean +- 6 std of the true distribution plus an underflow and an overflow
+    bin; model density = histogram, pseudo-count 0.5 for ``kl_data_model``), ``mean``, ``std``,
+    ``skew``, ``kurtosis`` (excess; :func:`moments`).
+
+    2-D: ``w1`` (:func:`wasserstein1_ot`: up to 2,000 generated samples against as many fresh
+    true samples drawn from a ``torch.Generator`` seeded with ``seed``, so repeated calls agree),
+    ``w1_floor`` (the same between two independent true samples: what a perfect generator
+    would score), and ``kl_model_data``, ``kl_data_model``, ``jsd`` (:func:`knn_divergences`:
+    k = 5 nearest-neighbour density of the generator, exact data log density, Monte Carlo).
+
+    Any dimension, where ``dist.modes`` is not None: ``modes_covered``, ``n_modes``,
+    ``high_quality``, ``reverse_kl`` (:func:`gankit.metrics.modes.mode_metrics`, PacGAN protocol
+    on the first 2,500 samples, quality radius 3 ``dist.mode_std``).
+    """
+    x = _samples_nd(samples, dist.dim)
+    if dist.dim == 1:
+        out = _toy_metrics_1d(dist, x[:, 0])
+    else:
+        out = _toy_metrics_nd(dist, x, seed)
+    if dist.modes is not None and dist.mode_std is not None:
+        out.update(mode_metrics(x[:PACGAN_SAMPLES], dist.modes, float(dist.mode_std), PACGAN_N_STD))
+    return out
+
+
+def _toy_metrics_1d(dist: ToyDistribution, x: np.ndarray) -> dict[str, float]:
+    cdf = toy_cdf(dist)
+    mean, std = dist.mean_std()
+    out = {"ks": ks_distance(x, cdf)}
+    out["w1"] = wasserstein1_1d(x, cdf, mean - W1_HALF_WIDTH * std, mean + W1_HALF_WIDTH * std)
+    out.update(binned_divergences(x, cdf, mean - HIST_HALF_WIDTH * std,
+                                  mean + HIST_HALF_WIDTH * std))
+    out.update(moments(x))
+    return out
+
+
+def _toy_metrics_nd(dist: ToyDistribution, x: np.ndarray, seed: int) -> dict[str, float]:
+    raise GankitError(f"toy '{dist.name}': {dist.dim}-D metrics are not implemented yet")
