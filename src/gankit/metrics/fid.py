@@ -10,6 +10,7 @@ at any sample count).
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.blas import dsyrk
 
 from gankit.errors import GankitError
 from gankit.metrics.checks import check_feature_pair, check_features
@@ -27,13 +28,20 @@ def check_fid_sample_count(n: int, d: int, name: str) -> None:
         )
 
 
+def mean_and_scatter(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``(d,)`` and centred scatter ``sum (x - mu)(x - mu)^T`` ``(d, d)`` of float64
+    ``x (n, d)``. The scatter is one BLAS ``syrk`` (half the work of a general product)."""
+    mu = x.mean(axis=0)
+    xc = x - mu
+    upper = dsyrk(1.0, xc.T, trans=0)  # xc.T is Fortran-ordered: no copy; upper triangle only
+    return mu, np.triu(upper) + np.triu(upper, 1).T
+
+
 def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
     """Float64 mean ``(d,)`` and unbiased covariance ``(d, d)`` of ``features (n, d)``."""
     x = check_features(features, "features", min_samples=2)
-    mu = x.mean(axis=0)
-    xc = x - mu
-    cov = (xc.T @ xc) / (x.shape[0] - 1)
-    return mu, cov
+    mu, scatter = mean_and_scatter(x)
+    return mu, scatter / (x.shape[0] - 1)
 
 
 def fid(features_a, features_b, require_full_rank: bool = True) -> float:
@@ -46,6 +54,5 @@ def fid(features_a, features_b, require_full_rank: bool = True) -> float:
     if require_full_rank:
         check_fid_sample_count(a.shape[0], a.shape[1], "features_a")
         check_fid_sample_count(b.shape[0], b.shape[1], "features_b")
-    mu1, cov1 = gaussian_stats(a)
-    mu2, cov2 = gaussian_stats(b)
-    return frechet_distance(mu1, cov1, mu2, cov2)
+    (mu1, s1), (mu2, s2) = mean_and_scatter(a), mean_and_scatter(b)
+    return frechet_distance(mu1, s1 / (a.shape[0] - 1), mu2, s2 / (b.shape[0] - 1))

@@ -15,6 +15,7 @@ import torch
 
 from gankit.errors import GankitError
 from gankit.metrics.checks import check_features
+from gankit.metrics.fid import check_fid_sample_count, mean_and_scatter
 from gankit.metrics.frechet import frechet_distance
 
 
@@ -41,11 +42,8 @@ class GaussianStats:
                 f"features: batch has {x.shape[1]} dimensions, earlier batches had "
                 f"{self.n_features}"
             )
-        m = x.shape[0]
-        mean_b = x.mean(axis=0)
-        xc = x - mean_b
-        scatter_b = xc.T @ xc
-        self._merge(m, mean_b, scatter_b)
+        mean_b, scatter_b = mean_and_scatter(x)
+        self._merge(x.shape[0], mean_b, scatter_b)
         return self
 
     def _merge(self, m: int, mean_b: np.ndarray, scatter_b: np.ndarray) -> None:
@@ -135,8 +133,6 @@ class StreamingFID:
         self.real = stats
 
     def compute(self) -> float:
-        from gankit.metrics.fid import check_fid_sample_count
-
         for name, s in (("real", self.real), ("fake", self.fake)):
             if s.n == 0:
                 raise GankitError(f"StreamingFID: no {name} samples were added")
