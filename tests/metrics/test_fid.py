@@ -161,3 +161,44 @@ def test_streaming_fid_equals_fid():
         m.update(b[:5], real=False) or m.compute()
     with pytest.raises(GankitError, match="dimensions"):
         m.update(np.zeros((3, 9)), real=True)
+
+
+def test_streaming_fid_with_an_extractor_takes_images():
+    from gankit.data.images import load_digits_images
+    from gankit.metrics.features import extract_features
+
+    x = load_digits_images()
+    m = StreamingFID("digits")
+    for chunk in np.array_split(x[:900], 4):
+        m.update(chunk, real=True)
+    for chunk in np.array_split(x[900:], 3):
+        m.update(chunk, real=False)
+    fa, _ = extract_features(x[:900], "digits")
+    fb, _ = extract_features(x[900:], "digits")
+    assert m.compute() == pytest.approx(fid(fa, fb), rel=1e-5)
+
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover
+    given = None
+
+if given is not None:
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.integers(2, 40), st.integers(1, 6), st.integers(0, 2**31 - 1),
+           st.lists(st.integers(1, 9), min_size=1, max_size=6))
+    def test_gaussian_stats_independent_of_batching(n, d, seed, cuts):
+        x = np.random.default_rng(seed).standard_normal((n, d)) * 5 + 3
+        s, start = GaussianStats(), 0
+        for c in cuts + [n]:
+            if start >= n:
+                break
+            s.update(x[start : start + c])
+            start += c
+        if start < n:
+            s.update(x[start:])
+        np.testing.assert_allclose(s.cov, np.cov(x, rowvar=False).reshape(d, d),
+                                   rtol=1e-9, atol=1e-9)
+        assert frechet_distance(s.mean, s.cov, s.mean, s.cov) == pytest.approx(0, abs=1e-8)
