@@ -47,9 +47,11 @@ def main() -> None:
     t = time.perf_counter()
     feats, _ = extract_features(imgs, ext, batch_size=args.batch_size)
     dt = time.perf_counter() - t
-    print(f"Inception-v3 features on CPU ({torch.get_num_threads()} threads), batch "
-          f"{args.batch_size}, {args.size}x{args.size} -> 299x299: {n} images in {dt:.1f} s = "
-          f"{n / dt:.1f} images/s; features {tuple(feats.shape)}")
+    print(
+        f"Inception-v3 features on CPU ({torch.get_num_threads()} threads), batch "
+        f"{args.batch_size}, {args.size}x{args.size} -> 299x299: {n} images in {dt:.1f} s = "
+        f"{n / dt:.1f} images/s; features {tuple(feats.shape)}"
+    )
 
 
 if __name__ == "__main__":

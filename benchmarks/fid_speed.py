@@ -75,12 +75,15 @@ def main() -> None:
     rel = abs(ours - ref) / abs(ref)
     rel_e2e = abs(ours_e2e - ref_e2e) / abs(ref_e2e)
     print(f"features: 2 x {args.n} x {args.dim}; FID = {ours:.6f} (pytorch-fid route {ref:.6f})")
-    print(f"Frechet distance from statistics: gankit {t_our_stat:.2f} s, sqrtm route "
-          f"{t_ref_stat:.2f} s -> {t_ref_stat / t_our_stat:.1f}x faster (target >= 5x)")
-    print(f"FID end to end from features:     gankit {t_our_e2e:.2f} s, pytorch-fid route "
-          f"{t_ref_e2e:.2f} s -> {t_ref_e2e / t_our_e2e:.1f}x faster (target >= 3x)")
-    print(f"relative difference: statistics {rel:.2e}, end to end {rel_e2e:.2e} "
-          "(target < 1e-6)")
+    print(
+        f"Frechet distance from statistics: gankit {t_our_stat:.2f} s, sqrtm route "
+        f"{t_ref_stat:.2f} s -> {t_ref_stat / t_our_stat:.1f}x faster (target >= 5x)"
+    )
+    print(
+        f"FID end to end from features:     gankit {t_our_e2e:.2f} s, pytorch-fid route "
+        f"{t_ref_e2e:.2f} s -> {t_ref_e2e / t_our_e2e:.1f}x faster (target >= 3x)"
+    )
+    print(f"relative difference: statistics {rel:.2e}, end to end {rel_e2e:.2e} (target < 1e-6)")
 
 
 if __name__ == "__main__":

@@ -79,8 +79,9 @@ def test_fid_refusals(halves, tmp_path, capsys):
 def test_features_command(halves, tmp_path, capsys):
     a, _, _ = halves
     out_f, out_l = tmp_path / "f.npy", tmp_path / "sub" / "l.npy"
-    rc, out, err = run_cli(capsys, "features", a, "--features", "digits", "--out", out_f,
-                           "--logits", out_l, "--json")
+    rc, out, err = run_cli(
+        capsys, "features", a, "--features", "digits", "--out", out_f, "--logits", out_l, "--json"
+    )
     assert rc == 0, err
     summary = json.loads(out)
     assert summary["n"] == 900 and summary["feature_dim"] == 64

@@ -83,9 +83,7 @@ def test_fid_matches_reference_and_accepts_torch():
     rng = np.random.default_rng(2)
     a = rng.standard_normal((300, 20))
     b = rng.standard_normal((250, 20)) * 1.3 + 0.2
-    ref = reference_frechet(
-        a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)
-    )
+    ref = reference_frechet(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
     assert fid(a, b) == pytest.approx(ref, rel=1e-6)
     assert fid(torch.from_numpy(a).float(), torch.from_numpy(b).float()) == pytest.approx(
         ref, rel=1e-4
@@ -187,8 +185,12 @@ except ImportError:  # pragma: no cover
 if given is not None:
 
     @settings(max_examples=30, deadline=None)
-    @given(st.integers(2, 40), st.integers(1, 6), st.integers(0, 2**31 - 1),
-           st.lists(st.integers(1, 9), min_size=1, max_size=6))
+    @given(
+        st.integers(2, 40),
+        st.integers(1, 6),
+        st.integers(0, 2**31 - 1),
+        st.lists(st.integers(1, 9), min_size=1, max_size=6),
+    )
     def test_gaussian_stats_independent_of_batching(n, d, seed, cuts):
         x = np.random.default_rng(seed).standard_normal((n, d)) * 5 + 3
         s, start = GaussianStats(), 0
@@ -199,6 +201,7 @@ if given is not None:
             start += c
         if start < n:
             s.update(x[start:])
-        np.testing.assert_allclose(s.cov, np.cov(x, rowvar=False).reshape(d, d),
-                                   rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(
+            s.cov, np.cov(x, rowvar=False).reshape(d, d), rtol=1e-9, atol=1e-9
+        )
         assert frechet_distance(s.mean, s.cov, s.mean, s.cov) == pytest.approx(0, abs=1e-8)

@@ -77,8 +77,9 @@ def reference_tf1_resize(img, out_h, out_w):
 
 def test_tf1_resize_by_hand():
     x = torch.tensor([[[[0.0, 10.0], [20.0, 30.0]]]])
-    expected = torch.tensor([[0, 5, 10, 10], [10, 15, 20, 20], [20, 25, 30, 30],
-                             [20, 25, 30, 30]], dtype=torch.float32)
+    expected = torch.tensor(
+        [[0, 5, 10, 10], [10, 15, 20, 20], [20, 25, 30, 30], [20, 25, 30, 30]], dtype=torch.float32
+    )
     assert torch.equal(resize_bilinear_tf1(x, (4, 4))[0, 0], expected)
 
 

@@ -58,8 +58,7 @@ def test_kid_unbiased_on_a_known_case():
     shift = np.array([0.6, 0.0, -0.3])
     a = rng.standard_normal((4000, 3))
     b = rng.standard_normal((4000, 3)) + shift
-    mean, std = kid(a, b, subsets=400, subset_size=20, degree=1, gamma=1.0, coef0=0.0,
-                    generator=0)
+    mean, std = kid(a, b, subsets=400, subset_size=20, degree=1, gamma=1.0, coef0=0.0, generator=0)
     assert mean == pytest.approx(shift @ shift, abs=4 * std / np.sqrt(400) + 0.01)
     # Same distribution: KID (cubic kernel) is about 0, not positive-biased like FID.
     mean0, std0 = kid(a, rng.standard_normal((4000, 3)), subsets=200, subset_size=50)

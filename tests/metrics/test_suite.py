@@ -8,7 +8,7 @@ from gankit.metrics.suite import fid_between, image_metrics
 
 
 def test_image_metrics_on_digits():
-    x, = (load_digits_images(),)
+    (x,) = (load_digits_images(),)
     rng = np.random.default_rng(0)
     perm = rng.permutation(len(x))
     train, real, fake = x[perm[:900]], x[perm[900:1400]], x[perm[1400:]]

@@ -22,10 +22,15 @@ HELP = "extract features (and class logits) of an image source into .npy files"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", metavar="A", help="image source (folder, .npy/.npz, run, 'digits')")
     add_feature_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="FEATS.npy",
-                        help="where to write the (N, d) float32 features")
-    parser.add_argument("--logits", metavar="LOGITS.npy", default=None,
-                        help="also write the (N, K) class logits")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="FEATS.npy",
+        help="where to write the (N, d) float32 features",
+    )
+    parser.add_argument(
+        "--logits", metavar="LOGITS.npy", default=None, help="also write the (N, K) class logits"
+    )
     parser.add_argument("--json", action="store_true", help="print a summary as JSON")
 
 
@@ -43,20 +48,27 @@ def run(args: argparse.Namespace) -> int:
         if p is not None and p.suffix != ".npy":
             raise GankitError(f"{flag} {p}: must end in .npy")
     images = as_images(args.a, args.a)
-    extractor = resolve_extractor(args.features, images, args.inception_weights, args.resize,
-                                  args.device)
+    extractor = resolve_extractor(
+        args.features, images, args.inception_weights, args.resize, args.device
+    )
     feats, logits = extract_features(images, extractor, args.batch_size)
     if logits_out is not None and logits is None:
         raise GankitError(f"--logits: the {extractor.name} feature network gives no class logits")
     _save_atomic(out, feats)
     if logits_out is not None:
         _save_atomic(logits_out, logits)
-    summary = {"features": extractor.name, "n": int(feats.shape[0]),
-               "feature_dim": int(feats.shape[1]), "out": str(out),
-               "logits": str(logits_out) if logits_out else None}
+    summary = {
+        "features": extractor.name,
+        "n": int(feats.shape[0]),
+        "feature_dim": int(feats.shape[1]),
+        "out": str(out),
+        "logits": str(logits_out) if logits_out else None,
+    }
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"wrote {out} ({summary['n']} x {summary['feature_dim']} {extractor.name} features)"
-              + (f" and {logits_out}" if logits_out else ""))
+        print(
+            f"wrote {out} ({summary['n']} x {summary['feature_dim']} {extractor.name} features)"
+            + (f" and {logits_out}" if logits_out else "")
+        )
     return 0

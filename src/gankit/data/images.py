@@ -68,9 +68,7 @@ def _load_npz(path: Path) -> np.ndarray:
                     return data[key]
     except ValueError as exc:
         raise GankitError(f"{path}: cannot read as a numpy archive ({exc})") from None
-    raise GankitError(
-        f"{path}: holds arrays {keys}; name the images one of {list(NPZ_KEYS)}"
-    )
+    raise GankitError(f"{path}: holds arrays {keys}; name the images one of {list(NPZ_KEYS)}")
 
 
 def _load_folder(path: Path) -> np.ndarray:
@@ -131,4 +129,3 @@ def load_images(source: str | Path, name: str | None = None) -> np.ndarray:
     if out.dtype not in (np.uint8, np.float32):
         out = out.astype(np.float32)
     return out
-

@@ -50,9 +50,7 @@ def check_features(x, name: str, min_samples: int = 1) -> np.ndarray:
     if arr.shape[1] < 1:
         raise GankitError(f"{name}: features have zero dimensions")
     if arr.shape[0] < min_samples:
-        raise GankitError(
-            f"{name}: needs at least {min_samples} samples, got {arr.shape[0]}"
-        )
+        raise GankitError(f"{name}: needs at least {min_samples} samples, got {arr.shape[0]}")
     check_finite(arr, name)
     return arr
 
@@ -87,9 +85,7 @@ def check_images(x, name: str = "images") -> torch.Tensor:
     """
     t = torch.from_numpy(np.asarray(x)) if not isinstance(x, torch.Tensor) else x.detach()
     if t.ndim != 4:
-        raise GankitError(
-            f"{name}: images must be 4-D (N, C, H, W), got shape {tuple(t.shape)}"
-        )
+        raise GankitError(f"{name}: images must be 4-D (N, C, H, W), got shape {tuple(t.shape)}")
     n, c, h, w = t.shape
     if c not in (1, 3):
         hint = " (channels-last? transpose to N, C, H, W)" if w in (1, 3) else ""

@@ -49,9 +49,7 @@ def knn(query, ref, k: int, exclude_self: bool = False, chunk: int | None = None
     return torch.cat(dists), torch.cat(idxs)
 
 
-def nearest_neighbours(
-    generated, train, k: int = 1, held_out=None, n_pairs: int = 16
-) -> dict:
+def nearest_neighbours(generated, train, k: int = 1, held_out=None, n_pairs: int = 16) -> dict:
     """Memorisation check: how close generated samples lie to the training set.
 
     A generator that copies its training data puts samples closer to the training set than

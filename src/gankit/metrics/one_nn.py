@@ -29,7 +29,8 @@ def one_nn_accuracy(real, fake) -> float:
             f"{f.shape[0]}"
         )
     x = torch.cat([torch.from_numpy(r), torch.from_numpy(f)])
-    labels = torch.cat([torch.ones(r.shape[0], dtype=torch.bool),
-                        torch.zeros(f.shape[0], dtype=torch.bool)])
+    labels = torch.cat(
+        [torch.ones(r.shape[0], dtype=torch.bool), torch.zeros(f.shape[0], dtype=torch.bool)]
+    )
     _, idx = knn(x, x, 1, exclude_self=True)
     return float((labels[idx[:, 0]] == labels).double().mean())

@@ -54,19 +54,30 @@ def as_images(source, name: str = "images") -> np.ndarray:
     return check_images(source, name).numpy()
 
 
-def resolve_extractor(features, images: np.ndarray | None = None, inception_weights=None,
-                      resize: str = DEFAULTS["resize"], device="cpu"):
+def resolve_extractor(
+    features,
+    images: np.ndarray | None = None,
+    inception_weights=None,
+    resize: str = DEFAULTS["resize"],
+    device="cpu",
+):
     """``"auto"`` -> digits for 1 x 8 x 8 images, else inception; names and modules as
     `get_extractor` takes them."""
     if isinstance(features, str) and features == "auto":
         digits_like = images is not None and tuple(images.shape[1:]) == (1, 8, 8)
         features = "digits" if digits_like else "inception"
-    return get_extractor(features, inception_weights=inception_weights, resize=resize,
-                         device=device)
+    return get_extractor(
+        features, inception_weights=inception_weights, resize=resize, device=device
+    )
 
 
-def source_stats(images: np.ndarray, extractor, batch_size: int | None = DEFAULTS["batch_size"],
-                 cache_dir=None, use_cache: bool = True) -> tuple[GaussianStats, bool]:
+def source_stats(
+    images: np.ndarray,
+    extractor,
+    batch_size: int | None = DEFAULTS["batch_size"],
+    cache_dir=None,
+    use_cache: bool = True,
+) -> tuple[GaussianStats, bool]:
     """Float64 Gaussian statistics of a source's features, streamed batch by batch (features
     are never all held at once) and cached under a hash of data + extractor identity."""
 
@@ -85,9 +96,17 @@ def source_stats(images: np.ndarray, extractor, batch_size: int | None = DEFAULT
     return cached_stats(key, compute, cache_dir)
 
 
-def fid_between(a, b, features=DEFAULTS["features"], inception_weights=None,
-                resize: str = DEFAULTS["resize"], batch_size: int | None = DEFAULTS["batch_size"],
-                cache_dir=None, use_cache: bool = True, device="cpu") -> dict:
+def fid_between(
+    a,
+    b,
+    features=DEFAULTS["features"],
+    inception_weights=None,
+    resize: str = DEFAULTS["resize"],
+    batch_size: int | None = DEFAULTS["batch_size"],
+    cache_dir=None,
+    use_cache: bool = True,
+    device="cpu",
+) -> dict:
     """FID between two image sources. Returns ``{"fid", "features", "n_a", "n_b",
     "feature_dim", "cached_a", "cached_b"}``; raises `GankitError` when FID cannot mean
     anything (too few samples for the feature dimension, mismatched images...)."""
@@ -98,8 +117,15 @@ def fid_between(a, b, features=DEFAULTS["features"], inception_weights=None,
     check_fid_sample_count(stats_a.n, stats_a.n_features, "A")
     check_fid_sample_count(stats_b.n, stats_b.n_features, "B")
     value = frechet_distance(stats_a.mean, stats_a.cov, stats_b.mean, stats_b.cov)
-    return {"fid": value, "features": extractor.name, "n_a": stats_a.n, "n_b": stats_b.n,
-            "feature_dim": stats_a.n_features, "cached_a": hit_a, "cached_b": hit_b}
+    return {
+        "fid": value,
+        "features": extractor.name,
+        "n_a": stats_a.n,
+        "n_b": stats_b.n,
+        "feature_dim": stats_a.n_features,
+        "cached_a": hit_a,
+        "cached_b": hit_b,
+    }
 
 
 def class_histogram(logits: np.ndarray) -> list[int]:
@@ -107,12 +133,21 @@ def class_histogram(logits: np.ndarray) -> list[int]:
     return np.bincount(np.asarray(logits).argmax(1), minlength=logits.shape[1]).tolist()
 
 
-def image_metrics(real, fake, features=DEFAULTS["features"], inception_weights=None,
-                  train=None, resize: str = DEFAULTS["resize"],
-                  batch_size: int | None = DEFAULTS["batch_size"],
-                  kid_subsets: int = DEFAULTS["kid_subsets"], kid_subset_size: int | None = None,
-                  prdc_k: int = DEFAULTS["prdc_k"], is_splits: int = DEFAULTS["is_splits"],
-                  seed: int = DEFAULTS["seed"], device="cpu") -> dict:
+def image_metrics(
+    real,
+    fake,
+    features=DEFAULTS["features"],
+    inception_weights=None,
+    train=None,
+    resize: str = DEFAULTS["resize"],
+    batch_size: int | None = DEFAULTS["batch_size"],
+    kid_subsets: int = DEFAULTS["kid_subsets"],
+    kid_subset_size: int | None = None,
+    prdc_k: int = DEFAULTS["prdc_k"],
+    is_splits: int = DEFAULTS["is_splits"],
+    seed: int = DEFAULTS["seed"],
+    device="cpu",
+) -> dict:
     """FID, KID, IS, PRDC, 1-NN accuracy (and nearest neighbours when ``train`` is given)
     of generated images ``fake`` against reference images ``real``, in one feature space.
 
@@ -125,8 +160,13 @@ def image_metrics(real, fake, features=DEFAULTS["features"], inception_weights=N
     extractor = resolve_extractor(features, img_r, inception_weights, resize, device)
     fr, lr = extract_features(img_r, extractor, batch_size)
     ff, lf = extract_features(img_f, extractor, batch_size)
-    out: dict = {"features": extractor.name, "feature_dim": int(fr.shape[1]),
-                 "n_real": int(fr.shape[0]), "n_fake": int(ff.shape[0]), "refused": {}}
+    out: dict = {
+        "features": extractor.name,
+        "feature_dim": int(fr.shape[1]),
+        "n_real": int(fr.shape[0]),
+        "n_fake": int(ff.shape[0]),
+        "refused": {},
+    }
 
     def attempt(name, fn):
         try:
@@ -141,8 +181,9 @@ def image_metrics(real, fake, features=DEFAULTS["features"], inception_weights=N
 
     def do_kid():
         size = kid_subset_size or min(KID_DEFAULTS["subset_size"], len(fr), len(ff))
-        out["kid_mean"], out["kid_std"] = kid(fr, ff, subsets=kid_subsets, subset_size=size,
-                                              generator=seed)
+        out["kid_mean"], out["kid_std"] = kid(
+            fr, ff, subsets=kid_subsets, subset_size=size, generator=seed
+        )
         out["kid_subset_size"] = size
 
     def do_is():
@@ -154,8 +195,13 @@ def image_metrics(real, fake, features=DEFAULTS["features"], inception_weights=N
     def do_one_nn():
         out["one_nn_accuracy"] = one_nn_accuracy(fr, ff)
 
-    for name, fn in (("fid", do_fid), ("kid", do_kid), ("inception_score", do_is),
-                     ("prdc", do_prdc), ("one_nn_accuracy", do_one_nn)):
+    for name, fn in (
+        ("fid", do_fid),
+        ("kid", do_kid),
+        ("inception_score", do_is),
+        ("prdc", do_prdc),
+        ("one_nn_accuracy", do_one_nn),
+    ):
         attempt(name, fn)
     if lf is not None:
         out["class_histogram_fake"] = class_histogram(lf)
@@ -166,8 +212,7 @@ def image_metrics(real, fake, features=DEFAULTS["features"], inception_weights=N
 
         def do_nn():
             nn_out = nearest_neighbours(ff, ft, k=1, held_out=fr)
-            out["nearest"] = {k: v for k, v in nn_out.items() if k not in ("distances",
-                                                                          "indices")}
+            out["nearest"] = {k: v for k, v in nn_out.items() if k not in ("distances", "indices")}
 
         attempt("nearest_neighbours", do_nn)
     return out

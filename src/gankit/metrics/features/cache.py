@@ -57,8 +57,9 @@ def load_stats(path: Path) -> GaussianStats:
         return GaussianStats.from_state_dict({k: data[k] for k in data.files})
 
 
-def cached_stats(key: str, compute: Callable[[], GaussianStats],
-                 cache_dir: str | Path | None = None) -> tuple[GaussianStats, bool]:
+def cached_stats(
+    key: str, compute: Callable[[], GaussianStats], cache_dir: str | Path | None = None
+) -> tuple[GaussianStats, bool]:
     """Load the statistics stored under ``key``, or compute and store them.
 
     Returns ``(stats, hit)``. A corrupt cache file is recomputed and replaced.

@@ -51,10 +51,17 @@ class Extractor:
         pytorch-fid / torch-fidelity; larger for small networks).
     """
 
-    def __init__(self, module: nn.Module, name: str, input_kind: str = "float01",
-                 identity: str | None = None, image_shape: tuple | None = None,
-                 channels: int | None = None, device: str | torch.device = "cpu",
-                 batch_size: int = DEFAULT_BATCH_SIZE):
+    def __init__(
+        self,
+        module: nn.Module,
+        name: str,
+        input_kind: str = "float01",
+        identity: str | None = None,
+        image_shape: tuple | None = None,
+        channels: int | None = None,
+        device: str | torch.device = "cpu",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ):
         if input_kind not in ("uint8", "float01"):
             raise GankitError(f"input_kind must be 'uint8' or 'float01', got {input_kind!r}")
         self.device = torch.device(device)
@@ -99,13 +106,16 @@ class Extractor:
         return feats, logits
 
 
-def _make_inception(inception_weights=None, resize: str = "tf1", logits_bias: bool = False,
-                    device="cpu") -> Extractor:
+def _make_inception(
+    inception_weights=None, resize: str = "tf1", logits_bias: bool = False, device="cpu"
+) -> Extractor:
     from gankit.metrics.features.inception import file_sha256, load_inception
 
     model = load_inception(inception_weights, resize=resize, logits_bias=logits_bias)
-    identity = (f"inception-v3-fid:{file_sha256(inception_weights)}:resize={resize}:"
-                f"logits_bias={logits_bias}")
+    identity = (
+        f"inception-v3-fid:{file_sha256(inception_weights)}:resize={resize}:"
+        f"logits_bias={logits_bias}"
+    )
     kind = "uint8" if resize == "tf1" else "float01"
     return Extractor(model, "inception", kind, identity, channels=3, device=device)
 
@@ -114,8 +124,15 @@ def _make_digits(device="cpu", **_ignored) -> Extractor:
     from gankit.metrics.features.digits import load_digits_net
 
     net = load_digits_net()
-    return Extractor(net, "digits", "float01", f"digits:{module_hash(net)}",
-                     image_shape=(1, 8, 8), device=device, batch_size=1000)
+    return Extractor(
+        net,
+        "digits",
+        "float01",
+        f"digits:{module_hash(net)}",
+        image_shape=(1, 8, 8),
+        device=device,
+        batch_size=1000,
+    )
 
 
 EXTRACTORS: dict[str, Callable[..., Extractor]] = {
@@ -133,8 +150,13 @@ def register_extractor(name: str, factory: Callable[..., Extractor]) -> None:
     EXTRACTORS[name] = factory
 
 
-def get_extractor(name_or_module, inception_weights=None, resize: str = "tf1",
-                  logits_bias: bool = False, device="cpu") -> Extractor:
+def get_extractor(
+    name_or_module,
+    inception_weights=None,
+    resize: str = "tf1",
+    logits_bias: bool = False,
+    device="cpu",
+) -> Extractor:
     """An `Extractor` from a registered name, an ``nn.Module``, or an `Extractor` (returned)."""
     if isinstance(name_or_module, Extractor):
         return name_or_module
@@ -150,8 +172,9 @@ def get_extractor(name_or_module, inception_weights=None, resize: str = "tf1",
     return EXTRACTORS[name_or_module](device=device)
 
 
-def extract_features(images, extractor, batch_size: int | None = None,
-                     progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def extract_features(
+    images, extractor, batch_size: int | None = None, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Features ``(N, d)`` and logits ``(N, K)`` (or None) as float32 numpy, in batches
     (``batch_size`` None: the extractor's own default)."""
     extractor = get_extractor(extractor)

@@ -20,8 +20,14 @@ import torch
 from gankit.data.images import load_digits_images
 from gankit.metrics.features.digits import WEIGHTS_PATH, DigitsNet
 
-SETTINGS = {"seed": 0, "epochs": 60, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
-            "test_size": 0.2}
+SETTINGS = {
+    "seed": 0,
+    "epochs": 60,
+    "batch_size": 64,
+    "lr": 2e-3,
+    "weight_decay": 1e-4,
+    "test_size": 0.2,
+}
 MIN_ACCURACY = 0.97
 
 
@@ -57,8 +63,9 @@ def train(settings: dict = SETTINGS, verbose: bool = True) -> tuple[DigitsNet, f
     x_tr, x_te, y_tr, y_te = split_digits(settings["seed"], settings["test_size"])
     xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y_tr)
     net = DigitsNet()
-    opt = torch.optim.AdamW(net.parameters(), lr=settings["lr"],
-                            weight_decay=settings["weight_decay"])
+    opt = torch.optim.AdamW(
+        net.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"]
+    )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings["epochs"])
     for epoch in range(settings["epochs"]):
         net.train()
@@ -72,8 +79,10 @@ def train(settings: dict = SETTINGS, verbose: bool = True) -> tuple[DigitsNet, f
             opt.step()
         sched.step()
         if verbose and (epoch + 1) % 10 == 0:
-            print(f"epoch {epoch + 1}: loss {loss.item():.4f}, "
-                  f"held-out accuracy {accuracy(net, x_te, y_te):.4f}")
+            print(
+                f"epoch {epoch + 1}: loss {loss.item():.4f}, "
+                f"held-out accuracy {accuracy(net, x_te, y_te):.4f}"
+            )
     net.eval()
     return net, accuracy(net, x_te, y_te)
 
@@ -91,8 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"accuracy below {MIN_ACCURACY}: not writing {args.out}", file=sys.stderr)
         return 1
     state = {k: v.detach().contiguous().float() for k, v in net.state_dict().items()}
-    meta = {"held_out_accuracy": f"{acc:.4f}", "settings": json.dumps(SETTINGS),
-            "torch": torch.__version__}
+    meta = {
+        "held_out_accuracy": f"{acc:.4f}",
+        "settings": json.dumps(SETTINGS),
+        "torch": torch.__version__,
+    }
     tmp = args.out.with_suffix(".tmp")
     save_file(state, str(tmp), metadata=meta)
     tmp.replace(args.out)
