@@ -2,10 +2,16 @@
 
 Every distribution follows one small interface, `ToyDistribution`:
 
-* ``sample(n, generator) -> (n, dim)`` float32 tensor, drawn only from the given ``torch.Generator``;
+* ``sample(n, generator) -> (n, dim)`` float32 tensor, drawn only from the given
+  ``torch.Generator``;
 * ``log_prob(x) -> (n,)`` float64 log density of ``x`` (``(n, dim)``);
 * ``cdf(x)`` for 1-D distributions (``(n,)`` or ``(n, 1)`` in, ``(n,)`` float64 out);
 * ``modes`` (``(m, dim)`` centres) and ``mode_std`` where the distribution is a mixture of modes.
+
+1-D: ``gaussian`` (N(4, 1.25^2)), ``mixture-1d``, ``bimodal``, ``uniform``. 2-D, all equal-weight
+Gaussian mixtures (:class:`GaussianMixture2D`) so that ``log_prob`` is exact for ``sample``:
+``ring-8`` and ``grid-25`` (VEEGAN / PacGAN), ``spiral``, ``swiss-roll``, ``mixture-2d``.
+Errors are `gankit.errors.GankitError` (a ``ValueError``).
 
 Look distributions up by name with :func:`make_toy`; register new ones with :func:`register_toy`.
 """
@@ -17,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+from gankit.errors import GankitError
 
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -35,7 +43,7 @@ class ToyDistribution:
         raise NotImplementedError
 
     def cdf(self, x: torch.Tensor) -> torch.Tensor:
-        raise ValueError(f"toy '{self.name}' has no CDF (only 1-D distributions do)")
+        raise GankitError(f"toy '{self.name}' has no CDF (only 1-D distributions do)")
 
     @property
     def modes(self) -> torch.Tensor | None:
@@ -49,7 +57,7 @@ class ToyDistribution:
 
     def mean_std(self) -> tuple[float, float]:
         """Exact mean and standard deviation (1-D only): used to set plot and histogram ranges."""
-        raise ValueError(f"toy '{self.name}' has no 1-D mean/std")
+        raise GankitError(f"toy '{self.name}' has no 1-D mean/std")
 
     def support(self) -> tuple[float, float]:
         """A 1-D interval holding essentially all the mass (for plots and quadrature)."""
@@ -72,7 +80,8 @@ def _normal_cdf(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
 
 @dataclass
 class Gaussian1D(ToyDistribution):
-    """N(mean, std^2) in 1-D; the classic demo's target is N(4, 1.25^2) (Goodfellow et al. 2014 demo)."""
+    """N(mean, std^2) in 1-D; the classic demo's target is N(4, 1.25^2) (Goodfellow et al. 2014
+    demo)."""
 
     mean: float = 4.0
     std: float = 1.25
@@ -106,14 +115,14 @@ class Mixture1D(ToyDistribution):
     def __post_init__(self):
         k = len(self.means)
         if len(self.stds) != k or (self.weights is not None and len(self.weights) != k):
-            raise ValueError("mixture: means, stds and weights must have the same length")
+            raise GankitError("mixture: means, stds and weights must have the same length")
         if any(s <= 0 for s in self.stds):
-            raise ValueError(f"mixture: stds must be > 0, got {list(self.stds)}")
+            raise GankitError(f"mixture: stds must be > 0, got {list(self.stds)}")
         w = torch.ones(k, dtype=torch.float64) if self.weights is None else torch.tensor(
             self.weights, dtype=torch.float64
         )
         if (w <= 0).any():
-            raise ValueError(f"mixture: weights must be > 0, got {w.tolist()}")
+            raise GankitError(f"mixture: weights must be > 0, got {w.tolist()}")
         self._w = w / w.sum()
         self._mu = torch.tensor(self.means, dtype=torch.float64)
         self._sd = torch.tensor(self.stds, dtype=torch.float64)
@@ -158,7 +167,7 @@ class Uniform1D(ToyDistribution):
 
     def __post_init__(self):
         if not self.high > self.low:
-            raise ValueError(f"uniform: high ({self.high}) must exceed low ({self.low})")
+            raise GankitError(f"uniform: high ({self.high}) must exceed low ({self.low})")
 
     def sample(self, n, generator=None):
         u = torch.rand(n, 1, generator=generator, dtype=torch.float64)
@@ -183,13 +192,158 @@ class Uniform1D(ToyDistribution):
         return self.low - pad, self.high + pad
 
 
+@dataclass
+class GaussianMixture2D(ToyDistribution):
+    """An equal-weight mixture of isotropic Gaussians ``N(c_j, std^2 I)`` around ``centres``.
+
+    ``centres`` is a sequence of ``m`` points of equal dimension (2 for every built-in world).
+    Sampling draws a component uniformly, then Gaussian noise, so :meth:`log_prob` is *exact* for
+    what :meth:`sample` draws: ``log p(x) = logsumexp_j log N(x; c_j, std^2 I) - log m``.
+    ``report_modes`` says whether the components are separate modes (the ring, the grid), whose
+    coverage the PacGAN metrics can count, or only a discretisation of a curve (the spiral, the
+    swiss roll), where ``modes`` is None.
+    """
+
+    centres: tuple = ((1.0, 0.0), (-1.0, 0.0))
+    std: float = 0.05
+    name: str = "mixture-2d"
+    report_modes: bool = True
+    dim: int = 2
+
+    def __post_init__(self):
+        c = torch.as_tensor(self.centres, dtype=torch.float64)
+        if c.ndim != 2 or c.shape[0] < 1 or c.shape[1] < 1:
+            raise GankitError(f"{self.name}: centres must be (m, d) with m, d >= 1, "
+                              f"got shape {tuple(c.shape)}")
+        if not torch.isfinite(c).all():
+            raise GankitError(f"{self.name}: centres must be finite")
+        if not (isinstance(self.std, (int, float)) and math.isfinite(self.std) and self.std > 0):
+            raise GankitError(f"{self.name}: std must be a finite number > 0, got {self.std!r}")
+        self._c = c
+        self.dim = int(c.shape[1])
+
+    def sample(self, n, generator=None):
+        comp = torch.randint(self._c.shape[0], (n,), generator=generator)
+        z = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
+        return (self._c[comp] + self.std * z).float()
+
+    def log_prob(self, x):
+        x = torch.as_tensor(x, dtype=torch.float64)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise GankitError(f"{self.name}: log_prob needs points of shape (n, {self.dim}), "
+                              f"got {tuple(x.shape)}")
+        m = self._c.shape[0]
+        const = -math.log(m) - self.dim * (math.log(self.std) + _LOG_SQRT_2PI)
+        out = torch.empty(x.shape[0], dtype=torch.float64)
+        c2 = (self._c**2).sum(1)
+        step = max(1, 2_000_000 // m)  # bounded memory for many components
+        for i in range(0, x.shape[0], step):
+            xi = x[i:i + step]
+            # |x - c|^2 by expansion (a matmul), in float64: the cancellation error, ~1e-16 |x|^2,
+            # is far below the smallest std^2 (1e-4) for points near the data
+            d2 = ((xi**2).sum(1, keepdim=True) - 2.0 * xi @ self._c.T + c2).clamp_min(0.0)
+            out[i:i + step] = torch.logsumexp(-0.5 * d2 / self.std**2, dim=1) + const
+        return out
+
+    @property
+    def centres_tensor(self) -> torch.Tensor:
+        """``(m, dim)`` float64 component centres, whether or not they count as modes."""
+        return self._c.clone()
+
+    @property
+    def modes(self):
+        return self._c.float() if self.report_modes else None
+
+    @property
+    def mode_std(self):
+        return float(self.std) if self.report_modes else None
+
+    def mean_cov(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact mean ``(dim,)`` and covariance ``(dim, dim)`` (float64):
+        ``mean(c_j)`` and ``std^2 I + cov(c_j)`` (the centres' covariance dividing by m)."""
+        mean = self._c.mean(0)
+        d = self._c - mean
+        return mean, self.std**2 * torch.eye(self.dim, dtype=torch.float64) + d.T @ d / d.shape[0]
+
+    def bounds(self, n_std: float = 4.0) -> tuple[tuple[float, float], ...]:
+        """Per axis ``(low, high)``: the centres' range padded by ``n_std`` stds (for plots)."""
+        lo = (self._c.min(0).values - n_std * self.std).tolist()
+        hi = (self._c.max(0).values + n_std * self.std).tolist()
+        return tuple(zip(lo, hi))
+
+
+def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture2D:
+    """``ring-8``: 8 Gaussians on a circle of radius 1, std 0.01, mode j at angle 2 pi j / 8.
+
+    The 2-D ring of Srivastava et al. 2017 (VEEGAN) as used by Lin et al. 2018 (PacGAN), whose
+    reference code (`fjxmlzn/PacGAN`, 2DRing config) uses exactly these means and variances.
+    """
+    if isinstance(n_modes, bool) or not isinstance(n_modes, int) or n_modes < 1:
+        raise GankitError(f"ring: n_modes must be an integer >= 1, got {n_modes!r}")
+    angles = [2.0 * math.pi * j / n_modes for j in range(n_modes)]
+    centres = tuple((radius * math.cos(a), radius * math.sin(a)) for a in angles)
+    return GaussianMixture2D(centres, std, name=f"ring-{n_modes}")
+
+
+def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture2D:
+    """``grid-25``: 25 Gaussians at ``{-4, -2, 0, 2, 4}^2``, std 0.05.
+
+    The 2-D grid of Srivastava et al. 2017 (VEEGAN) as used by Lin et al. 2018 (PacGAN), whose
+    reference code (`fjxmlzn/PacGAN`, 2DGrid config) uses exactly these means and variances.
+    """
+    if isinstance(side, bool) or not isinstance(side, int) or side < 1:
+        raise GankitError(f"grid: side must be an integer >= 1, got {side!r}")
+    ticks = [spacing * (i - (side - 1) / 2.0) for i in range(side)]
+    centres = tuple((a, b) for a in ticks for b in ticks)
+    return GaussianMixture2D(centres, std, name=f"grid-{side * side}")
+
+
+def spiral(n_centres: int = 400, std: float = 0.08, turns: float = 1.5) -> GaussianMixture2D:
+    """``spiral``: two interleaved arms of an Archimedean spiral, as a mixture along the curve.
+
+    The shape of the "2spirals" toy of Grathwohl et al. 2019 (FFJORD): arm 1 is
+    ``theta (-cos theta, sin theta) / 3`` for ``theta = 2 pi turns sqrt(u)``, ``u ~ U(0, 1)``,
+    and arm 2 its point reflection. Here ``u`` takes ``n_centres / 2`` equally spaced
+    quantile values ``(k + 1/2) / (n/2)`` per arm (so the centres are about equally spaced in
+    arc length, ~0.07 apart by default, less than ``std``), and each centre gets isotropic noise
+    ``std``: :meth:`GaussianMixture2D.log_prob` is exact for this generative process, which
+    differs from FFJORD's continuous ``u`` and uniform noise by a smooth, tiny ripple.
+    """
+    if isinstance(n_centres, bool) or not isinstance(n_centres, int) or n_centres < 2:
+        raise GankitError(f"spiral: n_centres must be an integer >= 2, got {n_centres!r}")
+    half = n_centres // 2
+    arm = []
+    for k in range(half):
+        theta = 2.0 * math.pi * turns * math.sqrt((k + 0.5) / half)
+        arm.append((-theta * math.cos(theta) / 3.0, theta * math.sin(theta) / 3.0))
+    centres = tuple(arm) + tuple((-a, -b) for a, b in arm)
+    return GaussianMixture2D(centres, std, name="spiral", report_modes=False)
+
+
+def swiss_roll(n_centres: int = 300, std: float = 0.1) -> GaussianMixture2D:
+    """``swiss-roll``: the 2-D swiss roll as a mixture of Gaussians along the curve.
+
+    The curve of ``sklearn.datasets.make_swiss_roll`` projected on its (x, z) plane and scaled by
+    1/5: ``t (cos t, sin t) / 5`` for ``t = 1.5 pi (1 + 2 u)``. Here ``u`` takes ``n_centres``
+    equally spaced values ``(k + 1/2) / n``, and each centre gets isotropic noise ``std``
+    (sklearn's ``noise = 0.5`` before the scaling), so :meth:`GaussianMixture2D.log_prob` is exact
+    for what :meth:`GaussianMixture2D.sample` draws; neighbouring centres lie at most ~0.09
+    apart, less than ``std``, so the density is a smooth ridge along the curve.
+    """
+    if isinstance(n_centres, bool) or not isinstance(n_centres, int) or n_centres < 1:
+        raise GankitError(f"swiss-roll: n_centres must be an integer >= 1, got {n_centres!r}")
+    ts = [1.5 * math.pi * (1.0 + 2.0 * (k + 0.5) / n_centres) for k in range(n_centres)]
+    centres = tuple((t * math.cos(t) / 5.0, t * math.sin(t) / 5.0) for t in ts)
+    return GaussianMixture2D(centres, std, name="swiss-roll", report_modes=False)
+
+
 _REGISTRY: dict[str, Callable[..., ToyDistribution]] = {}
 
 
 def register_toy(name: str, factory: Callable[..., ToyDistribution]) -> None:
     """Add a toy distribution factory under ``name``; a name can be registered once."""
     if name in _REGISTRY:
-        raise ValueError(f"toy '{name}' is already registered")
+        raise GankitError(f"toy '{name}' is already registered")
     _REGISTRY[name] = factory
 
 
@@ -200,7 +354,7 @@ def toy_names() -> list[str]:
 def make_toy(name: str, **params) -> ToyDistribution:
     """Build the toy distribution registered as ``name`` with its parameters."""
     if name not in _REGISTRY:
-        raise ValueError(f"unknown toy distribution '{name}'; known: {', '.join(toy_names())}")
+        raise GankitError(f"unknown toy distribution '{name}'; known: {', '.join(toy_names())}")
     return _REGISTRY[name](**params)
 
 
@@ -209,3 +363,8 @@ register_toy("mixture-1d", Mixture1D)
 register_toy("bimodal", lambda **p: Mixture1D(**{"means": (2.0, 6.0), "stds": (0.6, 0.6), **p},
                                                name="bimodal"))
 register_toy("uniform", Uniform1D)
+register_toy("mixture-2d", GaussianMixture2D)
+register_toy("ring-8", ring)
+register_toy("grid-25", grid)
+register_toy("spiral", spiral)
+register_toy("swiss-roll", swiss_roll)

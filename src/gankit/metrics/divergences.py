@@ -81,6 +81,14 @@ def _samples_nd(samples, dim: int, name: str = "samples", min_samples: int = 2) 
     return x
 
 
+def _cloud(samples, name: str, min_samples: int) -> np.ndarray:
+    """Any ``(n, d)`` point cloud, ``d >= 1``, as float64, refusing NaN/inf and too few."""
+    x = as_float64(samples, name)
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise GankitError(f"{name}: expected a point cloud of shape (n, d), got {tuple(x.shape)}")
+    return _samples_nd(x, x.shape[1], name, min_samples)
+
+
 def _checked_cdf(cdf: CdfFn, x: np.ndarray) -> np.ndarray:
     f = np.asarray(cdf(x), dtype=np.float64).reshape(-1)
     if f.shape != x.shape:
@@ -296,4 +304,144 @@ def _toy_metrics_1d(dist: ToyDistribution, x: np.ndarray) -> dict[str, float]:
 
 
 def _toy_metrics_nd(dist: ToyDistribution, x: np.ndarray, seed: int) -> dict[str, float]:
-    raise GankitError(f"toy '{dist.name}': {dist.dim}-D metrics are not implemented yet")
+    n_ot = min(x.shape[0], OT_MAX_SAMPLES)
+    n_knn = min(x.shape[0], KNN_MAX_SAMPLES)
+    gen = torch.Generator().manual_seed(seed)
+    truth = dist.sample(n_ot, gen).double().numpy()
+    data = dist.sample(n_knn, gen).double().numpy()
+    log_prob = _toy_log_prob(dist)
+    # what a perfect generator scores under the same protocol: it depends only on the toy, the
+    # sizes and the seed, so it is computed once per (toy, sizes, seed) and kept
+    key = (repr(dist), n_ot, n_knn, seed)
+    floors = _FLOORS.get(key)
+    if floors is None:
+        ref_gen = torch.Generator().manual_seed(seed + 1)
+        reference = dist.sample(max(n_ot, n_knn), ref_gen).double().numpy()
+        floors = {"w1": wasserstein1_ot(reference[:n_ot], truth),
+                  **_knn_raw(reference[:n_knn], data, log_prob, KNN_K)}
+        if len(_FLOORS) >= 32:
+            _FLOORS.pop(next(iter(_FLOORS)))
+        _FLOORS[key] = floors
+    out = {"w1": wasserstein1_ot(x[:n_ot], truth), "w1_floor": floors["w1"]}
+    raw = _knn_raw(x[:n_knn], data, log_prob, KNN_K)
+    out.update(_clip_divergences({k: raw[k] - floors[k] for k in raw}))
+    return out
+
+
+_FLOORS: dict[tuple, dict[str, float]] = {}
+
+
+def _toy_log_prob(dist: ToyDistribution) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda pts: dist.log_prob(torch.from_numpy(pts)).double().numpy()
+
+
+# ----------------------------------------------------------------------------- d-D
+def wasserstein1_ot(a, b) -> float:
+    """Exact W1 (earth mover's distance, Euclidean ground cost) between two point clouds.
+
+    ``a`` ``(n, d)``, ``b`` ``(m, d)``, uniform weights; solved exactly by network simplex
+    (POT ``ot.emd2``, Flamary et al. 2021) with an iteration cap high enough to converge (a
+    solver that stops early raises instead of returning a wrong number). O(n^2) memory: keep n
+    and m to a few thousand. Between two finite samples of the same distribution W1 is not 0 but
+    shrinks like ``n^(-1/d)`` -- compare with the same protocol on two true samples (``w1_floor``
+    in :func:`toy_metrics`).
+    """
+    import ot
+
+    a = _cloud(a, "a", 1)
+    b = _samples_nd(b, a.shape[1], "b", 1)
+    cost = ot.dist(a, b, metric="euclidean")
+    wa = np.full(a.shape[0], 1.0 / a.shape[0])
+    wb = np.full(b.shape[0], 1.0 / b.shape[0])
+    value, log = ot.emd2(wa, wb, cost, numItermax=50_000_000, log=True)
+    if log.get("warning"):
+        raise GankitError(f"wasserstein1_ot: the exact solver did not converge ({log['warning']})")
+    return float(value)
+
+
+def knn_log_density(model, points, k: int = KNN_K, leave_one_out: bool = False) -> np.ndarray:
+    """k-nearest-neighbour estimate of ``log p_model`` at ``points``, ``(m,)`` float64.
+
+    ``log p(y) = psi(k) - log N - log V_d - d log r_k(y)``, with ``r_k`` the distance from ``y``
+    to its k-th nearest ``model`` sample, ``V_d`` the unit ball's volume and ``N`` the number of
+    model samples (``n - 1`` with ``leave_one_out``, when ``points`` are the model samples
+    themselves and each one's own zero distance is skipped). The digamma ``psi(k)`` in place of
+    ``log k`` makes the *mean log density* consistent (Kozachenko and Leonenko 1987; Wang,
+    Kulkarni and Verdu 2009), which is what KL and entropy estimates need. ``+inf`` where
+    ``r_k = 0`` (``k`` or more identical samples: a point mass).
+    """
+    from scipy.spatial import cKDTree
+    from scipy.special import digamma, gammaln
+
+    n, d = model.shape
+    kk = k + 1 if leave_one_out else k
+    if n < kk:
+        raise GankitError(f"knn density: needs at least {kk} model samples, got {n}")
+    r, _ = cKDTree(model).query(points, k=[kk])
+    r = r[:, 0]
+    log_vd = 0.5 * d * math.log(math.pi) - float(gammaln(0.5 * d + 1.0))
+    big_n = n - 1 if leave_one_out else n
+    with np.errstate(divide="ignore"):
+        return float(digamma(k)) - math.log(big_n) - log_vd - d * np.log(r)
+
+
+def knn_divergences(model, data, data_log_prob: Callable[[np.ndarray], np.ndarray],
+                    k: int = KNN_K, reference=None) -> dict[str, float]:
+    """KL both ways and JSD (nats) between a generator and a distribution with known density.
+
+    ``model`` ``(n, d)`` generated samples, ``data`` ``(m, d)`` true samples, ``data_log_prob``
+    the exact data log density (float64 array in, ``(len,)`` out). The model density is the
+    k-nearest-neighbour estimate of :func:`knn_log_density` (k = 5), which adapts to the scale
+    of each region (a fixed-bandwidth KDE or a grid histogram cannot resolve modes of std 0.01
+    next to a spread of 4), and every expectation is a Monte-Carlo average, with
+    ``lm = log p^_model`` and ``ld = log p_data``:
+
+    * ``kl_model_data = mean_i [lm(x_i) - ld(x_i)]`` over the model samples (leave-one-out):
+      the Kozachenko-Leonenko entropy estimate plus an exact cross-entropy;
+    * ``kl_data_model = mean_j [ld(y_j) - lm(y_j)]`` over the data samples;
+    * ``jsd = 1/2 mean_i log(2 / (1 + exp(ld - lm)))(x_i)
+      + 1/2 mean_j log(2 / (1 + exp(lm - ld)))(y_j)``.
+
+    These are consistent as n, m grow, but at n = 2,000 they carry a bias of a few 1e-2 (the
+    kNN estimate's curvature bias for KL, its noise through the log for JSD), so that a perfect
+    generator would not score 0. With ``reference`` -- ``(n, d)`` true samples, independent of
+    ``data`` and as many as ``model`` -- the same estimator's value on ``reference`` in place of
+    ``model`` (what a perfect generator scores) is subtracted from each. Results are clipped to
+    ``[0, inf]`` (KL) and ``[0, log 2]`` (JSD); they are for comparing runs and watching
+    training, with a noise floor of about 0.01 at n = 2,000.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise GankitError(f"knn_divergences: k must be an integer >= 1, got {k!r}")
+    model = _cloud(model, "model samples", k + 1)
+    data = _samples_nd(data, model.shape[1], "data samples", 1)
+    raw = _knn_raw(model, data, data_log_prob, k)
+    if reference is not None:
+        reference = _samples_nd(reference, model.shape[1], "reference samples", k + 1)
+        floor = _knn_raw(reference, data, data_log_prob, k)
+        raw = {key: raw[key] - floor[key] for key in raw}
+    return _clip_divergences(raw)
+
+
+def _clip_divergences(raw: dict[str, float]) -> dict[str, float]:
+    # estimates can dip below 0 by their noise; a divergence cannot
+    return {
+        "kl_model_data": max(raw["kl_model_data"], 0.0),
+        "kl_data_model": max(raw["kl_data_model"], 0.0),
+        "jsd": min(max(raw["jsd"], 0.0), math.log(2.0)),
+    }
+
+
+def _knn_raw(model: np.ndarray, data: np.ndarray, data_log_prob, k: int) -> dict[str, float]:
+    lpm_model = knn_log_density(model, model, k, leave_one_out=True)
+    lpm_data = knn_log_density(model, data, k)
+    lpd_model = np.asarray(data_log_prob(model), dtype=np.float64).reshape(-1)
+    lpd_data = np.asarray(data_log_prob(data), dtype=np.float64).reshape(-1)
+    log2 = math.log(2.0)
+    # log(2 a / (a + b)) = log 2 - log(1 + b / a); +inf log densities (point masses) give log 2
+    js_model = log2 - np.logaddexp(0.0, lpd_model - lpm_model)
+    js_data = log2 - np.logaddexp(0.0, lpm_data - lpd_data)
+    return {
+        "kl_model_data": float(np.mean(lpm_model - lpd_model)),
+        "kl_data_model": float(np.mean(lpd_data - lpm_data)),
+        "jsd": 0.5 * float(js_model.mean()) + 0.5 * float(js_data.mean()),
+    }
