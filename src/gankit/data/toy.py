@@ -305,7 +305,8 @@ def spiral(n_centres: int = 400, std: float = 0.08, turns: float = 1.5) -> Gauss
     ``theta (-cos theta, sin theta) / 3`` for ``theta = 2 pi turns sqrt(u)``, ``u ~ U(0, 1)``,
     and arm 2 its point reflection. Here ``u`` takes ``n_centres / 2`` equally spaced
     quantile values ``(k + 1/2) / (n/2)`` per arm (so the centres are about equally spaced in
-    arc length, ~0.07 apart by default, less than ``std``), and each centre gets isotropic noise
+    arc length: 0.074 apart by default, less than ``std``, widening to 0.135 at the very centre),
+    and each centre gets isotropic noise
     ``std``: :meth:`GaussianMixture2D.log_prob` is exact for this generative process, which
     differs from FFJORD's continuous ``u`` and uniform noise by a smooth, tiny ripple.
     """
