@@ -1,0 +1,248 @@
+"""The public API behind the CLI: train a config into a run directory, load a run, sample it."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from gankit import config as config_mod
+from gankit import runs
+from gankit.config import Config
+from gankit.data.toy import ToyDistribution, make_toy
+from gankit.errors import GankitError
+from gankit.game.trainer import Trainer
+from gankit.nets.build import build_models, sample_noise
+
+SNAPSHOT_SAMPLES = 5000
+GRID_POINTS = 400
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GankitError("train.device: 'cuda' requested but no CUDA device is available")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_data(config: Config) -> ToyDistribution:
+    try:
+        return make_toy(config.data.name, **config.data.params)
+    except TypeError as exc:
+        raise GankitError(f"data.params: {exc}") from None
+    except ValueError as exc:
+        raise GankitError(f"data.name/params: {exc}") from None
+
+
+def build_models_for(config: Config, data: ToyDistribution) -> tuple[nn.Module, nn.Module]:
+    return build_models(config.model, data.dim, data.sample, config.train.seed)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, config: Config, n: int, rng: torch.Generator,
+             device: torch.device | str = "cpu", batch: int = 65536) -> torch.Tensor:
+    """``(n, dim)`` samples of G in eval mode, drawn from ``rng`` in batches."""
+    was_training = generator.training
+    generator.eval()
+    out = []
+    for start in range(0, n, batch):
+        z = sample_noise(min(batch, n - start), config.model.noise_dim, config.model.noise, rng,
+                         device)
+        out.append(generator(z).float().cpu())
+    generator.train(was_training)
+    return torch.cat(out)
+
+
+def eval_generator(seed: int, step: int) -> torch.Generator:
+    """A stream for evaluation at ``step`` that never touches training's streams."""
+    return torch.Generator().manual_seed(1_000_003 * (seed + 1) + step)
+
+
+def _toy_metrics(data: ToyDistribution, samples: torch.Tensor) -> dict[str, float]:
+    from gankit.metrics.divergences import toy_metrics
+
+    return toy_metrics(data, samples)
+
+
+def default_run_dir(config: Config) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{config.preset or 'custom'}-{stamp}"
+    path, i = base, 1
+    while path.exists():
+        path, i = Path(f"{base}-{i}"), i + 1
+    return path
+
+
+def _prepare_dir(out: Path, resume: bool, force: bool) -> None:
+    """Refuse to overwrite a run unless asked; checked before anything is written."""
+    if resume:
+        if not runs.is_run_dir(out):
+            raise GankitError(f"--resume: {out} is not a run directory (no {runs.CONFIG})")
+        runs.latest_checkpoint(out)
+        return
+    if runs.has_content(out) and not force:
+        raise GankitError(f"--out {out} already holds files; use --resume to continue the run "
+                          "or --force to overwrite it")
+    if out.exists() and not out.is_dir():
+        raise GankitError(f"--out {out} is a file, not a directory")
+
+
+def train(config: Config, out: str | Path | None = None, resume: bool = False,
+          force: bool = False, progress: bool = True, stop_after: int | None = None,
+          on_log=None) -> Path:
+    """Train ``config`` into a run directory and return its path.
+
+    ``resume`` continues the run in ``out`` from its newest checkpoint (with the config stored
+    there); ``force`` replaces whatever ``out`` holds. Everything is validated before anything is
+    written. ``stop_after`` stops early at that step (as an interruption would), for tests."""
+    out = Path(out) if out is not None else default_run_dir(config)
+    _prepare_dir(out, resume, force)
+    if resume:
+        config = config_mod.resolve(config_file=out / runs.CONFIG)
+    data = build_data(config)
+    device = pick_device(config.train.device)
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    torch.manual_seed(config.train.seed)  # initial weights
+    generator, discriminator = build_models_for(config, data)
+
+    if not resume:
+        if force and out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+        runs.atomic_write_text(out / runs.CONFIG, config_mod.dumps(config))
+        (out / runs.METRICS).touch()
+
+    def evaluator(g: nn.Module, step: int) -> dict[str, float]:
+        samples = generate(g, config, config.log.eval_samples, eval_generator(config.train.seed, step),
+                           device)
+        return _toy_metrics(data, samples)
+
+    def snapshot(g: nn.Module, d: nn.Module, step: int) -> None:
+        write_snapshot(out, step, g, d, config, data, device)
+
+    trainer = Trainer(config, data.sample, generator, discriminator, out, device,
+                      evaluator=evaluator, snapshot=snapshot, progress=progress, on_log=on_log)
+    if resume:
+        trainer.resume()
+    trainer.fit(stop_after=stop_after)
+    if trainer.step >= config.train.steps or trainer.stopped_reason:
+        finish(out)
+    return out
+
+
+@torch.no_grad()
+def write_snapshot(out: Path, step: int, g: nn.Module, d: nn.Module, config: Config,
+                   data: ToyDistribution, device) -> None:
+    """``RUN/snapshots/step-N.npz``: G's samples, and in 1-D D's read-out on a grid."""
+    samples = generate(g, config, SNAPSHOT_SAMPLES, eval_generator(config.train.seed + 1, step),
+                       device)
+    arrays = {"samples": samples.numpy().astype(np.float32)}
+    if data.dim == 1:
+        from gankit.game.losses import d_readout, get_loss
+
+        lo, hi = data.support()
+        grid = torch.linspace(lo, hi, GRID_POINTS)
+        was_training = d.training
+        d.eval()
+        scores = d(grid.unsqueeze(1).to(device)).float().cpu().reshape(-1)
+        d.train(was_training)
+        arrays["grid"] = grid.numpy()
+        arrays["d_grid"] = d_readout(get_loss(config.game.loss), scores).numpy()
+        arrays["d_is_probability"] = np.array(get_loss(config.game.loss).probabilities)
+    folder = out / runs.SNAPSHOTS
+    folder.mkdir(exist_ok=True)
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    runs.atomic_write_bytes(folder / f"step-{step}.npz", buffer.getvalue())
+
+
+def finish(out: Path) -> None:
+    """What a finished run writes beside its checkpoints: the final evaluation and the plots."""
+    run = load_run(out)
+    final = run.evaluate()
+    runs.atomic_write_text(out / "final_metrics.json", _json(final))
+    from gankit.report.plots import write_run_plots
+
+    write_run_plots(out)
+
+
+def _json(obj) -> str:
+    import json
+
+    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
+# ----------------------------------------------------------------------------- loading runs
+
+
+@dataclass
+class Run:
+    """A trained run loaded back from its directory (newest checkpoint)."""
+
+    path: Path
+    config: Config
+    data: ToyDistribution
+    generator: nn.Module
+    discriminator: nn.Module
+    step: int
+
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """``(n, dim)`` float32 samples of the run's generator (its EMA where it kept one)."""
+        if n < 1:
+            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        return generate(self.generator, self.config, n, torch.Generator().manual_seed(seed))
+
+    def evaluate(self, n: int | None = None, seed: int = 0) -> dict[str, float]:
+        """Exact toy metrics of ``n`` samples (``log.final_samples`` by default) against the data."""
+        n = n or self.config.log.final_samples
+        metrics = _toy_metrics(self.data, self.sample(n, seed=seed))
+        return {"step": self.step, "samples": n, **metrics}
+
+
+def load_run(path: str | Path) -> Run:
+    """Load ``RUN``'s config and newest checkpoint (G's EMA when present) onto the CPU."""
+    path = Path(path)
+    if not path.is_dir():
+        raise GankitError(f"{path}: no such run directory")
+    if not runs.is_run_dir(path):
+        raise GankitError(f"{path}: not a run directory (no {runs.CONFIG})")
+    config = config_mod.resolve(config_file=path / runs.CONFIG)
+    data = build_data(config)
+    generator, discriminator = build_models_for(config, data)
+    step, tensors, _ = runs.load_checkpoint(runs.latest_checkpoint(path))
+    name = "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
+    runs.restore(tensors, {}, {name: generator, "D": discriminator}, {}, {})
+    return Run(path, config, data, generator.eval(), discriminator.eval(), step)
+
+
+def evaluate_run(path: str | Path, n: int | None = None, seed: int = 0) -> dict:
+    """Evaluate a run's newest checkpoint and record the result in ``RUN/metrics.jsonl``."""
+    import json
+
+    run = load_run(path)
+    metrics = run.evaluate(n=n, seed=seed)
+    with open(Path(path) / runs.METRICS, "a") as fh:
+        fh.write(json.dumps({"event": "evaluate", **metrics}) + "\n")
+    return metrics
+
+
+def summary_lines(path: str | Path) -> list[str]:
+    """A few lines about a finished run: its final metrics."""
+    import json
+
+    final = Path(path) / "final_metrics.json"
+    if not final.is_file():
+        return []
+    metrics = json.loads(final.read_text())
+    keys = [k for k in ("ks", "jsd", "w1", "kl_data_model", "mean", "std", "kurtosis",
+                        "modes_covered", "high_quality", "reverse_kl") if k in metrics]
+    return ["final: " + "  ".join(f"{k}={metrics[k]:.4g}" for k in keys)]

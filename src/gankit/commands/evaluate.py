@@ -1,0 +1,33 @@
+"""`gankit evaluate RUN [--json]`: the metrics that fit the run's data."""
+
+from __future__ import annotations
+
+import json
+
+from gankit import api
+
+NAME = "evaluate"
+HELP = "evaluate a run against its data (toys: exact divergences against the known density)"
+
+
+def add_arguments(p):
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("-n", type=int, default=None, help="samples to draw (default log.final_samples)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+
+
+def run(args) -> int:
+    if args.n is not None and args.n < 2:
+        from gankit.errors import GankitError
+
+        raise GankitError(f"-n: need at least 2 samples to evaluate, got {args.n}")
+    metrics = api.evaluate_run(args.run, n=args.n, seed=args.seed)
+    if args.json:
+        print(json.dumps(metrics, sort_keys=True))
+    else:
+        width = max(len(k) for k in metrics)
+        for key, value in metrics.items():
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+            print(f"{key:<{width}}  {shown}")
+    return 0

@@ -1,0 +1,339 @@
+"""Typed experiment configuration: dataclasses, TOML presets, `--set` overrides, validation.
+
+Every key is declared once, here, with its type, default and accepted values; the CLI and the
+API read the same defaults. Validation errors name the key path (``game.loss``), the accepted
+values and, for a misspelt key, the closest known one; they are raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gankit.errors import GankitError
+
+LOSSES = ("minimax", "nonsaturating", "wasserstein", "hinge", "least-squares")
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "silu", "gelu")
+NOISES = ("uniform", "normal")
+SCHEDULES = ("constant", "linear", "cosine")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _choice(default, choices, doc):
+    return field(default=default, metadata={"choices": choices, "doc": doc})
+
+
+def _num(default, doc, lo=None, hi=None, lo_open=False):
+    return field(default=default, metadata={"min": lo, "max": hi, "lo_open": lo_open, "doc": doc})
+
+
+@dataclass
+class DataConfig:
+    name: str = field(default="gaussian", metadata={"doc": "toy distribution or dataset name"})
+    params: dict = field(default_factory=dict, metadata={"doc": "parameters of the distribution"})
+
+
+@dataclass
+class ModelConfig:
+    noise: str = _choice("uniform", NOISES, "prior of the generator's input z")
+    noise_dim: int = _num(1, "dimension of z", lo=1)
+    g_width: int = _num(64, "hidden units per layer of G", lo=1)
+    g_depth: int = _num(2, "hidden layers of G", lo=0)
+    d_width: int = _num(64, "hidden units per layer of D", lo=1)
+    d_depth: int = _num(2, "hidden layers of D", lo=0)
+    activation: str = _choice("leaky_relu", ACTIVATIONS, "hidden activation of G and D")
+    standardize: bool = field(default=True, metadata={
+        "doc": "G and D work in standard units fitted to the data (like pixels in [-1, 1])"})
+    ema: float = _num(0.0, "EMA decay of G's weights for sampling (0 = off)", lo=0.0, hi=0.99999)
+
+
+@dataclass
+class GameConfig:
+    loss: str = _choice("nonsaturating", LOSSES, "the adversarial objective")
+    d_steps: int = _num(1, "k: discriminator steps per generator step (Algorithm 1)", lo=1)
+    clip: float = _num(0.01, "weight clipping bound of the wasserstein critic (without gp)",
+                       lo=0.0, lo_open=True)
+    penalties: dict = field(default_factory=dict, metadata={
+        "doc": "regularisers of D and their weights, e.g. { gp = 10.0 } (see gankit.game.penalties)"})
+
+
+@dataclass
+class OptimConfig:
+    name: str = _choice("adam", OPTIMIZERS, "optimizer of both players")
+    lr_d: float = _num(1e-3, "discriminator learning rate", lo=0.0, lo_open=True)
+    lr_g: float = _num(1e-3, "generator learning rate", lo=0.0, lo_open=True)
+    momentum: float = _num(0.9, "SGD momentum", lo=0.0, hi=1.0)
+    beta1: float = _num(0.5, "Adam beta1", lo=0.0, hi=1.0)
+    beta2: float = _num(0.999, "Adam beta2 / RMSprop alpha", lo=0.0, hi=1.0)
+    schedule: str = _choice("constant", SCHEDULES, "learning-rate schedule over train.steps")
+    warmup: int = _num(0, "linear learning-rate warm-up steps", lo=0)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = _num(2000, "generator steps", lo=1)
+    batch_size: int = _num(256, "minibatch size m", lo=1)
+    seed: int = _num(0, "seed of every random stream", lo=0)
+    device: str = _choice("auto", DEVICES, "where to train (auto picks CUDA when present)")
+    checkpoint_every: int = _num(1000, "steps between checkpoints", lo=1)
+    threads: int = _num(0, "torch CPU threads (0 = torch's default)", lo=0)
+
+
+@dataclass
+class LogConfig:
+    every: int = _num(10, "steps between lines of metrics.jsonl", lo=1)
+    eval_every: int = _num(500, "steps between evaluations against the known density", lo=1)
+    eval_samples: int = _num(20000, "generated samples per evaluation", lo=2)
+    final_samples: int = _num(100000, "generated samples for the final evaluation", lo=2)
+    progress: bool = field(default=True, metadata={"doc": "progress bar on a terminal"})
+
+
+@dataclass
+class Config:
+    preset: str = field(default="", metadata={"doc": "name of the preset this config came from"})
+    description: str = field(default="", metadata={"doc": "one line about the experiment"})
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    game: GameConfig = field(default_factory=GameConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+DEFAULT_PRESET = "gaussian-1d"
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _type_of(cls, name):
+    hints = typing.get_type_hints(cls)
+    return hints[name]
+
+
+def _check_value(path: str, value: Any, typ, meta) -> Any:
+    origin = typing.get_origin(typ)
+    if dataclasses.is_dataclass(typ):
+        raise GankitError(f"{path}: is a table; set its keys, e.g. {path}.<key>=...")
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise GankitError(f"{path}: expected true or false, got {value!r}")
+    elif typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise GankitError(f"{path}: expected an integer, got {value!r}")
+    elif typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GankitError(f"{path}: expected a number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise GankitError(f"{path}: expected a finite number, got {value!r}")
+    elif typ is str:
+        if not isinstance(value, str):
+            raise GankitError(f"{path}: expected a string, got {value!r}")
+    elif typ is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise GankitError(f"{path}: expected a table, got {value!r}")
+    elif typ is list or origin in (list, tuple) or isinstance(typ, types.GenericAlias):
+        if not isinstance(value, list):
+            raise GankitError(f"{path}: expected a list, got {value!r}")
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        raise GankitError(f"{path}: {value!r} is not one of {', '.join(map(str, choices))}")
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+        op = ">" if meta.get("lo_open") else ">="
+        raise GankitError(f"{path}: {value!r} is out of range (must be {op} {lo})")
+    if hi is not None and value > hi:
+        raise GankitError(f"{path}: {value!r} is out of range (must be <= {hi})")
+    return value
+
+
+def _unknown_key(path: str, key: str, known: list[str]) -> GankitError:
+    full = f"{path}.{key}" if path else key
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean '{(path + '.') if path else ''}{close[0]}'?" if close else ""
+    return GankitError(f"unknown config key '{full}'{hint} (known: {', '.join(known)})")
+
+
+def _build(cls, table: dict, path: str = ""):
+    if not isinstance(table, dict):
+        raise GankitError(f"{path or 'config'}: expected a table, got {table!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise _unknown_key(path, key, list(fields))
+        sub = f"{path}.{key}" if path else key
+        typ = _type_of(cls, key)
+        if dataclasses.is_dataclass(typ):
+            kwargs[key] = _build(typ, value, sub)
+        else:
+            kwargs[key] = _check_value(sub, value, typ, fields[key].metadata)
+    return cls(**kwargs)
+
+
+def _merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def from_dict(table: dict) -> Config:
+    """Validate a nested dict (as read from TOML) into a `Config`; defaults fill what is absent."""
+    return _build(Config, table)
+
+
+def to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+# ----------------------------------------------------------------------------- TOML
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if value != value else
+                                                          ("inf" if value > 0 else "-inf"))
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
+
+
+def dumps(config: Config) -> str:
+    """The config as TOML: top-level keys, then one table per section."""
+    table = to_dict(config)
+    lines = []
+    for key, value in table.items():
+        if not isinstance(value, dict):
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in table.items():
+        if isinstance(value, dict):
+            lines.append(f"\n[{key}]")
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+    return "\n".join(lines) + "\n"
+
+
+def _read_toml(path: Path) -> dict:
+    if not path.is_file():
+        raise GankitError(f"config file not found: {path}")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise GankitError(f"{path}: not valid TOML ({exc})") from None
+
+
+# ----------------------------------------------------------------------------- presets
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("gankit") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def preset_table(name: str) -> dict:
+    names = preset_names()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise GankitError(f"unknown preset '{name}'{hint} (known: {', '.join(names)})")
+    text = (resources.files("gankit") / "presets" / f"{name}.toml").read_text()
+    table = tomllib.loads(text)
+    table.setdefault("preset", name)
+    return table
+
+
+# ----------------------------------------------------------------------------- overrides
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"game.loss=hinge"`` -> (["game", "loss"], "hinge"); values are TOML literals, else strings."""
+    if "=" not in text:
+        raise GankitError(f"--set {text!r}: expected key.path=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise GankitError(f"--set {text!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.split("."), value
+
+
+def _set_path(table: dict, parts: list[str], value) -> None:
+    node = table
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if nxt is None:
+            nxt = node[part] = {}
+        elif not isinstance(nxt, dict):
+            raise GankitError(f"--set {'.'.join(parts)}: '{part}' is not a table")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def resolve(
+    preset: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: list[str] = (),
+    shorthands: dict[str, Any] | None = None,
+) -> Config:
+    """The config of a run: a preset or a TOML file, then ``--set`` overrides, then shorthands
+    (``{"train.seed": 3}``), validated as a whole. Raises `GankitError` naming the bad key."""
+    if preset and config_file:
+        raise GankitError("give either --preset or --config, not both")
+    if config_file:
+        table = _read_toml(Path(config_file))
+    else:
+        table = preset_table(preset or DEFAULT_PRESET)
+    table = _merge({}, table)
+    for text in overrides:
+        parts, value = parse_override(text)
+        _set_path(table, parts, value)
+    for key, value in (shorthands or {}).items():
+        if value is not None:
+            _set_path(table, key.split("."), value)
+    return from_dict(table)
+
+
+def describe_keys() -> list[tuple[str, str, str]]:
+    """(key path, default, doc) for every leaf key: the README's and `--help`'s table."""
+    rows = []
+
+    def walk(cls, prefix, instance):
+        for f in dataclasses.fields(cls):
+            typ = _type_of(cls, f.name)
+            value = getattr(instance, f.name)
+            if dataclasses.is_dataclass(typ):
+                walk(typ, f"{prefix}{f.name}.", value)
+            else:
+                rows.append((f"{prefix}{f.name}", _toml_value(value), f.metadata.get("doc", "")))
+
+    walk(Config, "", Config())
+    return rows
