@@ -15,10 +15,15 @@ from gankit.metrics.one_nn import one_nn_accuracy
 from gankit.metrics.prdc import precision_recall_density_coverage
 from gankit.metrics.streaming import GaussianStats, StreamingFID
 
-# --- other metric modules (owned elsewhere; the lead adds their imports here) -----------------
-# from gankit.metrics.divergences import ...
-# from gankit.metrics.modes import ...
-# ----------------------------------------------------------------------------------------------
+from gankit.metrics.divergences import (
+    js_divergence_binned,
+    ks_distance,
+    moments,
+    toy_metrics,
+    wasserstein1_1d,
+    wasserstein1_ot,
+)
+from gankit.metrics.modes import mode_metrics
 
 __all__ = [
     "KID_DEFAULTS",
@@ -28,6 +33,13 @@ __all__ = [
     "frechet_distance",
     "gaussian_stats",
     "inception_score",
+    "js_divergence_binned",
+    "ks_distance",
+    "mode_metrics",
+    "moments",
+    "toy_metrics",
+    "wasserstein1_1d",
+    "wasserstein1_ot",
     "kid",
     "nearest_neighbours",
     "one_nn_accuracy",
