@@ -1,0 +1,72 @@
+"""``RUN/tb/``: TensorBoard event files written after the fact from a run's own files.
+
+Scalars come from ``RUN/metrics.jsonl`` (``train/`` for the per-step statistics, ``eval/`` for
+the metrics against the data), histograms of G's samples from ``RUN/snapshots/`` (one per
+dimension, ``samples/x0``, ...), and the config as text. Writing post hoc keeps the trainer free
+of any logger and makes the result the same for a resumed run: the folder is rebuilt whole and
+swapped in, so it never holds two copies of a step.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from gankit import runs
+
+TB = "tb"
+TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "lr_d", "lr_g")
+SKIP = {"step", "time", "event", "samples"}
+
+
+def write_tensorboard(run_dir: str | Path, rows: list[dict] | None = None,
+                      snapshots: list[tuple[int, Path]] | None = None) -> Path:
+    """(Re)write ``RUN/tb/`` and return it."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from gankit.report.html import load_snapshot, snapshot_steps
+
+    run_dir = Path(run_dir)
+    rows = runs.read_metrics(run_dir) if rows is None else rows
+    snapshots = snapshot_steps(run_dir) if snapshots is None else snapshots
+    tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".tb."))
+    try:
+        writer = SummaryWriter(log_dir=str(tmp), flush_secs=3600)
+        config = run_dir / runs.CONFIG
+        if config.is_file():
+            writer.add_text("config", "```\n" + config.read_text() + "\n```", 0)
+        for row in rows:
+            step = row.get("step")
+            if not isinstance(step, int) or row.get("event") == "evaluate":
+                continue
+            for key, value in row.items():
+                if key in SKIP or isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                if not math.isfinite(value):
+                    continue
+                group = "train" if key in TRAIN_KEYS else "eval"
+                writer.add_scalar(f"{group}/{key}", value, step)
+        for step, path in snapshots:
+            samples = load_snapshot(path)["samples"]
+            for d in range(samples.shape[1]):
+                column = samples[:, d]
+                column = column[np.isfinite(column)]
+                if len(column):
+                    writer.add_histogram(f"samples/x{d}", column, step)
+        writer.close()
+        target = run_dir / TB
+        if target.exists():
+            old = run_dir / f".tb.old.{tmp.name}"
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+        return target
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
