@@ -1,0 +1,26 @@
+"""`gankit compare RUN [RUN ...] [--json]`: a metrics table across runs, seeds grouped."""
+
+from __future__ import annotations
+
+import json
+
+NAME = "compare"
+HELP = ("a table of final metrics across runs; runs that differ only in train.seed are grouped "
+        "(mean, std, 95%% t-interval)")
+
+
+def add_arguments(p):
+    p.add_argument("runs", metavar="RUN", nargs="+", help="run directories")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object {runs, groups} (non-finite values as null)")
+
+
+def run(args) -> int:
+    from gankit.report.compare import comparison, comparison_text
+
+    result = comparison(args.runs)
+    if args.json:
+        print(json.dumps(result, sort_keys=True, allow_nan=False))
+    else:
+        print(comparison_text(result))
+    return 0
