@@ -321,8 +321,8 @@ def comparison_html(groups: list[Group], out_dir: Path) -> str:
         st = g.stats()
         cells = [f"<td>{esc(g.label)}</td>", f'<td data-v="{len(g.runs)}">{len(g.runs)}</td>']
         for k in keys:
-            s = st[k]
-            if s.n == 0:
+            s = st.get(k)
+            if s is None or s.n == 0:
                 cells.append('<td data-v="">-</td>')
                 continue
             text = _f(s.mean)
