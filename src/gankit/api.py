@@ -173,6 +173,9 @@ def finish(out: Path) -> None:
     from gankit.report.plots import write_run_plots
 
     write_run_plots(out)
+    from gankit.report.html import write_report
+
+    write_report(out)  # RUN/report.html and RUN/tb/ (TensorBoard, written from the run's files)
 
 
 def _json(obj) -> str:
