@@ -250,12 +250,15 @@ class DensityFrames:
         from gankit.report.plots import histogram_density, optimal_discriminator
 
         x = snap["samples"][:, 0]
-        ax_hist.hist(x, bins=self.edges, density=True, alpha=0.5, color="C0", label="G(z)")
+        p_model = histogram_density(x, self.edges)
+        ax_hist.stairs(p_model, self.edges, fill=True, alpha=0.5, color="C0", label="G(z)")
         ax_hist.plot(self.grid, self.p_data, "k", lw=1.5, label="p_data")
         ax_hist.set_ylim(0, self.ymax)
         ax_hist.set_xlim(self.edges[0], self.edges[-1])
         ax_hist.set_title(f"samples, step {step}", fontsize=10)
-        d_star = optimal_discriminator(self.p_data_bins, histogram_density(x, self.edges))
+        d_star = optimal_discriminator(self.p_data_bins, p_model)
+        mass = self.p_data_bins + p_model  # the estimate is noise where both are ~0: hide it
+        d_star = np.where(mass > 0.01 * mass.max(), d_star, np.nan)
         ax_d.plot(self.centres, d_star, "--", color="C1", label="D* estimate")
         if "d_grid" in snap and "grid" in snap:
             prob = bool(snap.get("d_is_probability", np.array(True)))
@@ -297,11 +300,12 @@ class DensityFrames:
         if self.dim == 1:
             fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
             self.draw_1d(a, b, step, snap)
+            fig.subplots_adjust(left=0.06, right=0.94, bottom=0.09, top=0.91, wspace=0.22)
         else:
             fig, a = plt.subplots(figsize=(4.6, 4.6))
             self.draw_2d(a, step, snap)
-        fig.tight_layout()
-        return fig
+            fig.subplots_adjust(left=0.1, right=0.97, bottom=0.07, top=0.93)
+        return fig  # fixed margins (not tight_layout): frames line up, and it is faster
 
     def strip(self, snaps: list[tuple[int, dict]]) -> plt.Figure:
         n = len(snaps)
@@ -455,7 +459,8 @@ def diagnosis_html(run: RunFiles) -> str:
 def metrics_table(metrics: dict) -> str:
     rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(fmt(v))}</td></tr>"
                    for k, v in sorted(metrics.items()))
-    return f"<table><thead><tr><th>metric</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"
+    return ("<table><thead><tr><th>metric</th><th>value</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 # ----------------------------------------------------------------------------- the page
