@@ -284,3 +284,37 @@ def test_page_renders_in_headless_chromium(run1d, tmp_path):
         assert rgb.size == (1200, 3000)
         colours = rgb.getcolors(maxcolors=1 << 20)
         assert colours is not None and len(colours) > 50  # text and plots, not a blank page
+
+
+@pytest.mark.browser
+def test_inline_scripts_run_in_headless_chromium(run1d, seeds, tmp_path):
+    """The animation player steps and plays; the comparison table sorts (probes injected into
+    copies of the pages, read back from the DOM after the scripts ran)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium not found: install it (apt-get install -y chromium) to "
+                    "run the report's scripts in a real headless browser")
+    a, b = seeds
+    compare_page = tmp_path / "cmp" / "report.html"
+    assert main(["report", *map(str, a + b), "--out", str(compare_page.parent)]) == 0
+    probes = {
+        run1d / "report.html": """var p=document.querySelector('.player'),
+            b=p.querySelector('button'),s=p.querySelector('input');s.value=0;s.oninput();
+            var first=p.querySelector('.frame.on').dataset.step;b.click();var label=b.textContent;
+            b.click();document.title='first='+first+' btn='+label+' on='+
+            p.querySelectorAll('.frame.on').length;""",
+        compare_page: """var t=document.querySelectorAll('table.sortable')[1];
+            t.querySelectorAll('th')[3].click();document.title='sorted='+Array.from(
+            t.tBodies[0].rows).map(function(r){return r.cells[3].textContent;}).join(',');""",
+    }
+    titles = []
+    for i, (page, probe) in enumerate(probes.items()):
+        copy = tmp_path / f"probe{i}.html"
+        copy.write_text(page.read_text().replace("</body>", f"<script>{probe}</script></body>"))
+        cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+               f"file://{copy.resolve()}"]
+        dom = subprocess.run(cmd, check=True, timeout=120, capture_output=True, text=True).stdout
+        titles.append(re.search(r"<title>([^<]*)</title>", dom).group(1))
+    assert titles[0] == "first=20 btn=pause on=1"
+    assert titles[1] == "sorted=0.1,0.2,0.5,0.6"

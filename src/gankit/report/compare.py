@@ -333,8 +333,8 @@ def comparison_html(groups: list[Group], out_dir: Path) -> str:
                 text += f"<br><small>+{s.n_nonfinite} inf/nan</small>"
             cells.append(f'<td data-v="{s.mean:.10g}">{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append('<h2>Groups</h2><table class="sortable"><thead><tr>' + head
-                 + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+    parts.append('<h2>Groups</h2><div class="scroll"><table class="sortable"><thead><tr>' + head
+                 + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
 
     head = "".join(f"<th>{esc(k)}</th>" for k in ["run", "group", "seed"] + keys)
     body = []
@@ -345,15 +345,15 @@ def comparison_html(groups: list[Group], out_dir: Path) -> str:
             if report.is_file():
                 rel = os.path.relpath(report.resolve(), out_dir.resolve())
                 name = f'<a href="{esc(Path(rel).as_posix())}">{name}</a>'
-            cells = [f"<td>{name}</td>", f"<td>{esc(g.label)}</td>",
+            cells = [f"<td>{name}</td>", f'<td class="l">{esc(g.label)}</td>',
                      f'<td data-v="{r.seed}">{r.seed}</td>']
             for k in keys:
                 v = r.metrics.get(k)
                 dv = f"{v:.10g}" if isinstance(v, float) and math.isfinite(v) else ""
                 cells.append(f'<td data-v="{dv}">{_f(v) if v is not None else ""}</td>')
             body.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append('<h2>Runs</h2><table class="sortable"><thead><tr>' + head
-                 + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+    parts.append('<h2>Runs</h2><div class="scroll"><table class="sortable"><thead><tr>' + head
+                 + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
 
     curves = _curves_figure(groups)
     parts.append("<h2>Curves</h2>" + (img(png_data_uri(curves), "curves overlaid")

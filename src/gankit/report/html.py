@@ -357,12 +357,14 @@ table.sortable th{cursor:pointer}table.sortable th:hover{background:#ddd}
 .grid{display:flex;flex-wrap:wrap;gap:8px}.grid figure{margin:0;flex:1 1 300px}
 figcaption{font-size:12px;color:#555;text-align:center}
 details summary{cursor:pointer;color:#444}
+.scroll{overflow-x:auto}td.l{text-align:left}
 """
 
 PLAYER_JS = """
 document.querySelectorAll('.player').forEach(function(p){
   var frames=p.querySelectorAll('.frame'),slider=p.querySelector('input'),
-      btn=p.querySelector('button'),label=p.querySelector('.step'),i=0,timer=null;
+      btn=p.querySelector('button'),label=p.querySelector('.step'),i=frames.length-1,
+      timer=null;
   function show(k){frames[i].classList.remove('on');i=(k+frames.length)%frames.length;
     frames[i].classList.add('on');slider.value=i;label.textContent=frames[i].dataset.step;}
   slider.max=frames.length-1;
