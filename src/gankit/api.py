@@ -170,6 +170,9 @@ def finish(out: Path) -> None:
     run = load_run(out)
     final = run.evaluate()
     runs.atomic_write_text(out / "final_metrics.json", _json(final))
+    from gankit.diagnose import write_diagnosis
+
+    write_diagnosis(out)
     from gankit.report.plots import write_run_plots
 
     write_run_plots(out)
@@ -248,4 +251,10 @@ def summary_lines(path: str | Path) -> list[str]:
     metrics = json.loads(final.read_text())
     keys = [k for k in ("ks", "jsd", "w1", "kl_data_model", "mean", "std", "kurtosis",
                         "modes_covered", "high_quality", "reverse_kl") if k in metrics]
-    return ["final: " + "  ".join(f"{k}={metrics[k]:.4g}" for k in keys)]
+    lines = ["final: " + "  ".join(f"{k}={metrics[k]:.4g}" for k in keys)]
+    diagnosis = Path(path) / "diagnosis.json"
+    if diagnosis.is_file():
+        from gankit.diagnose import summary
+
+        lines.append(summary(json.loads(diagnosis.read_text())))
+    return lines

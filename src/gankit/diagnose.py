@@ -1,0 +1,351 @@
+"""Diagnose a run from its ``metrics.jsonl``: which classic GAN failure happened, when, why, and
+which preset or ``--set`` remedies it.
+
+:func:`diagnose` reads the logged rows (a list of dicts, as :func:`gankit.runs.read_metrics`
+returns them) and the run's config, and returns ``{"failures": [...]}``; each failure has a stable
+``name``, the ``first_step`` and ``last_step`` where the evidence lies, the ``evidence`` (numbers),
+an ``explanation`` and ``advice`` (remedies, each naming the preset or ``--set`` that applies it).
+
+Detectors (stable names):
+
+* ``vanishing_gradients``: the saturating ``minimax`` loss, D(G(z)) -> ~0 and G's gradient norm
+  collapsed to a small fraction of its early value (Goodfellow et al. 2014, section 3).
+* ``mode_collapse``: where the modes are known, ``modes_covered < n_modes`` at most evaluations of
+  the second half of the run, the last one included; in 1-D without modes, samples' ``std`` far
+  below the data's.
+* ``non_convergence``: in the second half, D's read-out (``d_real - d_fake`` for sigmoid losses,
+  ``d_loss`` otherwise) swings back and forth with a large amplitude, well above minibatch noise,
+  and does not settle (the last quarter swings as much as the third).
+* ``diverged``: a non-finite loss/gradient/D read-out, or a row with ``event = "diverged"``.
+
+A detector is conservative: a healthy run (the remedied presets) must come out clean.
+:func:`write_diagnosis` writes ``RUN/diagnosis.json`` atomically; :func:`summary` is one paragraph.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gankit import runs
+
+TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+PROBABILITY_LOSSES = ("minimax", "nonsaturating")
+DIAGNOSIS = "diagnosis.json"
+
+# thresholds (documented in the evidence of each failure)
+VG_D_FAKE = 0.05  # D(G(z)) below this: D rejects every fake
+VG_GRAD_RATIO = 0.1  # G's gradient norm below this fraction of its early value
+VG_MIN_FRACTION = 0.2  # ... on at least this fraction of the logged steps
+STD_RATIO = 0.25  # 1-D: samples' std below this fraction of the data's
+OSC_WINDOW = 5  # moving average (logged rows) that separates swings from minibatch noise
+OSC_MIN_CROSSINGS = 4  # hysteresis crossings of the median in the second half
+OSC_SIGNAL_TO_NOISE = 1.5  # std of the smoothed series over std of the residual noise
+OSC_MIN_AMPLITUDE = 0.3  # sigmoid losses: 5-95 % range of the smoothed d_real - d_fake
+OSC_SETTLED = 0.35  # last quarter's amplitude below this fraction of the third's: settling
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _cfg(config, path: str, default=None):
+    """``config`` value at ``a.b`` for a `Config`, a nested dict or None."""
+    node = config
+    for part in path.split("."):
+        if node is None:
+            return default
+        node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+    return default if node is None else node
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _train_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if "step" in r and "d_loss" in r and r.get("event") != "evaluate"]
+
+
+def _total_steps(rows: list[dict], config) -> int:
+    steps = [r["step"] for r in rows if _finite(r.get("step"))]
+    last = int(max(steps)) if steps else 0
+    return max(last, int(_cfg(config, "train.steps", 0) or 0)) if last else 0
+
+
+def _num(x) -> float | None:
+    return round(float(x), 6) if _finite(x) else None
+
+
+def _failure(name, first, last, evidence, explanation, advice) -> dict[str, Any]:
+    return {"name": name, "first_step": int(first), "last_step": int(last),
+            "evidence": evidence, "explanation": explanation, "advice": advice}
+
+
+def _best_preset(config) -> str | None:
+    name = _cfg(config, "data.name", "")
+    return {"ring-8": "ring-8-best", "grid-25": "grid-25-best"}.get(name)
+
+
+# ----------------------------------------------------------------------------- detectors
+
+
+def detect_diverged(rows: list[dict], config=None) -> dict | None:
+    bad = []
+    for r in rows:
+        if "step" not in r:
+            continue
+        nonfinite = [k for k in TRAIN_KEYS if k in r and not _finite(r[k])]
+        if r.get("event") == "diverged" or nonfinite:
+            bad.append((r["step"], nonfinite, r.get("event")))
+    if not bad:
+        return None
+    keys = sorted({k for _, ks, _ in bad for k in ks})
+    loss = _cfg(config, "game.loss", "")
+    advice = ["lower both learning rates, e.g. --set optim.lr_d=2e-4 --set optim.lr_g=2e-4",
+              "add a gradient penalty on D: --set game.penalties.r1=1.0"]
+    if loss == "wasserstein":
+        advice.append("for the critic, use --set game.penalties.gp=10.0 instead of clipping")
+    advice.append("warm the learning rate up: --set optim.warmup=200")
+    return _failure(
+        "diverged", bad[0][0], bad[-1][0],
+        {"rows": len(bad), "non_finite_keys": keys,
+         "event": "diverged" if any(e == "diverged" for *_, e in bad) else None},
+        "Training produced non-finite losses or gradients (NaN/inf): the parameters blew up, "
+        "usually from too large a learning rate or an unbounded critic.", advice)
+
+
+def detect_vanishing_gradients(rows: list[dict], config=None) -> dict | None:
+    if _cfg(config, "game.loss", "") != "minimax":
+        return None  # only the saturating loss loses G's gradient when D wins
+    tr = [r for r in _train_rows(rows) if _finite(r.get("d_fake")) and _finite(r.get("grad_norm_g"))]
+    if len(tr) < 10:
+        return None
+    g = np.array([r["grad_norm_g"] for r in tr])
+    early = float(np.median(g[: max(3, len(g) // 20)]))
+    if early <= 0:
+        return None
+    d_fake = np.array([r["d_fake"] for r in tr])
+    bad = (d_fake < VG_D_FAKE) & (g < VG_GRAD_RATIO * early)
+    if bad.mean() < VG_MIN_FRACTION:
+        return None
+    # the longest stretch where it holds (allowing single-row blips)
+    best, start, gap = (0, 0, -1), None, 0
+    for i, b in enumerate(bad):
+        if b:
+            if start is None:
+                start = i
+            gap = 0
+            end = i
+            if end - start + 1 > best[0]:
+                best = (end - start + 1, start, end)
+        elif start is not None:
+            gap += 1
+            if gap > 1:
+                start, gap = None, 0
+    _, i0, i1 = best
+    if i1 < i0:
+        return None
+    seg = slice(i0, i1 + 1)
+    return _failure(
+        "vanishing_gradients", tr[i0]["step"], tr[i1]["step"],
+        {"loss": "minimax", "d_fake_median": _num(np.median(d_fake[seg])),
+         "grad_norm_g_early": _num(early), "grad_norm_g_median": _num(np.median(g[seg])),
+         "grad_ratio": _num(np.median(g[seg]) / early), "fraction_of_steps": _num(bad.mean()),
+         "thresholds": {"d_fake": VG_D_FAKE, "grad_ratio": VG_GRAD_RATIO}},
+        "The discriminator rejects every generated sample (D(G(z)) ~ 0) and with the saturating "
+        "minimax loss log(1 - D(G(z))) is flat there: the generator's gradient vanishes and it "
+        "stops learning.",
+        ["use the non-saturating loss: --set game.loss=nonsaturating "
+         "(--preset vanishing-gradients-fixed)",
+         "weaken D: --set game.d_steps=1 and a lower --set optim.lr_d",
+         "smooth D's slope: --set game.penalties.r1=1.0"])
+
+
+def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
+    total = _total_steps(rows, config)
+    if not total:
+        return None
+    half = total / 2
+    evals = [r for r in rows if _finite(r.get("step")) and r["step"] > half
+             and _finite(r.get("modes_covered")) and _finite(r.get("n_modes"))]
+    best = _best_preset(config)
+    advice = ([f"the remedied preset: --preset {best}"] if best else []) + [
+        "penalise D's slope on the data: --set game.penalties.r1=0.05",
+        "average G's weights: --set model.ema=0.999",
+        "larger minibatches: --set train.batch_size=512",
+        "decay the learning rate: --set optim.schedule=linear"]
+    if evals:
+        short = [r for r in evals if r["modes_covered"] < r["n_modes"]]
+        if not short or len(short) * 2 < len(evals) or evals[-1]["modes_covered"] >= evals[-1]["n_modes"]:
+            return None
+        covered = [r["modes_covered"] for r in evals]
+        return _failure(
+            "mode_collapse", short[0]["step"], evals[-1]["step"],
+            {"modes_covered": [int(c) for c in covered], "n_modes": int(evals[-1]["n_modes"]),
+             "steps": [int(r["step"]) for r in evals],
+             "high_quality": [_num(r.get("high_quality")) for r in evals],
+             "reverse_kl": [_num(r.get("reverse_kl")) for r in evals]},
+            f"In the second half of training the generator covers only "
+            f"{int(evals[-1]['modes_covered'])} of {int(evals[-1]['n_modes'])} modes: it has "
+            "collapsed onto a few modes that fool the current discriminator.", advice)
+    # no modes known: 1-D spread
+    evals = [r for r in rows if _finite(r.get("step")) and r["step"] > half and _finite(r.get("std"))
+             and "ks" in r]
+    if not evals:
+        return None
+    try:
+        from gankit.api import build_data
+
+        data_std = build_data(config).mean_std()[1]
+    except Exception:  # noqa: BLE001 - no config or no exact std: nothing to compare with
+        return None
+    ratios = [r["std"] / data_std for r in evals]
+    low = [r for r, q in zip(evals, ratios) if q < STD_RATIO]
+    if not low or len(low) * 2 < len(evals) or ratios[-1] >= STD_RATIO:
+        return None
+    return _failure(
+        "mode_collapse", low[0]["step"], evals[-1]["step"],
+        {"std": [_num(r["std"]) for r in evals], "data_std": _num(data_std),
+         "std_ratio": [_num(q) for q in ratios], "threshold": STD_RATIO},
+        "The generated samples spread far less than the data: the generator maps most of its "
+        "noise to nearly the same output.", advice[1:] + ["use normal noise: --set model.noise=normal"])
+
+
+def _smooth(x: np.ndarray, w: int) -> np.ndarray:
+    if len(x) < w:
+        return x.copy()
+    kernel = np.ones(w) / w
+    return np.convolve(x, kernel, mode="valid")
+
+
+def _crossings(s: np.ndarray, centre: float, band: float) -> list[int]:
+    """Indices where ``s`` crosses from below ``centre - band`` to above ``centre + band`` or back."""
+    out, state = [], 0
+    for i, v in enumerate(s):
+        new = 1 if v > centre + band else (-1 if v < centre - band else 0)
+        if new and new != state:
+            if state:
+                out.append(i)
+            state = new
+    return out
+
+
+def _amplitude(s: np.ndarray) -> float:
+    return float(np.percentile(s, 95) - np.percentile(s, 5)) if len(s) else 0.0
+
+
+def detect_non_convergence(rows: list[dict], config=None) -> dict | None:
+    loss = _cfg(config, "game.loss", "")
+    tr = [r for r in _train_rows(rows) if all(_finite(r.get(k)) for k in ("d_loss", "g_loss"))]
+    total = _total_steps(rows, config)
+    second = [r for r in tr if r["step"] > total / 2]
+    if len(second) < 4 * OSC_WINDOW:
+        return None
+    probs = loss in PROBABILITY_LOSSES and all(_finite(r.get("d_real")) and _finite(r.get("d_fake"))
+                                                for r in second)
+    if probs:
+        signal, x = "d_real - d_fake", np.array([r["d_real"] - r["d_fake"] for r in second])
+    else:
+        signal, x = "d_loss", np.array([r["d_loss"] for r in second])
+    s = _smooth(x, OSC_WINDOW)
+    offset = OSC_WINDOW // 2
+    noise = float(np.std(x[offset: offset + len(s)] - s)) + 1e-12
+    snr = float(np.std(s)) / noise
+    amp = _amplitude(s)
+    band = 0.25 * amp
+    cross = _crossings(s, float(np.median(s)), band)
+    q = len(s) // 2
+    amp_third, amp_last = _amplitude(s[:q]), _amplitude(s[q:])
+    settling = amp_last < OSC_SETTLED * max(amp_third, 1e-12)
+    big = amp >= OSC_MIN_AMPLITUDE if probs else amp >= 0.5 * max(abs(float(np.median(x))), noise)
+    if len(cross) < OSC_MIN_CROSSINGS or snr < OSC_SIGNAL_TO_NOISE or not big or settling:
+        return None
+    evidence = {"signal": signal, "crossings": len(cross), "amplitude": _num(amp),
+                "signal_to_noise": _num(snr), "amplitude_third_quarter": _num(amp_third),
+                "amplitude_last_quarter": _num(amp_last),
+                "g_loss_range": _num(_amplitude(np.array([r["g_loss"] for r in second])))}
+    metric = next((k for k in ("w1", "jsd", "ks") if any(_finite(r.get(k)) for r in rows)), None)
+    if metric:
+        vals = [(r["step"], r[metric]) for r in rows if _finite(r.get(metric))]
+        evidence[metric] = [_num(v) for _, v in vals]
+        evidence[f"{metric}_steps"] = [int(s_) for s_, _ in vals]
+    advice = ["penalise D's slope on the data (damps the rotation, Mescheder et al. 2018): "
+              "--set game.penalties.r1=1.0",
+              "use Adam with a smaller step: --set optim.name=adam --set optim.lr_d=2e-4 "
+              "--set optim.lr_g=2e-4",
+              "decay the learning rate: --set optim.schedule=linear",
+              "average G's weights: --set model.ema=0.999"]
+    if loss == "wasserstein":
+        advice.insert(0, "replace clipping by a gradient penalty: --set game.penalties.gp=10.0")
+    best = _best_preset(config)
+    if best:
+        advice.append(f"the remedied preset: --preset {best}")
+    return _failure(
+        "non_convergence", second[cross[0] + offset]["step"], second[-1]["step"], evidence,
+        f"The players keep circling each other: {signal} swings back and forth with a large "
+        "amplitude through the second half of training and does not settle (simultaneous "
+        "gradient play rotates around the equilibrium instead of converging to it).", advice)
+
+
+DETECTORS = {
+    "diverged": detect_diverged,
+    "vanishing_gradients": detect_vanishing_gradients,
+    "mode_collapse": detect_mode_collapse,
+    "non_convergence": detect_non_convergence,
+}
+
+
+def diagnose(rows: list[dict], config=None) -> dict[str, Any]:
+    """``{"failures": [...], "steps": last logged step}`` for the rows of ``metrics.jsonl``."""
+    failures = []
+    diverged = detect_diverged(rows, config)
+    for name, fn in DETECTORS.items():
+        if name != "diverged" and diverged is not None:
+            # after a blow-up the statistics of the other detectors are meaningless
+            continue
+        found = diverged if name == "diverged" else fn(rows, config)
+        if found is not None:
+            failures.append(found)
+    steps = [r["step"] for r in rows if _finite(r.get("step"))]
+    return {"failures": failures, "steps": int(max(steps)) if steps else 0}
+
+
+def _json_safe(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def write_diagnosis(run_dir: str | Path) -> dict[str, Any]:
+    """Diagnose ``RUN/metrics.jsonl`` with ``RUN/config.toml`` into ``RUN/diagnosis.json``."""
+    from gankit import config as config_mod
+
+    run_dir = Path(run_dir)
+    config = config_mod.resolve(config_file=run_dir / runs.CONFIG)
+    result = diagnose(runs.read_metrics(run_dir), config)
+    result["summary"] = summary(result)
+    runs.atomic_write_text(run_dir / DIAGNOSIS,
+                           json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n")
+    return result
+
+
+def summary(diagnosis: dict[str, Any]) -> str:
+    """One paragraph: no failure, or each failure with its steps and first remedy."""
+    failures = diagnosis.get("failures", [])
+    if not failures:
+        return "diagnosis: no failure detected (vanishing gradients, mode collapse, " \
+               "non-convergence, divergence)."
+    parts = []
+    for f in failures:
+        advice = f" Try {f['advice'][0]}." if f.get("advice") else ""
+        parts.append(f"{f['name'].replace('_', ' ')} (steps {f['first_step']}-{f['last_step']}): "
+                     f"{f['explanation']}{advice}")
+    return "diagnosis: " + " ".join(parts)
