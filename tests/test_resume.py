@@ -1,0 +1,114 @@
+"""Resuming a run continues it bit for bit: after an in-process stop and after a SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from gankit import api, runs
+from gankit.config import dumps, resolve
+
+TINY = ["train.steps=40", "log.every=5", "log.eval_every=20", "log.eval_samples=2000",
+        "log.final_samples=3000", "train.checkpoint_every=10", "train.batch_size=64"]
+
+
+def _rows(run: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run / runs.METRICS).read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k != "time"} for r in rows]
+
+
+def _assert_same_final_state(a: Path, b: Path) -> None:
+    pa, pb = runs.latest_checkpoint(a), runs.latest_checkpoint(b)
+    assert pa.name == pb.name
+    ta, tb = load_file(str(pa)), load_file(str(pb))
+    assert ta.keys() == tb.keys()
+    for key in ta:
+        assert ta[key].dtype == tb[key].dtype and torch.equal(ta[key], tb[key]), key
+    with safe_open(str(pa), "pt") as fa, safe_open(str(pb), "pt") as fb:
+        assert fa.metadata() == fb.metadata()
+    assert _rows(a) == _rows(b)
+    fa = json.loads((a / "final_metrics.json").read_text())
+    fb = json.loads((b / "final_metrics.json").read_text())
+    assert fa == fb
+
+
+@pytest.mark.parametrize("extra", [
+    [],
+    # EMA, a decaying schedule with warm-up, k = 2 and a random penalty exercise every stream
+    ["model.ema=0.9", "optim.schedule=cosine", "optim.warmup=5", "game.d_steps=2",
+     "game.loss=wasserstein", "game.penalties={ gp = 10.0 }"],
+])
+def test_stop_and_resume_in_process_matches_a_straight_run(tmp_path, extra):
+    cfg = resolve(overrides=TINY + extra)
+    straight = api.train(cfg, tmp_path / "straight", progress=False)
+    resumed = tmp_path / "resumed"
+    api.train(cfg, resumed, progress=False, stop_after=17)  # between checkpoints and logs
+    assert runs.latest_checkpoint(resumed).name == "step-17.safetensors"
+    assert not (resumed / "final_metrics.json").exists()
+    assert max(r["step"] for r in _rows(resumed)) == 15
+    api.train(cfg, resumed, progress=False, resume=True)
+    _assert_same_final_state(straight, resumed)
+
+
+def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path):
+    cfg = resolve(overrides=TINY)
+    out = api.train(cfg, tmp_path / "r", progress=False, stop_after=20)
+    # as if killed after logging step 25 but before the checkpoint of step 30
+    with open(out / runs.METRICS, "a") as fh:
+        fh.write(json.dumps({"step": 25, "d_loss": 0.0}) + "\n" + '{"step": 30, "d_lo')
+    straight = api.train(cfg, tmp_path / "s", progress=False)
+    api.train(cfg, out, progress=False, resume=True)
+    _assert_same_final_state(straight, out)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_a_straight_run(tmp_path):
+    overrides = ["train.steps=400", "log.every=10", "log.eval_every=100", "log.eval_samples=2000",
+                 "log.final_samples=3000", "train.checkpoint_every=50", "train.batch_size=64"]
+    cfg = resolve(overrides=overrides)
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(dumps(cfg))
+    run = tmp_path / "run"
+    env = dict(os.environ, MPLBACKEND="Agg")
+    cmd = [sys.executable, "-m", "gankit", "train", "--config", str(config_file), "--out",
+           str(run), "--quiet"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed_at = None
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                ckpt = runs.latest_checkpoint(run)
+                step = int(ckpt.stem.split("-")[1])
+                logged = max((r.get("step", 0) for r in runs.read_metrics(run)), default=0)
+            except Exception:
+                step, logged = 0, 0
+            if step >= 50 and logged >= step + 20:
+                os.kill(proc.pid, signal.SIGKILL)
+                killed_at = logged
+                break
+            time.sleep(0.01)
+    finally:
+        if proc.poll() is None and killed_at is None:
+            proc.kill()
+        proc.communicate(timeout=60)
+    assert killed_at is not None and killed_at < 400, "the run ended before it could be killed"
+    assert proc.returncode == -signal.SIGKILL
+    assert not (run / "final_metrics.json").exists()
+
+    resumed = subprocess.run([sys.executable, "-m", "gankit", "train", "--out", str(run),
+                              "--resume", "--quiet"], env=env, capture_output=True, text=True,
+                             timeout=240)
+    assert resumed.returncode == 0, resumed.stderr
+    straight = api.train(cfg, tmp_path / "straight", progress=False)
+    _assert_same_final_state(straight, run)
