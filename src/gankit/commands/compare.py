@@ -6,7 +6,7 @@ import json
 
 NAME = "compare"
 HELP = ("a table of final metrics across runs; runs that differ only in train.seed are grouped "
-        "(mean, std, 95%% t-interval)")
+        "(mean, std and the t-interval of the mean)")
 
 
 def add_arguments(p):

@@ -187,14 +187,25 @@ def curves_figure(rows: list[dict], failures: list[dict]) -> plt.Figure | None:
     nrows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(11, 3.0 * nrows), squeeze=False)
     for ax, (title, series, log) in zip(axes.ravel(), panels):
-        for key, steps, values in series:
-            ax.plot(steps, values, label=key, lw=1.2, marker="." if len(steps) < 40 else None)
+        twin = None
+        for i, (key, steps, values) in enumerate(series):
+            target = ax
+            if title == "modes" and key == "high_quality" and i > 0:  # a fraction beside a count
+                twin = target = ax.twinx()
+                target.set_ylim(-0.02, 1.02)
+                target.set_ylabel("high_quality (fraction)", fontsize=8)
+            target.plot(steps, values, label=key, lw=1.2, color=f"C{i}",
+                        marker="." if len(steps) < 40 else None)
         if log and all(v > 0 for _, _, vals in series for v in vals):
             ax.set_yscale("log")
         shade_failures(ax, failures, label=True)
         ax.set_title(title)
         ax.set_xlabel("step")
-        ax.legend(fontsize=8)
+        handles, labels = ax.get_legend_handles_labels()
+        if twin is not None:
+            more = twin.get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        ax.legend(handles, labels, fontsize=8)
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
