@@ -74,7 +74,7 @@ def test_report_has_every_section_and_is_self_contained(run1d, capsys):
     assert page.stat().st_size < MAX_BYTES
     for section in ("diagnosis", "final", "curves", "density", "config"):
         assert f'id="{section}"' in text
-    assert "diagnosis not run" in text
+    assert "no failure detected" in text or "failure(s) detected" in text  # finish() diagnoses
     assert f"gankit train --config {run1d / 'config.toml'} --out NEW" in text
     assert 'loss = "nonsaturating"' in text.replace("&quot;", '"')
     assert "jsd" in text and "kl_data_model" in text  # final metrics table
@@ -92,15 +92,17 @@ def test_report_has_every_section_and_is_self_contained(run1d, capsys):
 def test_diagnosis_panel_and_shaded_failures(run1d, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(run1d, run)
+    (run / "diagnosis.json").unlink(missing_ok=True)
+    assert "diagnosis not run" in write_report(run, tensorboard=False).read_text()
     (run / "diagnosis.json").write_text(json.dumps({"failures": []}))
     assert "no failure detected" in write_report(run, tensorboard=False).read_text()
     failure = {"name": "mode_collapse", "first_step": 20, "last_step": 40,
                "evidence": {"std_ratio": 0.01}, "explanation": "G puts its mass on one point",
-               "advice": "try game.loss=wgan-gp"}
+               "advice": ["try game.loss=wgan-gp", "try game.pack=2"]}
     (run / "diagnosis.json").write_text(json.dumps({"failures": [failure]}))
     text = write_report(run, tensorboard=False).read_text()
     for part in ("mode_collapse", "steps 20&ndash;40", "G puts its mass on one point",
-                 "try game.loss=wgan-gp", "std_ratio"):
+                 "<li>try game.loss=wgan-gp</li>", "<li>try game.pack=2</li>", "std_ratio"):
         assert part in text
     (run / "diagnosis.json").write_text("{not json")
     assert "diagnosis could not be read" in write_report(run, tensorboard=False).read_text()

@@ -447,8 +447,11 @@ def diagnosis_html(run: RunFiles) -> str:
     if run.diagnosis is None:
         return ('<p class="na">diagnosis not run (no diagnosis.json in the run directory)</p>')
     failures = failures_of(run)
+    summary = run.diagnosis.get("summary")
     if not failures:
-        return '<p class="ok">no failure detected</p>'
+        return ('<p class="ok">no failure detected'
+                + (f"<br><small>{esc(summary)}</small>" if isinstance(summary, str) else "")
+                + "</p>")
     parts = []
     for i, f in enumerate(failures):
         colour = FAIL_COLOURS[i % len(FAIL_COLOURS)]
@@ -456,14 +459,21 @@ def diagnosis_html(run: RunFiles) -> str:
         evidence = f.get("evidence")
         if evidence is not None and not isinstance(evidence, str):
             evidence = json.dumps(evidence, sort_keys=True)
+        advice = f.get("advice")
+        if isinstance(advice, (list, tuple)):
+            advice = ("<ul>" + "".join(f"<li>{esc(a)}</li>" for a in advice) + "</ul>"
+                      if advice else "")
+        elif advice:
+            advice = esc(advice)
         parts.append(
             f'<div class="fail" style="border-left-color:{colour}">'
             f"<h3>{esc(f.get('name', 'failure'))} <small>steps {esc(first)}&ndash;{esc(last)}"
             f"</small></h3>"
             + (f"<p><b>what it means:</b> {esc(f['explanation'])}</p>"
                if f.get("explanation") else "")
-            + (f"<p><b>what to try:</b> {esc(f['advice'])}</p>" if f.get("advice") else "")
-            + (f"<p><b>evidence:</b> <code>{esc(evidence)}</code></p>" if evidence else "")
+            + (f"<div><b>what to try:</b> {advice}</div>" if advice else "")
+            + (f"<details><summary>evidence</summary><pre>{esc(evidence)}</pre></details>"
+               if evidence else "")
             + "</div>")
     return (f"<p>{len(failures)} failure(s) detected; their step ranges are shaded on the "
             "curves.</p>" + "".join(parts))
