@@ -254,6 +254,10 @@ def test_bad_runs_give_one_line_errors(run1d, tmp_path, capsys):
     (broken / "final_metrics.json").write_text("{oops")
     rc, _, err = run_cli(capsys, "report", broken)
     assert rc == 2 and "final_metrics.json: not readable JSON" in err
+    (broken / "final_metrics.json").unlink()
+    (broken / "config.toml").write_text('[game]\nloss = "nope"\n')
+    rc, _, err = run_cli(capsys, "compare", broken)
+    assert rc == 2 and f"{broken / 'config.toml'}: game.loss" in err and err.count("\n") == 1
 
 
 # ----------------------------------------------------------------------------- a real browser

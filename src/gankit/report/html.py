@@ -100,12 +100,14 @@ def read_run(run_dir: str | Path) -> RunFiles:
         raise GankitError(f"{path}: not a run directory (no {runs.CONFIG})")
     config_text = (path / runs.CONFIG).read_text()
     try:
-        data = api.load_run(path).data
         config = config_mod.resolve(config_file=path / runs.CONFIG)
     except GankitError as exc:
-        if "no checkpoint" not in str(exc):
-            raise
-        config = config_mod.resolve(config_file=path / runs.CONFIG)  # an unfinished run
+        message = str(exc)
+        raise GankitError(message if str(path) in message else
+                          f"{path / runs.CONFIG}: {message}") from None
+    try:
+        data = api.load_run(path).data
+    except GankitError:  # no or unreadable checkpoint: the page needs only the data's density
         data = api.build_data(config)
     rows = runs.read_metrics(path)
     final = _read_json(path / FINAL) if (path / FINAL).is_file() else None
