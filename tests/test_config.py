@@ -133,7 +133,7 @@ def test_set_and_shorthands_compose():
     cfg = resolve(overrides=["train.steps=50", "train.seed=3"], shorthands={"train.seed": 9,
                                                                            "train.steps": None})
     assert cfg.train.steps == 50 and cfg.train.seed == 9
-    assert cfg.optim.lr_d == 1e-3  # defaults fill the rest
+    assert cfg.optim.momentum == config.OptimConfig().momentum  # defaults fill the rest
     with pytest.raises(GankitError, match="'train' is not a table|train: is a table"):
         resolve(overrides=["train=3", "train.steps=4"])
 

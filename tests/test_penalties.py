@@ -46,7 +46,7 @@ def test_gradient_penalty_is_zero_for_unit_norm_linear_critic(dim):
 def test_gradient_penalty_of_scaled_linear_critic():
     w = torch.tensor([3.0, 4.0], dtype=torch.float64)  # ||w|| = 5 -> (5 - 1)^2 = 16
     real, fake = _batches(2)
-    assert float(gradient_penalty(_linear(w), real, fake)) == pytest.approx(16.0)
+    assert float(gradient_penalty(_linear(w), real, fake).detach()) == pytest.approx(16.0)
     # a plain closure works as well as a module
     f = lambda x: x @ w  # noqa: E731
     assert float(gradient_penalty(f, real, fake)) == pytest.approx(16.0)
