@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench lint clean
+.PHONY: install demo test test-slow bench lint clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,14 @@ install: $(STAMP)
 demo: install
 	$(BIN)/gankit train --preset gaussian-1d
 
-test: install
+# The report's browser test needs Debian's chromium; installing it is best effort (the test skips
+# with a clear message where it cannot be installed).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
+	  echo "chromium not installed: the browser test will be skipped"
+
+test: install browser
 	$(BIN)/python -m pytest -n 2 -q
 
 test-slow: install
