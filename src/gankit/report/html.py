@@ -237,7 +237,8 @@ class DensityFrames:
                 from gankit.report.plots import histogram_density
 
                 peak = max(peak, histogram_density(s["samples"][:, 0], self.edges).max())
-            self.ymax = 1.1 * peak
+            # an early spike of G would flatten every later frame: clip it instead
+            self.ymax = min(1.1 * peak, 1.8 * self.p_data.max())
         else:
             pts = [s["samples"][:, :2] for _, s in snaps]
             allpts = np.concatenate(pts) if pts else np.zeros((0, 2))
