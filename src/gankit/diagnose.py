@@ -44,7 +44,7 @@ VG_MIN_FRACTION = 0.2  # ... on at least this fraction of the logged steps
 STD_RATIO = 0.25  # 1-D: samples' std below this fraction of the data's
 OSC_WINDOW = 5  # moving average (logged rows) that separates swings from minibatch noise
 OSC_MIN_CROSSINGS = 4  # hysteresis crossings of the median in the second half
-OSC_SIGNAL_TO_NOISE = 1.5  # std of the smoothed series over std of the residual noise
+OSC_SIGNAL_TO_NOISE = 1.2  # std of the smoothed series over std of the residual noise
 OSC_MIN_AMPLITUDE = 0.3  # sigmoid losses: 5-95 % range of the smoothed d_real - d_fake
 OSC_SETTLED = 0.35  # last quarter's amplitude below this fraction of the third's: settling
 
