@@ -183,15 +183,20 @@ def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
         if not short or len(short) * 2 < len(evals) or evals[-1]["modes_covered"] >= evals[-1]["n_modes"]:
             return None
         covered = [r["modes_covered"] for r in evals]
+        last, m = int(evals[-1]["modes_covered"]), int(evals[-1]["n_modes"])
+        if last == 0:
+            why = (f"In the second half of training no generated sample lands within 3 standard "
+                   f"deviations of any of the {m} modes: the generator has not found the modes.")
+        else:
+            why = (f"In the second half of training the generator covers only {last} of {m} "
+                   "modes: it has collapsed onto a few modes that fool the current discriminator.")
         return _failure(
             "mode_collapse", short[0]["step"], evals[-1]["step"],
             {"modes_covered": [int(c) for c in covered], "n_modes": int(evals[-1]["n_modes"]),
              "steps": [int(r["step"]) for r in evals],
              "high_quality": [_num(r.get("high_quality")) for r in evals],
              "reverse_kl": [_num(r.get("reverse_kl")) for r in evals]},
-            f"In the second half of training the generator covers only "
-            f"{int(evals[-1]['modes_covered'])} of {int(evals[-1]['n_modes'])} modes: it has "
-            "collapsed onto a few modes that fool the current discriminator.", advice)
+            why, advice)
     # no modes known: 1-D spread
     evals = [r for r in rows if _finite(r.get("step")) and r["step"] > half and _finite(r.get("std"))
              and "ks" in r]
