@@ -216,3 +216,12 @@ def test_oscillation_preset(tmp_path):
 def test_best_presets_are_clean(tmp_path, preset):
     clean = sum(run_preset(tmp_path, preset, seed)[0] == set() for seed in range(5))
     assert clean >= 4
+
+
+def test_mode_collapse_by_mass():
+    rows = healthy_rows()
+    for r in rows:
+        if "modes_covered" in r and r["step"] > 1000:
+            r["reverse_kl"] = 0.5  # every mode reached, the mass on ~5 of 8
+    f = detect_mode_collapse(rows, cfg())
+    assert f is not None and f["evidence"]["effective_modes"][-1] < 6

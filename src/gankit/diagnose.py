@@ -10,8 +10,9 @@ Detectors (stable names):
 
 * ``vanishing_gradients``: the saturating ``minimax`` loss, D(G(z)) -> ~0 and G's gradient norm
   collapsed to a small fraction of its early value (Goodfellow et al. 2014, section 3).
-* ``mode_collapse``: where the modes are known, ``modes_covered < n_modes`` at most evaluations of
-  the second half of the run, the last one included; in 1-D without modes, samples' ``std`` far
+* ``mode_collapse``: where the modes are known, ``modes_covered < n_modes`` or the mass on fewer
+  than 80 % of the modes (``n_modes * exp(-reverse_kl)``) at most evaluations of the second half
+  of the run, the last one included; in 1-D without modes, samples' ``std`` far
   below the data's.
 * ``non_convergence``: in the second half, D's read-out (``d_real - d_fake`` for sigmoid losses,
   ``d_loss`` otherwise) swings back and forth with a large amplitude, well above minibatch noise,
@@ -41,6 +42,7 @@ DIAGNOSIS = "diagnosis.json"
 VG_D_FAKE = 0.05  # D(G(z)) below this: D rejects every fake
 VG_GRAD_RATIO = 0.1  # G's gradient norm below this fraction of its early value
 VG_MIN_FRACTION = 0.2  # ... on at least this fraction of the logged steps
+EFFECTIVE_MODES = 0.8  # mass on fewer than this fraction of the modes (reverse_kl > 0.22)
 STD_RATIO = 0.25  # 1-D: samples' std below this fraction of the data's
 OSC_WINDOW = 5  # moving average (logged rows) that separates swings from minibatch noise
 OSC_MIN_CROSSINGS = 4  # hysteresis crossings of the median in the second half
@@ -165,6 +167,17 @@ def detect_vanishing_gradients(rows: list[dict], config=None) -> dict | None:
          "smooth D's slope: --set game.penalties.r1=1.0"])
 
 
+def _effective_modes(row) -> float:
+    """``n_modes * exp(-reverse_kl)``: the number of equally used modes with the same entropy."""
+    rkl = row.get("reverse_kl")
+    return row["n_modes"] * math.exp(-rkl) if _finite(rkl) else float(row["modes_covered"])
+
+
+def _collapsed(row) -> bool:
+    return (row["modes_covered"] < row["n_modes"]
+            or _effective_modes(row) < EFFECTIVE_MODES * row["n_modes"])
+
+
 def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
     total = _total_steps(rows, config)
     if not total:
@@ -179,12 +192,16 @@ def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
         "larger minibatches: --set train.batch_size=512",
         "decay the learning rate: --set optim.schedule=linear"]
     if evals:
-        short = [r for r in evals if r["modes_covered"] < r["n_modes"]]
-        if not short or len(short) * 2 < len(evals) or evals[-1]["modes_covered"] >= evals[-1]["n_modes"]:
+        short = [r for r in evals if _collapsed(r)]
+        if not short or len(short) * 2 < len(evals) or not _collapsed(evals[-1]):
             return None
         covered = [r["modes_covered"] for r in evals]
         last, m = int(evals[-1]["modes_covered"]), int(evals[-1]["n_modes"])
-        if last == 0:
+        if last == m:
+            why = (f"In the second half of training the generator reaches all {m} modes but "
+                   f"puts its mass on about {_effective_modes(evals[-1]):.1f} of them "
+                   "(n_modes * exp(-reverse_kl)): it is collapsing onto a few modes.")
+        elif last == 0:
             why = (f"In the second half of training no generated sample lands within 3 standard "
                    f"deviations of any of the {m} modes: the generator has not found the modes.")
         else:
@@ -193,6 +210,7 @@ def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
         return _failure(
             "mode_collapse", short[0]["step"], evals[-1]["step"],
             {"modes_covered": [int(c) for c in covered], "n_modes": int(evals[-1]["n_modes"]),
+             "effective_modes": [_num(_effective_modes(r)) for r in evals],
              "steps": [int(r["step"]) for r in evals],
              "high_quality": [_num(r.get("high_quality")) for r in evals],
              "reverse_kl": [_num(r.get("reverse_kl")) for r in evals]},
