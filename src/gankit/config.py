@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from gankit.errors import GankitError
 
@@ -51,8 +52,12 @@ class ModelConfig:
     d_width: int = _num(64, "hidden units per layer of D", lo=1)
     d_depth: int = _num(2, "hidden layers of D", lo=0)
     activation: str = _choice("leaky_relu", ACTIVATIONS, "hidden activation of G and D")
-    standardize: bool = field(default=True, metadata={
-        "doc": "G and D work in standard units fitted to the data (like pixels in [-1, 1])"})
+    standardize: bool = field(
+        default=True,
+        metadata={
+            "doc": "G and D work in standard units fitted to the data (like pixels in [-1, 1])"
+        },
+    )
     ema: float = _num(0.0, "EMA decay of G's weights for sampling (0 = off)", lo=0.0, hi=0.99999)
 
 
@@ -60,10 +65,15 @@ class ModelConfig:
 class GameConfig:
     loss: str = _choice("nonsaturating", LOSSES, "the adversarial objective")
     d_steps: int = _num(1, "k: discriminator steps per generator step (Algorithm 1)", lo=1)
-    clip: float = _num(0.01, "weight clipping bound of the wasserstein critic (without gp)",
-                       lo=0.0, lo_open=True)
-    penalties: dict = field(default_factory=dict, metadata={
-        "doc": "regularisers of D and their weights, e.g. { gp = 10.0 } (see gankit.game.penalties)"})
+    clip: float = _num(
+        0.01, "weight clipping bound of the wasserstein critic (without gp)", lo=0.0, lo_open=True
+    )
+    penalties: dict = field(
+        default_factory=dict,
+        metadata={
+            "doc": "regularisers of D and weights, e.g. { gp = 10.0 } (gankit.game.penalties)"
+        },
+    )
 
 
 @dataclass
@@ -209,15 +219,20 @@ def _toml_value(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ("nan" if value != value else
-                                                          ("inf" if value > 0 else "-inf"))
+        return (
+            repr(value)
+            if math.isfinite(value)
+            else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
+        )
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         return f'"{escaped}"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        return (
+            "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        )
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
@@ -272,7 +287,9 @@ def preset_table(name: str) -> dict:
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"game.loss=hinge"`` -> (["game", "loss"], "hinge"); values are TOML literals, else strings."""
+    """``"game.loss=hinge"`` -> (["game", "loss"], "hinge").
+
+    Values are TOML literals, else plain strings."""
     if "=" not in text:
         raise GankitError(f"--set {text!r}: expected key.path=value")
     key, raw = text.split("=", 1)

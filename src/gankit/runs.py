@@ -88,8 +88,9 @@ def truncate_metrics(run: Path, last_step: int) -> None:
 # ----------------------------------------------------------------------------- checkpoints
 
 
-def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer,
-                       tensors: dict[str, torch.Tensor]) -> dict:
+def _flatten_optimizer(
+    prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
+) -> dict:
     state = optimizer.state_dict()
     extra: dict[str, Any] = {"param_groups": state["param_groups"], "scalars": {}}
     for idx, entry in state["state"].items():
@@ -106,7 +107,7 @@ def _unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], extra: d
     start = f"{prefix}.state."
     for name, value in tensors.items():
         if name.startswith(start):
-            idx, key = name[len(start):].split(".", 1)
+            idx, key = name[len(start) :].split(".", 1)
             state.setdefault(int(idx), {})[key] = value
     for name, value in extra["scalars"].items():
         idx, key = name.split(".", 1)
@@ -114,9 +115,14 @@ def _unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], extra: d
     return {"state": state, "param_groups": extra["param_groups"]}
 
 
-def save_checkpoint(run: Path, step: int, modules: dict[str, nn.Module],
-                    optimizers: dict[str, torch.optim.Optimizer],
-                    rngs: dict[str, torch.Generator], keep: int = 3) -> Path:
+def save_checkpoint(
+    run: Path,
+    step: int,
+    modules: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    rngs: dict[str, torch.Generator],
+    keep: int = 3,
+) -> Path:
     """Write ``RUN/checkpoints/step-N.safetensors`` atomically, point ``latest`` at it, and keep
     the newest ``keep`` checkpoints."""
     tensors: dict[str, torch.Tensor] = {}
@@ -174,13 +180,17 @@ def load_checkpoint(path: Path) -> tuple[int, dict[str, torch.Tensor], dict]:
         raise GankitError(f"{path}: not a readable gankit checkpoint ({exc})") from None
 
 
-def restore(tensors: dict[str, torch.Tensor], extra: dict, modules: dict[str, nn.Module],
-            optimizers: dict[str, torch.optim.Optimizer],
-            rngs: dict[str, torch.Generator]) -> None:
+def restore(
+    tensors: dict[str, torch.Tensor],
+    extra: dict,
+    modules: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    rngs: dict[str, torch.Generator],
+) -> None:
     """Load modules (strictly), optimizers and RNG streams from a checkpoint's tensors."""
     for name, module in modules.items():
         prefix = f"{name}."
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         module.load_state_dict(state, strict=True)
     for name, opt in optimizers.items():
         opt.load_state_dict(_unflatten_optimizer(name, tensors, extra[name]))

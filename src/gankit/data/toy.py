@@ -118,8 +118,10 @@ class Mixture1D(ToyDistribution):
             raise GankitError("mixture: means, stds and weights must have the same length")
         if any(s <= 0 for s in self.stds):
             raise GankitError(f"mixture: stds must be > 0, got {list(self.stds)}")
-        w = torch.ones(k, dtype=torch.float64) if self.weights is None else torch.tensor(
-            self.weights, dtype=torch.float64
+        w = (
+            torch.ones(k, dtype=torch.float64)
+            if self.weights is None
+            else torch.tensor(self.weights, dtype=torch.float64)
         )
         if (w <= 0).any():
             raise GankitError(f"mixture: weights must be > 0, got {w.tolist()}")
@@ -213,8 +215,9 @@ class GaussianMixture2D(ToyDistribution):
     def __post_init__(self):
         c = torch.as_tensor(self.centres, dtype=torch.float64)
         if c.ndim != 2 or c.shape[0] < 1 or c.shape[1] < 1:
-            raise GankitError(f"{self.name}: centres must be (m, d) with m, d >= 1, "
-                              f"got shape {tuple(c.shape)}")
+            raise GankitError(
+                f"{self.name}: centres must be (m, d) with m, d >= 1, got shape {tuple(c.shape)}"
+            )
         if not torch.isfinite(c).all():
             raise GankitError(f"{self.name}: centres must be finite")
         if not (isinstance(self.std, (int, float)) and math.isfinite(self.std) and self.std > 0):
@@ -230,19 +233,20 @@ class GaussianMixture2D(ToyDistribution):
     def log_prob(self, x):
         x = torch.as_tensor(x, dtype=torch.float64)
         if x.ndim != 2 or x.shape[1] != self.dim:
-            raise GankitError(f"{self.name}: log_prob needs points of shape (n, {self.dim}), "
-                              f"got {tuple(x.shape)}")
+            raise GankitError(
+                f"{self.name}: log_prob needs points of shape (n, {self.dim}), got {tuple(x.shape)}"
+            )
         m = self._c.shape[0]
         const = -math.log(m) - self.dim * (math.log(self.std) + _LOG_SQRT_2PI)
         out = torch.empty(x.shape[0], dtype=torch.float64)
         c2 = (self._c**2).sum(1)
         step = max(1, 2_000_000 // m)  # bounded memory for many components
         for i in range(0, x.shape[0], step):
-            xi = x[i:i + step]
+            xi = x[i : i + step]
             # |x - c|^2 by expansion (a matmul), in float64: the cancellation error, ~1e-16 |x|^2,
             # is far below the smallest std^2 (1e-4) for points near the data
             d2 = ((xi**2).sum(1, keepdim=True) - 2.0 * xi @ self._c.T + c2).clamp_min(0.0)
-            out[i:i + step] = torch.logsumexp(-0.5 * d2 / self.std**2, dim=1) + const
+            out[i : i + step] = torch.logsumexp(-0.5 * d2 / self.std**2, dim=1) + const
         return out
 
     @property
@@ -361,8 +365,10 @@ def make_toy(name: str, **params) -> ToyDistribution:
 
 register_toy("gaussian", Gaussian1D)
 register_toy("mixture-1d", Mixture1D)
-register_toy("bimodal", lambda **p: Mixture1D(**{"means": (2.0, 6.0), "stds": (0.6, 0.6), **p},
-                                               name="bimodal"))
+register_toy(
+    "bimodal",
+    lambda **p: Mixture1D(**{"means": (2.0, 6.0), "stds": (0.6, 0.6), **p}, name="bimodal"),
+)
 register_toy("uniform", Uniform1D)
 register_toy("mixture-2d", GaussianMixture2D)
 register_toy("ring-8", ring)

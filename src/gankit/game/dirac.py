@@ -57,9 +57,15 @@ def _grads(loss, theta: float, psi: float, gamma: float) -> tuple[float, float]:
     return float(g_theta), float(g_psi)
 
 
-def trajectory(loss: str = "nonsaturating", mode: str = "simultaneous", steps: int = 200,
-               lr: float = 0.1, gamma: float = 0.0, start: tuple[float, float] = (1.0, 1.0),
-               d_steps: int = 1) -> DiracTrajectory:
+def trajectory(
+    loss: str = "nonsaturating",
+    mode: str = "simultaneous",
+    steps: int = 200,
+    lr: float = 0.1,
+    gamma: float = 0.0,
+    start: tuple[float, float] = (1.0, 1.0),
+    d_steps: int = 1,
+) -> DiracTrajectory:
     """Gradient descent on the Dirac-GAN from ``start = (theta, psi)``.
 
     ``mode='simultaneous'``: both players step from the same point. ``mode='alternating'``: D takes
@@ -83,8 +89,11 @@ def trajectory(loss: str = "nonsaturating", mode: str = "simultaneous", steps: i
     return DiracTrajectory(np.asarray(points, dtype=np.float64), loss, mode, lr, gamma)
 
 
-def plot_trajectory(trajectories: DiracTrajectory | list[DiracTrajectory],
-                    path: str | Path, title: str | None = None) -> Path:
+def plot_trajectory(
+    trajectories: DiracTrajectory | list[DiracTrajectory],
+    path: str | Path,
+    title: str | None = None,
+) -> Path:
     """Draw one or more trajectories in the (theta, psi) plane, over the (negative) gradient field
     of the first one's game, into the PNG ``path``; returns the path."""
     import matplotlib

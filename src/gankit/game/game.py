@@ -36,8 +36,9 @@ class Game:
             except ValueError as exc:
                 raise GankitError(f"game.penalties.{name}: {exc}") from None
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-                raise GankitError(f"game.penalties.{name}: weight must be a number >= 0, "
-                                  f"got {weight!r}")
+                raise GankitError(
+                    f"game.penalties.{name}: weight must be a number >= 0, got {weight!r}"
+                )
             if weight > 0:
                 self.penalties.append((penalty, float(weight)))
         names = {p.name for p, _ in self.penalties}
@@ -45,8 +46,9 @@ class Game:
         self.clip = config.clip if self.loss.lipschitz and "gp" not in names else None
         self.rng = generator
 
-    def discriminator_loss(self, d_fn: ScoreFn, real: Tensor, fake: Tensor
-                           ) -> tuple[Tensor, dict[str, Tensor]]:
+    def discriminator_loss(
+        self, d_fn: ScoreFn, real: Tensor, fake: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss on a real and a generated minibatch (``fake`` is detached here).
 
         Returns the scalar loss and detached statistics: ``d_real``/``d_fake`` (probabilities for

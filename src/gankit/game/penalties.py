@@ -21,8 +21,9 @@ ScoreFn = Callable[[Tensor], Tensor]
 PenaltyFn = Callable[[ScoreFn, Tensor, Tensor, "torch.Generator | None"], Tensor]
 
 
-def gradient_penalty(d_fn: ScoreFn, real: Tensor, fake: Tensor,
-                     generator: torch.Generator | None = None) -> Tensor:
+def gradient_penalty(
+    d_fn: ScoreFn, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
     """WGAN-GP (Gulrajani et al. 2017, eq. 3): E[(||grad_x D(x_hat)||_2 - 1)^2] on random
     interpolates ``x_hat = eps * real + (1 - eps) * fake``, ``eps ~ U[0, 1]`` per sample."""
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
@@ -40,15 +41,17 @@ def _grad_sq_norm(d_fn: ScoreFn, x: Tensor) -> Tensor:
     return grad.flatten(1).pow(2).sum(1).mean()
 
 
-def r1_penalty(d_fn: ScoreFn, real: Tensor, fake: Tensor,
-               generator: torch.Generator | None = None) -> Tensor:
+def r1_penalty(
+    d_fn: ScoreFn, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
     """R1 (Mescheder et al. 2018, eq. 9 without gamma/2): E_real[||grad_x D(x)||^2]; penalising
     D's slope on the data makes simultaneous and alternating gradient descent converge locally."""
     return _grad_sq_norm(d_fn, real)
 
 
-def r2_penalty(d_fn: ScoreFn, real: Tensor, fake: Tensor,
-               generator: torch.Generator | None = None) -> Tensor:
+def r2_penalty(
+    d_fn: ScoreFn, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
     """R2 (Mescheder et al. 2018, eq. 10 without gamma/2): E_fake[||grad_x D(x)||^2]."""
     return _grad_sq_norm(d_fn, fake)
 

@@ -62,11 +62,19 @@ def grad_norm(module: nn.Module) -> float:
 class Trainer:
     """Trains ``generator`` against ``discriminator`` on ``sample_data`` into ``run_dir``."""
 
-    def __init__(self, config: Config, sample_data: Callable[[int, torch.Generator], torch.Tensor],
-                 generator: nn.Module, discriminator: nn.Module, run_dir: Path,
-                 device: torch.device, evaluator: Evaluator | None = None,
-                 snapshot: SnapshotFn | None = None, progress: bool = True,
-                 on_log: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        config: Config,
+        sample_data: Callable[[int, torch.Generator], torch.Tensor],
+        generator: nn.Module,
+        discriminator: nn.Module,
+        run_dir: Path,
+        device: torch.device,
+        evaluator: Evaluator | None = None,
+        snapshot: SnapshotFn | None = None,
+        progress: bool = True,
+        on_log: Callable[[dict], None] | None = None,
+    ):
         self.cfg = config
         self.sample_data = sample_data
         self.device = device
@@ -76,8 +84,10 @@ class Trainer:
         self.run_dir = Path(run_dir)
         seed = config.train.seed
         # One seed, separate streams: data, noise, and the game's own randomness (penalties).
-        self.rngs = {name: torch.Generator(device=device).manual_seed(seed * 7919 + i)
-                     for i, name in enumerate(("data", "noise", "game"))}
+        self.rngs = {
+            name: torch.Generator(device=device).manual_seed(seed * 7919 + i)
+            for i, name in enumerate(("data", "noise", "game"))
+        }
         self.game = Game(config.game, generator=self.rngs["game"])
         self.opt_d = make_optimizer(self.D.parameters(), config.optim.lr_d, config.optim)
         self.opt_g = make_optimizer(self.G.parameters(), config.optim.lr_g, config.optim)

@@ -6,15 +6,6 @@ mean nothing. Feature extractors (Inception-v3 for FID, the shipped digits net, 
 ``nn.Module``) live in `gankit.metrics.features`.
 """
 
-from gankit.metrics.fid import fid, gaussian_stats
-from gankit.metrics.frechet import frechet_distance
-from gankit.metrics.inception_score import inception_score
-from gankit.metrics.kid import KID_DEFAULTS, kid
-from gankit.metrics.nearest import nearest_neighbours
-from gankit.metrics.one_nn import one_nn_accuracy
-from gankit.metrics.prdc import precision_recall_density_coverage
-from gankit.metrics.streaming import GaussianStats, StreamingFID
-
 from gankit.metrics.divergences import (
     js_divergence_binned,
     ks_distance,
@@ -23,7 +14,15 @@ from gankit.metrics.divergences import (
     wasserstein1_1d,
     wasserstein1_ot,
 )
+from gankit.metrics.fid import fid, gaussian_stats
+from gankit.metrics.frechet import frechet_distance
+from gankit.metrics.inception_score import inception_score
+from gankit.metrics.kid import KID_DEFAULTS, kid
 from gankit.metrics.modes import mode_metrics
+from gankit.metrics.nearest import nearest_neighbours
+from gankit.metrics.one_nn import one_nn_accuracy
+from gankit.metrics.prdc import precision_recall_density_coverage
+from gankit.metrics.streaming import GaussianStats, StreamingFID
 
 __all__ = [
     "KID_DEFAULTS",

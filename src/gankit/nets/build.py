@@ -9,9 +9,14 @@ from gankit.config import ModelConfig
 from gankit.nets.mlp import discriminator_mlp, generator_mlp
 
 
-def sample_noise(n: int, dim: int, kind: str, generator: torch.Generator | None = None,
-                 device: torch.device | str = "cpu") -> torch.Tensor:
-    """``(n, dim)`` noise: ``uniform`` on [-1, 1] (the classic demo's prior) or standard ``normal``."""
+def sample_noise(
+    n: int,
+    dim: int,
+    kind: str,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """``(n, dim)`` noise: ``uniform`` on [-1, 1] (the classic demo's prior) or ``normal``."""
     if kind == "uniform":
         u = torch.rand(n, dim, generator=generator, device=device)
         return u.mul_(2.0).sub_(1.0)
@@ -23,8 +28,9 @@ def sample_noise(n: int, dim: int, kind: str, generator: torch.Generator | None 
 STANDARDIZE_SAMPLES = 10_000
 
 
-def build_models(model: ModelConfig, data_dim: int,
-                 sample_data=None, seed: int = 0) -> tuple[nn.Module, nn.Module]:
+def build_models(
+    model: ModelConfig, data_dim: int, sample_data=None, seed: int = 0
+) -> tuple[nn.Module, nn.Module]:
     """(G, D) for vector data of ``data_dim`` dimensions. With ``sample_data`` (``(n, gen) ->
     (n, dim)``) both nets' data standardisation is fitted on a sample drawn from its own stream,
     so that it never shifts the training streams."""

@@ -16,7 +16,7 @@ _ACTIVATIONS = {
 
 
 class MLP(nn.Module):
-    """``(n, in_dim) -> (n, out_dim)``: ``depth`` hidden layers of ``width`` units, linear output."""
+    """``(n, in_dim) -> (n, out_dim)``: ``depth`` hidden layers of ``width`` units, linear out."""
 
     def __init__(self, in_dim: int, out_dim: int, width: int, depth: int, activation: str):
         super().__init__()
@@ -85,8 +85,9 @@ class Discriminator(nn.Module):
         return self.body(self.standardize(x))
 
 
-def generator_mlp(noise_dim: int, data_dim: int, width: int, depth: int,
-                  activation: str) -> Generator:
+def generator_mlp(
+    noise_dim: int, data_dim: int, width: int, depth: int, activation: str
+) -> Generator:
     return Generator(noise_dim, data_dim, width, depth, activation)
 
 

@@ -107,8 +107,11 @@ def curves_figure(rows: list[dict]) -> plt.Figure:
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     for ax, (title, keys) in zip(axes.ravel(), CURVE_PANELS):
         for key in keys:
-            pts = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))
-                   and math.isfinite(r[key])]
+            pts = [
+                (r["step"], r[key])
+                for r in rows
+                if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])
+            ]
             if pts:
                 steps, values = zip(*pts)
                 ax.plot(steps, values, label=key, marker="." if len(pts) < 60 else None)
@@ -129,8 +132,10 @@ def write_run_plots(run_dir: Path) -> list[Path]:
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     written = []
-    for name, fig in (("density.png", density_figure(run)),
-                      ("curves.png", curves_figure(runs.read_metrics(run_dir)))):
+    for name, fig in (
+        ("density.png", density_figure(run)),
+        ("curves.png", curves_figure(runs.read_metrics(run_dir))),
+    ):
         tmp = run_dir / f".{name}.tmp.png"
         fig.savefig(tmp, dpi=100)
         plt.close(fig)
