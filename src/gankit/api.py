@@ -45,15 +45,22 @@ def build_models_for(config: Config, data: ToyDistribution) -> tuple[nn.Module, 
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, config: Config, n: int, rng: torch.Generator,
-             device: torch.device | str = "cpu", batch: int = 65536) -> torch.Tensor:
+def generate(
+    generator: nn.Module,
+    config: Config,
+    n: int,
+    rng: torch.Generator,
+    device: torch.device | str = "cpu",
+    batch: int = 65536,
+) -> torch.Tensor:
     """``(n, dim)`` samples of G in eval mode, drawn from ``rng`` in batches."""
     was_training = generator.training
     generator.eval()
     out = []
     for start in range(0, n, batch):
-        z = sample_noise(min(batch, n - start), config.model.noise_dim, config.model.noise, rng,
-                         device)
+        z = sample_noise(
+            min(batch, n - start), config.model.noise_dim, config.model.noise, rng, device
+        )
         out.append(generator(z).float().cpu())
     generator.train(was_training)
     return torch.cat(out)
@@ -87,15 +94,23 @@ def _prepare_dir(out: Path, resume: bool, force: bool) -> None:
         runs.latest_checkpoint(out)
         return
     if runs.has_content(out) and not force:
-        raise GankitError(f"--out {out} already holds files; use --resume to continue the run "
-                          "or --force to overwrite it")
+        raise GankitError(
+            f"--out {out} already holds files; use --resume to continue the run "
+            "or --force to overwrite it"
+        )
     if out.exists() and not out.is_dir():
         raise GankitError(f"--out {out} is a file, not a directory")
 
 
-def train(config: Config, out: str | Path | None = None, resume: bool = False,
-          force: bool = False, progress: bool = True, stop_after: int | None = None,
-          on_log=None) -> Path:
+def train(
+    config: Config,
+    out: str | Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
+    on_log=None,
+) -> Path:
     """Train ``config`` into a run directory and return its path.
 
     ``resume`` continues the run in ``out`` from its newest checkpoint (with the config stored
@@ -120,29 +135,42 @@ def train(config: Config, out: str | Path | None = None, resume: bool = False,
         (out / runs.METRICS).touch()
 
     def evaluator(g: nn.Module, step: int) -> dict[str, float]:
-        samples = generate(g, config, config.log.eval_samples, eval_generator(config.train.seed, step),
-                           device)
+        samples = generate(
+            g, config, config.log.eval_samples, eval_generator(config.train.seed, step), device
+        )
         return _toy_metrics(data, samples)
 
     def snapshot(g: nn.Module, d: nn.Module, step: int) -> None:
         write_snapshot(out, step, g, d, config, data, device)
 
-    trainer = Trainer(config, data.sample, generator, discriminator, out, device,
-                      evaluator=evaluator, snapshot=snapshot, progress=progress, on_log=on_log)
+    trainer = Trainer(
+        config,
+        data.sample,
+        generator,
+        discriminator,
+        out,
+        device,
+        evaluator=evaluator,
+        snapshot=snapshot,
+        progress=progress,
+        on_log=on_log,
+    )
     if resume:
         trainer.resume()
     trainer.fit(stop_after=stop_after)
     if trainer.step >= config.train.steps or trainer.stopped_reason:
-        finish(out)
+        finish(out, diverged=trainer.stopped_reason is not None)
     return out
 
 
 @torch.no_grad()
-def write_snapshot(out: Path, step: int, g: nn.Module, d: nn.Module, config: Config,
-                   data: ToyDistribution, device) -> None:
+def write_snapshot(
+    out: Path, step: int, g: nn.Module, d: nn.Module, config: Config, data: ToyDistribution, device
+) -> None:
     """``RUN/snapshots/step-N.npz``: G's samples, and in 1-D D's read-out on a grid."""
-    samples = generate(g, config, SNAPSHOT_SAMPLES, eval_generator(config.train.seed + 1, step),
-                       device)
+    samples = generate(
+        g, config, SNAPSHOT_SAMPLES, eval_generator(config.train.seed + 1, step), device
+    )
     arrays = {"samples": samples.numpy().astype(np.float32)}
     if data.dim == 1:
         from gankit.game.losses import d_readout, get_loss
@@ -165,13 +193,18 @@ def write_snapshot(out: Path, step: int, g: nn.Module, d: nn.Module, config: Con
     runs.atomic_write_bytes(folder / f"step-{step}.npz", buffer.getvalue())
 
 
-def finish(out: Path) -> None:
-    """What a finished run writes beside its checkpoints: the final evaluation and the plots."""
+def finish(out: Path, diverged: bool = False) -> None:
+    """What a finished run writes beside its checkpoints: the final evaluation, the diagnosis,
+    the plots and the report. A run that diverged gets its diagnosis only (its generator's
+    samples are not finite, and it may have stopped before its first checkpoint)."""
+    from gankit.diagnose import write_diagnosis
+
+    if diverged:
+        write_diagnosis(out)
+        return
     run = load_run(out)
     final = run.evaluate()
     runs.atomic_write_text(out / "final_metrics.json", _json(final))
-    from gankit.diagnose import write_diagnosis
-
     write_diagnosis(out)
     from gankit.report.plots import write_run_plots
 
@@ -249,8 +282,22 @@ def summary_lines(path: str | Path) -> list[str]:
     if not final.is_file():
         return []
     metrics = json.loads(final.read_text())
-    keys = [k for k in ("ks", "jsd", "w1", "kl_data_model", "mean", "std", "kurtosis",
-                        "modes_covered", "high_quality", "reverse_kl") if k in metrics]
+    keys = [
+        k
+        for k in (
+            "ks",
+            "jsd",
+            "w1",
+            "kl_data_model",
+            "mean",
+            "std",
+            "kurtosis",
+            "modes_covered",
+            "high_quality",
+            "reverse_kl",
+        )
+        if k in metrics
+    ]
     lines = ["final: " + "  ".join(f"{k}={metrics[k]:.4g}" for k in keys)]
     diagnosis = Path(path) / "diagnosis.json"
     if diagnosis.is_file():
