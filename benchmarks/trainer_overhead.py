@@ -49,13 +49,15 @@ class HandLoop:
             return 0.5 * (1.0 + math.cos(math.pi * min(step / total, 1.0)))
 
         assert cfg.optim.schedule == "cosine" and cfg.optim.warmup == 0
-        self.sched = [torch.optim.lr_scheduler.LambdaLR(o, cosine)
-                      for o in (self.opt_d, self.opt_g)]
+        self.sched = [
+            torch.optim.lr_scheduler.LambdaLR(o, cosine) for o in (self.opt_d, self.opt_g)
+        ]
         self.ema = copy.deepcopy(G).requires_grad_(False) if cfg.model.ema > 0 else None
 
     def noise(self, m):
-        return sample_noise(m, self.cfg.model.noise_dim, self.cfg.model.noise, self.rng_noise,
-                            self.device)
+        return sample_noise(
+            m, self.cfg.model.noise_dim, self.cfg.model.noise, self.rng_noise, self.device
+        )
 
     def train_step(self):
         m = self.cfg.train.batch_size
@@ -85,8 +87,9 @@ def build(device):
     torch.manual_seed(cfg.train.seed)
     G, D = build_models(cfg.model, data.dim, data.sample, cfg.train.seed)
     tmp = tempfile.mkdtemp(prefix="gankit-bench-")
-    trainer = Trainer(cfg, data.sample, copy.deepcopy(G), copy.deepcopy(D), tmp, device,
-                      progress=False)
+    trainer = Trainer(
+        cfg, data.sample, copy.deepcopy(G), copy.deepcopy(D), tmp, device, progress=False
+    )
     hand = HandLoop(cfg, data.sample, copy.deepcopy(G), copy.deepcopy(D), device)
     return cfg, trainer, hand
 
@@ -144,14 +147,18 @@ def main():
         t_hd.append(b / args.steps)
         ratios.append(a / b)
     ratio = statistics.median(ratios)
-    print(f"device={device} threads={torch.get_num_threads()} batch={cfg.train.batch_size} "
-          f"log.every={cfg.log.every} steps/round={args.steps} rounds={args.rounds}")
+    print(
+        f"device={device} threads={torch.get_num_threads()} batch={cfg.train.batch_size} "
+        f"log.every={cfg.log.every} steps/round={args.steps} rounds={args.rounds}"
+    )
     print(f"trainer    {statistics.median(t_tr) * 1e6:8.1f} us/step (median)")
     print(f"hand loop  {statistics.median(t_hd) * 1e6:8.1f} us/step (median)")
     print(f"ratios     {' '.join(f'{x:.3f}' for x in ratios)}")
     print(f"fastest-round ratio = {min(t_tr) / min(t_hd):.3f}")
-    print(f"overhead ratio (median) = {ratio:.3f}  (target <= {TARGET:.2f}: "
-          f"{'ok' if ratio <= TARGET else 'ABOVE TARGET'})")
+    print(
+        f"overhead ratio (median) = {ratio:.3f}  (target <= {TARGET:.2f}: "
+        f"{'ok' if ratio <= TARGET else 'ABOVE TARGET'})"
+    )
 
     if args.profile:
         import cProfile

@@ -16,8 +16,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TINY = ["--steps", "40", "--set", "log.eval_every=20", "--set", "log.eval_samples=2000",
-        "--set", "log.final_samples=5000", "--set", "train.checkpoint_every=20", "--quiet"]
+TINY = [
+    "--steps",
+    "40",
+    "--set",
+    "log.eval_every=20",
+    "--set",
+    "log.eval_samples=2000",
+    "--set",
+    "log.final_samples=5000",
+    "--set",
+    "train.checkpoint_every=20",
+    "--quiet",
+]
 TIMEOUT = 240
 
 
@@ -29,8 +40,14 @@ def _env():
 
 
 def _start(args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "gankit", *map(str, args)], cwd=cwd,
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gankit", *map(str, args)],
+        cwd=cwd,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _run_many(commands: dict[str, list], cwd) -> dict[str, subprocess.CompletedProcess]:
@@ -59,8 +76,11 @@ def _main(args) -> subprocess.CompletedProcess:
 
 
 def _tree_hash(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _rows(run: Path) -> list[dict]:
@@ -104,8 +124,14 @@ def batch(work, run):
         "missing_config": ["train", "--config", work / "nope.toml", "--out", new],
         "sample_no_ckpt": ["sample", empty, "-n", "10", "--out", work / "empty.npy"],
         "evaluate_no_ckpt": ["evaluate", empty, "--json"],
-        "sample_not_a_run": ["sample", work / "nothing-here", "-n", "10", "--out",
-                             work / "nothing.npy"],
+        "sample_not_a_run": [
+            "sample",
+            work / "nothing-here",
+            "-n",
+            "10",
+            "--out",
+            work / "nothing.npy",
+        ],
     }
     before_empty = _tree_hash(empty)
     procs = {name: _start(args, work) for name, args in commands.items()}
@@ -118,8 +144,7 @@ def batch(work, run):
 
 
 def test_train_writes_the_run_directory(run):
-    for name in ("config.toml", "metrics.jsonl", "density.png", "curves.png",
-                 "final_metrics.json"):
+    for name in ("config.toml", "metrics.jsonl", "density.png", "curves.png", "final_metrics.json"):
         assert (run / name).is_file() and (run / name).stat().st_size > 0, name
     ckpts = run / "checkpoints"
     assert (ckpts / "step-20.safetensors").is_file() and (ckpts / "step-40.safetensors").is_file()
@@ -131,8 +156,16 @@ def test_train_writes_the_run_directory(run):
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [10, 20, 30, 40]
     for r in rows:
-        for key in ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                    "time"):
+        for key in (
+            "step",
+            "d_loss",
+            "g_loss",
+            "d_real",
+            "d_fake",
+            "grad_norm_d",
+            "grad_norm_g",
+            "time",
+        ):
             assert isinstance(r[key], (int, float)) and np.isfinite(r[key]), key
         assert 0.0 <= r["d_real"] <= 1.0 and 0.0 <= r["d_fake"] <= 1.0
     evals = {r["step"] for r in rows if "jsd" in r}
@@ -165,8 +198,17 @@ def test_evaluate_json(run):
     result = result["evaluate"]
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
-    for key in ("ks", "jsd", "kl_data_model", "kl_model_data", "w1", "mean", "std", "skew",
-                "kurtosis"):
+    for key in (
+        "ks",
+        "jsd",
+        "kl_data_model",
+        "kl_model_data",
+        "w1",
+        "mean",
+        "std",
+        "skew",
+        "kurtosis",
+    ):
         assert isinstance(metrics[key], float), key
     assert metrics["samples"] == 3000 and metrics["step"] == 40
     after = (run / "metrics.jsonl").read_text()
@@ -179,17 +221,20 @@ def test_presets(batch):
     assert "gaussian-1d" in batch["presets"].stdout
 
 
-@pytest.mark.parametrize("name, culprit", [
-    ("unknown_key", "game.loss"),
-    ("bad_value", "optim.lr_d"),
-    ("bad_choice", "game.loss"),
-    ("missing_config", "nope.toml"),
-    ("n_zero", "-n"),
-    ("sample_no_ckpt", "no checkpoint"),
-    ("evaluate_no_ckpt", "no checkpoint"),
-    ("resume_no_ckpt", "no checkpoint"),
-    ("sample_not_a_run", "nothing-here"),
-])
+@pytest.mark.parametrize(
+    "name, culprit",
+    [
+        ("unknown_key", "game.loss"),
+        ("bad_value", "optim.lr_d"),
+        ("bad_choice", "game.loss"),
+        ("missing_config", "nope.toml"),
+        ("n_zero", "-n"),
+        ("sample_no_ckpt", "no checkpoint"),
+        ("evaluate_no_ckpt", "no checkpoint"),
+        ("resume_no_ckpt", "no checkpoint"),
+        ("sample_not_a_run", "nothing-here"),
+    ],
+)
 def test_bad_input_fails_with_one_line_and_writes_nothing(batch, work, name, culprit):
     result = batch[name]
     assert result.returncode != 0

@@ -26,42 +26,51 @@ def test_unknown_key_suggests_the_close_one():
         resolve(overrides=["trian.steps=3"])
 
 
-@pytest.mark.parametrize("override, key, words", [
-    ("train.steps=abc", "train.steps", "integer"),
-    ("train.steps=1.5", "train.steps", "integer"),
-    ("train.steps=true", "train.steps", "integer"),
-    ("optim.lr_d=fast", "optim.lr_d", "number"),
-    ("log.progress=3", "log.progress", "true or false"),
-    ("data.name=3", "data.name", "string"),
-    ("game.penalties=3", "game.penalties", "table"),
-    ("game=3", "game", "table"),
-])
+@pytest.mark.parametrize(
+    "override, key, words",
+    [
+        ("train.steps=abc", "train.steps", "integer"),
+        ("train.steps=1.5", "train.steps", "integer"),
+        ("train.steps=true", "train.steps", "integer"),
+        ("optim.lr_d=fast", "optim.lr_d", "number"),
+        ("log.progress=3", "log.progress", "true or false"),
+        ("data.name=3", "data.name", "string"),
+        ("game.penalties=3", "game.penalties", "table"),
+        ("game=3", "game", "table"),
+    ],
+)
 def test_wrong_type_names_the_key(override, key, words):
     with pytest.raises(GankitError) as exc:
         resolve(overrides=[override])
     assert str(exc.value).startswith(key + ":") and words in str(exc.value)
 
 
-@pytest.mark.parametrize("override, key", [
-    ("train.steps=0", "train.steps"),
-    ("train.batch_size=-4", "train.batch_size"),
-    ("optim.lr_g=0", "optim.lr_g"),  # open lower bound
-    ("optim.beta1=1.5", "optim.beta1"),
-    ("model.ema=1.0", "model.ema"),
-    ("log.eval_samples=1", "log.eval_samples"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("train.steps=0", "train.steps"),
+        ("train.batch_size=-4", "train.batch_size"),
+        ("optim.lr_g=0", "optim.lr_g"),  # open lower bound
+        ("optim.beta1=1.5", "optim.beta1"),
+        ("model.ema=1.0", "model.ema"),
+        ("log.eval_samples=1", "log.eval_samples"),
+    ],
+)
 def test_out_of_range_names_the_key(override, key):
     with pytest.raises(GankitError, match="out of range") as exc:
         resolve(overrides=[override])
     assert str(exc.value).startswith(key + ":")
 
 
-@pytest.mark.parametrize("override, key", [
-    ("game.loss=hinj", "game.loss"),
-    ("optim.name=adamw", "optim.name"),
-    ("model.activation=swish", "model.activation"),
-    ("train.device=tpu", "train.device"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("game.loss=hinj", "game.loss"),
+        ("optim.name=adamw", "optim.name"),
+        ("model.activation=swish", "model.activation"),
+        ("train.device=tpu", "train.device"),
+    ],
+)
 def test_bad_choice_names_the_key_and_the_choices(override, key):
     with pytest.raises(GankitError, match="is not one of") as exc:
         resolve(overrides=[override])
@@ -92,12 +101,22 @@ def test_validation_also_applies_to_files_and_dicts(tmp_path):
         resolve("gausian-1d")
 
 
-@pytest.mark.parametrize("overrides", [
-    [],
-    ["game.loss=hinge", "game.penalties={ gp = 10.0, r1 = 0.5 }", "model.ema=0.999",
-     "description=\"quotes \\\" and \\\\ backslash\"", "optim.lr_d=3e-5", "train.seed=7",
-     "data.params={ mean = -1.5, std = 0.25 }", "log.progress=false"],
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        [
+            "game.loss=hinge",
+            "game.penalties={ gp = 10.0, r1 = 0.5 }",
+            "model.ema=0.999",
+            'description="quotes \\" and \\\\ backslash"',
+            "optim.lr_d=3e-5",
+            "train.seed=7",
+            "data.params={ mean = -1.5, std = 0.25 }",
+            "log.progress=false",
+        ],
+    ],
+)
 def test_dumps_round_trips_through_resolve(tmp_path, overrides):
     cfg = resolve(overrides=overrides)
     path = tmp_path / "config.toml"
@@ -130,8 +149,10 @@ def test_parse_override():
 
 
 def test_set_and_shorthands_compose():
-    cfg = resolve(overrides=["train.steps=50", "train.seed=3"], shorthands={"train.seed": 9,
-                                                                           "train.steps": None})
+    cfg = resolve(
+        overrides=["train.steps=50", "train.seed=3"],
+        shorthands={"train.seed": 9, "train.steps": None},
+    )
     assert cfg.train.steps == 50 and cfg.train.seed == 9
     assert cfg.optim.momentum == config.OptimConfig().momentum  # defaults fill the rest
     with pytest.raises(GankitError, match="'train' is not a table|train: is a table"):

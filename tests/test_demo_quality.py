@@ -21,8 +21,10 @@ def test_default_preset_learns_the_gaussian(tmp_path, seed):
     out = api.train(cfg, tmp_path / f"seed-{seed}", progress=False)
     elapsed = time.perf_counter() - started
     m = api.load_run(out).evaluate(n=SAMPLES)
-    summary = (f"seed {seed}: ks={m['ks']:.4f} jsd={m['jsd']:.5f} kurtosis={m['kurtosis']:.3f} "
-               f"mean={m['mean']:.4f} std={m['std']:.4f} time={elapsed:.1f}s")
+    summary = (
+        f"seed {seed}: ks={m['ks']:.4f} jsd={m['jsd']:.5f} kurtosis={m['kurtosis']:.3f} "
+        f"mean={m['mean']:.4f} std={m['std']:.4f} time={elapsed:.1f}s"
+    )
     assert m["samples"] == SAMPLES
     assert m["ks"] <= 0.02, summary
     assert m["jsd"] <= 0.003, summary

@@ -7,17 +7,28 @@ import math
 import numpy as np
 import pytest
 
-from gankit import api, config as config_mod, runs
-from gankit.diagnose import (DIAGNOSIS, detect_diverged, detect_mode_collapse,
-                             detect_non_convergence, detect_vanishing_gradients, diagnose,
-                             summary, write_diagnosis)
+from gankit import api, runs
+from gankit import config as config_mod
+from gankit.diagnose import (
+    DIAGNOSIS,
+    detect_diverged,
+    detect_mode_collapse,
+    detect_non_convergence,
+    detect_vanishing_gradients,
+    diagnose,
+    summary,
+    write_diagnosis,
+)
 
 STEPS = 2000
 
 
 def cfg(loss="nonsaturating", data="ring-8", steps=STEPS, **params):
-    table = {"data": {"name": data, "params": params}, "game": {"loss": loss},
-             "train": {"steps": steps}}
+    table = {
+        "data": {"name": data, "params": params},
+        "game": {"loss": loss},
+        "train": {"steps": steps},
+    }
     return config_mod.from_dict(table)
 
 
@@ -28,14 +39,26 @@ def healthy_rows(steps=STEPS, every=10, seed=0, modes=8, evals=500, loss="nonsat
     for step in range(every, steps + 1, every):
         d_real = 0.5 + 0.05 * rng.standard_normal() + 0.1 * math.exp(-step / 300)
         d_fake = 0.5 + 0.05 * rng.standard_normal() - 0.1 * math.exp(-step / 300)
-        row = {"step": step, "d_real": d_real, "d_fake": d_fake,
-               "d_loss": 1.386 + 0.05 * rng.standard_normal(),
-               "g_loss": 0.69 + 0.05 * rng.standard_normal(),
-               "grad_norm_d": 1.0 + 0.2 * rng.random(), "grad_norm_g": 1.0 + 0.2 * rng.random(),
-               "lr_d": 1e-3, "lr_g": 1e-3}
+        row = {
+            "step": step,
+            "d_real": d_real,
+            "d_fake": d_fake,
+            "d_loss": 1.386 + 0.05 * rng.standard_normal(),
+            "g_loss": 0.69 + 0.05 * rng.standard_normal(),
+            "grad_norm_d": 1.0 + 0.2 * rng.random(),
+            "grad_norm_g": 1.0 + 0.2 * rng.random(),
+            "lr_d": 1e-3,
+            "lr_g": 1e-3,
+        }
         if step % evals == 0 and modes:
-            row.update(w1=0.1 * 1000 / (1000 + step), jsd=0.05, modes_covered=float(modes),
-                       n_modes=float(modes), high_quality=0.9, reverse_kl=0.01)
+            row.update(
+                w1=0.1 * 1000 / (1000 + step),
+                jsd=0.05,
+                modes_covered=float(modes),
+                n_modes=float(modes),
+                high_quality=0.9,
+                reverse_kl=0.01,
+            )
         rows.append(row)
     return rows
 
@@ -77,7 +100,8 @@ def test_vanishing_gradients():
     # the same rows with the non-saturating loss are not vanishing gradients
     assert detect_vanishing_gradients(rows, cfg("nonsaturating")) is None
     assert [x["name"] for x in diagnose(rows, cfg("minimax"))["failures"]] == [
-        "vanishing_gradients"]
+        "vanishing_gradients"
+    ]
 
 
 def test_mode_collapse_known_modes():
@@ -144,9 +168,18 @@ def test_non_convergence_wasserstein_d_loss():
 
 def test_diverged():
     rows = healthy_rows()[:50]
-    rows.append({"step": 510, "d_loss": math.nan, "g_loss": math.nan, "d_real": math.nan,
-                 "d_fake": math.nan, "grad_norm_d": math.nan, "grad_norm_g": math.inf,
-                 "event": "diverged"})
+    rows.append(
+        {
+            "step": 510,
+            "d_loss": math.nan,
+            "g_loss": math.nan,
+            "d_real": math.nan,
+            "d_fake": math.nan,
+            "grad_norm_d": math.nan,
+            "grad_norm_g": math.inf,
+            "event": "diverged",
+        }
+    )
     f = detect_diverged(rows, cfg())
     assert f["name"] == "diverged" and f["first_step"] == 510 == f["last_step"]
     assert "grad_norm_g" in f["evidence"]["non_finite_keys"]
@@ -206,17 +239,26 @@ def test_collapse_presets(tmp_path, preset):
 
 @pytest.mark.slow
 def test_oscillation_preset(tmp_path):
-    hits = sum("non_convergence" in run_preset(tmp_path, "oscillation", seed)[0]
-               for seed in range(5))
+    hits = sum(
+        "non_convergence" in run_preset(tmp_path, "oscillation", seed)[0] for seed in range(5)
+    )
     assert hits >= 4
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", [
-    "ring-8-best",
-    pytest.param("grid-25-best", marks=pytest.mark.xfail(
-        reason="reaches all 25 modes but the mass is not yet even (reverse_kl ~0.4)", strict=False)),
-])
+@pytest.mark.parametrize(
+    "preset",
+    [
+        "ring-8-best",
+        pytest.param(
+            "grid-25-best",
+            marks=pytest.mark.xfail(
+                reason="reaches all 25 modes but the mass is not yet even (reverse_kl ~0.4)",
+                strict=False,
+            ),
+        ),
+    ],
+)
 def test_best_presets_are_clean(tmp_path, preset):
     clean = sum(run_preset(tmp_path, preset, seed)[0] == set() for seed in range(5))
     assert clean >= 4

@@ -47,7 +47,10 @@ def test_bad_mode():
 
 
 def test_plot(tmp_path):
-    trajs = [trajectory(mode="simultaneous", steps=100), trajectory(mode="alternating", steps=100),
-             trajectory(gamma=1.0, steps=100)]
+    trajs = [
+        trajectory(mode="simultaneous", steps=100),
+        trajectory(mode="alternating", steps=100),
+        trajectory(gamma=1.0, steps=100),
+    ]
     path = plot_trajectory(trajs, tmp_path / "dirac.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

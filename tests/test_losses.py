@@ -109,8 +109,7 @@ def test_minimax_d_loss_is_minimised_at_optimal_discriminator(p, q):
         fake_term = loss(torch.tensor([1e9], dtype=torch.float64), s)[0]  # ~0 - log(1 - D)
         return float(p * real_term + q * fake_term)
 
-    res = minimize_scalar(objective, bounds=(-30, 30), method="bounded",
-                          options={"xatol": 1e-10})
+    res = minimize_scalar(objective, bounds=(-30, 30), method="bounded", options={"xatol": 1e-10})
     d_star = 1.0 / (1.0 + math.exp(-res.x))
     assert d_star == pytest.approx(p / (p + q), abs=1e-4)
     # and the minimum value is -(p log D* + q log(1 - D*)), i.e. 2 log 2 at p = q = 1 scaled

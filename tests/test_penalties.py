@@ -30,8 +30,10 @@ def _linear(w, b=0.3):
 
 def _batches(dim, n=32, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, dim, generator=g, dtype=torch.float64),
-            torch.randn(n, dim, generator=g, dtype=torch.float64) + 2.0)
+    return (
+        torch.randn(n, dim, generator=g, dtype=torch.float64),
+        torch.randn(n, dim, generator=g, dtype=torch.float64) + 2.0,
+    )
 
 
 @pytest.mark.parametrize("dim", [1, 2, 5])
@@ -108,7 +110,8 @@ def test_game_adds_weighted_penalty_and_clips_only_wasserstein_without_gp():
     d = _linear(w)
     plain, _ = Game(GameConfig(loss="hinge")).discriminator_loss(d, real, fake)
     total, stats = Game(GameConfig(loss="hinge", penalties={"r1": 2.0})).discriminator_loss(
-        d, real, fake)
+        d, real, fake
+    )
     assert float(stats["penalty_r1"]) == pytest.approx(25.0)
     assert float(total) == pytest.approx(float(plain) + 50.0)
     assert Game(GameConfig(loss="wasserstein")).clip == 0.01

@@ -18,9 +18,18 @@ from safetensors.torch import load_file
 from gankit import api, runs
 from gankit.config import dumps, resolve
 
-TINY = ["train.steps=40", "game.d_steps=1", "model.g_width=32", "model.d_width=32",
-        "log.every=5", "log.eval_every=20", "log.eval_samples=2000",
-        "log.final_samples=3000", "train.checkpoint_every=10", "train.batch_size=64"]
+TINY = [
+    "train.steps=40",
+    "game.d_steps=1",
+    "model.g_width=32",
+    "model.d_width=32",
+    "log.every=5",
+    "log.eval_every=20",
+    "log.eval_samples=2000",
+    "log.final_samples=3000",
+    "train.checkpoint_every=10",
+    "train.batch_size=64",
+]
 
 
 def _rows(run: Path) -> list[dict]:
@@ -43,12 +52,21 @@ def _assert_same_final_state(a: Path, b: Path) -> None:
     assert fa == fb
 
 
-@pytest.mark.parametrize("extra", [
-    [],
-    # EMA, a decaying schedule with warm-up, k = 2 and a random penalty exercise every stream
-    ["model.ema=0.9", "optim.schedule=cosine", "optim.warmup=5", "game.d_steps=2",
-     "game.loss=wasserstein", "game.penalties={ gp = 10.0 }"],
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        # EMA, a decaying schedule with warm-up, k = 2 and a random penalty exercise every stream
+        [
+            "model.ema=0.9",
+            "optim.schedule=cosine",
+            "optim.warmup=5",
+            "game.d_steps=2",
+            "game.loss=wasserstein",
+            "game.penalties={ gp = 10.0 }",
+        ],
+    ],
+)
 def test_stop_and_resume_in_process_matches_a_straight_run(tmp_path, extra):
     cfg = resolve(overrides=TINY + extra)
     straight = api.train(cfg, tmp_path / "straight", progress=False)
@@ -67,16 +85,34 @@ def test_stop_and_resume_in_process_matches_a_straight_run(tmp_path, extra):
 
 @pytest.mark.slow
 def test_sigkill_then_resume_matches_a_straight_run(tmp_path):
-    overrides = ["train.steps=400", "game.d_steps=1", "model.g_width=32", "model.d_width=32",
-                 "log.every=10", "log.eval_every=100", "log.eval_samples=2000",
-                 "log.final_samples=3000", "train.checkpoint_every=50", "train.batch_size=64"]
+    overrides = [
+        "train.steps=400",
+        "game.d_steps=1",
+        "model.g_width=32",
+        "model.d_width=32",
+        "log.every=10",
+        "log.eval_every=100",
+        "log.eval_samples=2000",
+        "log.final_samples=3000",
+        "train.checkpoint_every=50",
+        "train.batch_size=64",
+    ]
     cfg = resolve(overrides=overrides)
     config_file = tmp_path / "config.toml"
     config_file.write_text(dumps(cfg))
     run = tmp_path / "run"
     env = dict(os.environ, MPLBACKEND="Agg")
-    cmd = [sys.executable, "-m", "gankit", "train", "--config", str(config_file), "--out",
-           str(run), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gankit",
+        "train",
+        "--config",
+        str(config_file),
+        "--out",
+        str(run),
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     killed_at = None
     deadline = time.monotonic() + 120
@@ -101,9 +137,13 @@ def test_sigkill_then_resume_matches_a_straight_run(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert not (run / "final_metrics.json").exists()
 
-    resumed = subprocess.run([sys.executable, "-m", "gankit", "train", "--out", str(run),
-                              "--resume", "--quiet"], env=env, capture_output=True, text=True,
-                             timeout=240)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "gankit", "train", "--out", str(run), "--resume", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert resumed.returncode == 0, resumed.stderr
     straight = api.train(cfg, tmp_path / "straight", progress=False)
     _assert_same_final_state(straight, run)

@@ -241,7 +241,7 @@ class Run:
         return generate(self.generator, self.config, n, torch.Generator().manual_seed(seed))
 
     def evaluate(self, n: int | None = None, seed: int = 0) -> dict[str, float]:
-        """Exact toy metrics of ``n`` samples (``log.final_samples`` by default) against the data."""
+        """Exact toy metrics of ``n`` samples (default ``log.final_samples``) vs the data."""
         n = n or self.config.log.final_samples
         metrics = _toy_metrics(self.data, self.sample(n, seed=seed))
         return {"step": self.step, "samples": n, **metrics}

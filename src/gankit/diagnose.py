@@ -83,8 +83,14 @@ def _num(x) -> float | None:
 
 
 def _failure(name, first, last, evidence, explanation, advice) -> dict[str, Any]:
-    return {"name": name, "first_step": int(first), "last_step": int(last),
-            "evidence": evidence, "explanation": explanation, "advice": advice}
+    return {
+        "name": name,
+        "first_step": int(first),
+        "last_step": int(last),
+        "evidence": evidence,
+        "explanation": explanation,
+        "advice": advice,
+    }
 
 
 def _best_preset(config) -> str | None:
@@ -107,23 +113,34 @@ def detect_diverged(rows: list[dict], config=None) -> dict | None:
         return None
     keys = sorted({k for _, ks, _ in bad for k in ks})
     loss = _cfg(config, "game.loss", "")
-    advice = ["lower both learning rates, e.g. --set optim.lr_d=2e-4 --set optim.lr_g=2e-4",
-              "add a gradient penalty on D: --set game.penalties.r1=1.0"]
+    advice = [
+        "lower both learning rates, e.g. --set optim.lr_d=2e-4 --set optim.lr_g=2e-4",
+        "add a gradient penalty on D: --set game.penalties.r1=1.0",
+    ]
     if loss == "wasserstein":
         advice.append("for the critic, use --set game.penalties.gp=10.0 instead of clipping")
     advice.append("warm the learning rate up: --set optim.warmup=200")
     return _failure(
-        "diverged", bad[0][0], bad[-1][0],
-        {"rows": len(bad), "non_finite_keys": keys,
-         "event": "diverged" if any(e == "diverged" for *_, e in bad) else None},
+        "diverged",
+        bad[0][0],
+        bad[-1][0],
+        {
+            "rows": len(bad),
+            "non_finite_keys": keys,
+            "event": "diverged" if any(e == "diverged" for *_, e in bad) else None,
+        },
         "Training produced non-finite losses or gradients (NaN/inf): the parameters blew up, "
-        "usually from too large a learning rate or an unbounded critic.", advice)
+        "usually from too large a learning rate or an unbounded critic.",
+        advice,
+    )
 
 
 def detect_vanishing_gradients(rows: list[dict], config=None) -> dict | None:
     if _cfg(config, "game.loss", "") != "minimax":
         return None  # only the saturating loss loses G's gradient when D wins
-    tr = [r for r in _train_rows(rows) if _finite(r.get("d_fake")) and _finite(r.get("grad_norm_g"))]
+    tr = [
+        r for r in _train_rows(rows) if _finite(r.get("d_fake")) and _finite(r.get("grad_norm_g"))
+    ]
     if len(tr) < 10:
         return None
     g = np.array([r["grad_norm_g"] for r in tr])
@@ -153,18 +170,28 @@ def detect_vanishing_gradients(rows: list[dict], config=None) -> dict | None:
         return None
     seg = slice(i0, i1 + 1)
     return _failure(
-        "vanishing_gradients", tr[i0]["step"], tr[i1]["step"],
-        {"loss": "minimax", "d_fake_median": _num(np.median(d_fake[seg])),
-         "grad_norm_g_early": _num(early), "grad_norm_g_median": _num(np.median(g[seg])),
-         "grad_ratio": _num(np.median(g[seg]) / early), "fraction_of_steps": _num(bad.mean()),
-         "thresholds": {"d_fake": VG_D_FAKE, "grad_ratio": VG_GRAD_RATIO}},
+        "vanishing_gradients",
+        tr[i0]["step"],
+        tr[i1]["step"],
+        {
+            "loss": "minimax",
+            "d_fake_median": _num(np.median(d_fake[seg])),
+            "grad_norm_g_early": _num(early),
+            "grad_norm_g_median": _num(np.median(g[seg])),
+            "grad_ratio": _num(np.median(g[seg]) / early),
+            "fraction_of_steps": _num(bad.mean()),
+            "thresholds": {"d_fake": VG_D_FAKE, "grad_ratio": VG_GRAD_RATIO},
+        },
         "The discriminator rejects every generated sample (D(G(z)) ~ 0) and with the saturating "
         "minimax loss log(1 - D(G(z))) is flat there: the generator's gradient vanishes and it "
         "stops learning.",
-        ["use the non-saturating loss: --set game.loss=nonsaturating "
-         "(--preset vanishing-gradients-fixed)",
-         "weaken D: --set game.d_steps=1 and a lower --set optim.lr_d",
-         "smooth D's slope: --set game.penalties.r1=1.0"])
+        [
+            "use the non-saturating loss: --set game.loss=nonsaturating "
+            "(--preset vanishing-gradients-fixed)",
+            "weaken D: --set game.d_steps=1 and a lower --set optim.lr_d",
+            "smooth D's slope: --set game.penalties.r1=1.0",
+        ],
+    )
 
 
 def _effective_modes(row) -> float:
@@ -174,8 +201,10 @@ def _effective_modes(row) -> float:
 
 
 def _collapsed(row) -> bool:
-    return (row["modes_covered"] < row["n_modes"]
-            or _effective_modes(row) < EFFECTIVE_MODES * row["n_modes"])
+    return (
+        row["modes_covered"] < row["n_modes"]
+        or _effective_modes(row) < EFFECTIVE_MODES * row["n_modes"]
+    )
 
 
 def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
@@ -183,14 +212,21 @@ def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
     if not total:
         return None
     half = total / 2
-    evals = [r for r in rows if _finite(r.get("step")) and r["step"] > half
-             and _finite(r.get("modes_covered")) and _finite(r.get("n_modes"))]
+    evals = [
+        r
+        for r in rows
+        if _finite(r.get("step"))
+        and r["step"] > half
+        and _finite(r.get("modes_covered"))
+        and _finite(r.get("n_modes"))
+    ]
     best = _best_preset(config)
     advice = ([f"the remedied preset: --preset {best}"] if best else []) + [
         "penalise D's slope on the data: --set game.penalties.r1=0.05",
         "average G's weights: --set model.ema=0.999",
         "larger minibatches: --set train.batch_size=512",
-        "decay the learning rate: --set optim.schedule=linear"]
+        "decay the learning rate: --set optim.schedule=linear",
+    ]
     if evals:
         short = [r for r in evals if _collapsed(r)]
         if not short or len(short) * 2 < len(evals) or not _collapsed(evals[-1]):
@@ -198,26 +234,42 @@ def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
         covered = [r["modes_covered"] for r in evals]
         last, m = int(evals[-1]["modes_covered"]), int(evals[-1]["n_modes"])
         if last == m:
-            why = (f"In the second half of training the generator reaches all {m} modes but "
-                   f"puts its mass on about {_effective_modes(evals[-1]):.1f} of them "
-                   "(n_modes * exp(-reverse_kl)): it is collapsing onto a few modes.")
+            why = (
+                f"In the second half of training the generator reaches all {m} modes but "
+                f"puts its mass on about {_effective_modes(evals[-1]):.1f} of them "
+                "(n_modes * exp(-reverse_kl)): it is collapsing onto a few modes."
+            )
         elif last == 0:
-            why = (f"In the second half of training no generated sample lands within 3 standard "
-                   f"deviations of any of the {m} modes: the generator has not found the modes.")
+            why = (
+                f"In the second half of training no generated sample lands within 3 standard "
+                f"deviations of any of the {m} modes: the generator has not found the modes."
+            )
         else:
-            why = (f"In the second half of training the generator covers only {last} of {m} "
-                   "modes: it has collapsed onto a few modes that fool the current discriminator.")
+            why = (
+                f"In the second half of training the generator covers only {last} of {m} "
+                "modes: it has collapsed onto a few modes that fool the current discriminator."
+            )
         return _failure(
-            "mode_collapse", short[0]["step"], evals[-1]["step"],
-            {"modes_covered": [int(c) for c in covered], "n_modes": int(evals[-1]["n_modes"]),
-             "effective_modes": [_num(_effective_modes(r)) for r in evals],
-             "steps": [int(r["step"]) for r in evals],
-             "high_quality": [_num(r.get("high_quality")) for r in evals],
-             "reverse_kl": [_num(r.get("reverse_kl")) for r in evals]},
-            why, advice)
+            "mode_collapse",
+            short[0]["step"],
+            evals[-1]["step"],
+            {
+                "modes_covered": [int(c) for c in covered],
+                "n_modes": int(evals[-1]["n_modes"]),
+                "effective_modes": [_num(_effective_modes(r)) for r in evals],
+                "steps": [int(r["step"]) for r in evals],
+                "high_quality": [_num(r.get("high_quality")) for r in evals],
+                "reverse_kl": [_num(r.get("reverse_kl")) for r in evals],
+            },
+            why,
+            advice,
+        )
     # no modes known: 1-D spread
-    evals = [r for r in rows if _finite(r.get("step")) and r["step"] > half and _finite(r.get("std"))
-             and "ks" in r]
+    evals = [
+        r
+        for r in rows
+        if _finite(r.get("step")) and r["step"] > half and _finite(r.get("std")) and "ks" in r
+    ]
     if not evals:
         return None
     try:
@@ -231,11 +283,19 @@ def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
     if not low or len(low) * 2 < len(evals) or ratios[-1] >= STD_RATIO:
         return None
     return _failure(
-        "mode_collapse", low[0]["step"], evals[-1]["step"],
-        {"std": [_num(r["std"]) for r in evals], "data_std": _num(data_std),
-         "std_ratio": [_num(q) for q in ratios], "threshold": STD_RATIO},
+        "mode_collapse",
+        low[0]["step"],
+        evals[-1]["step"],
+        {
+            "std": [_num(r["std"]) for r in evals],
+            "data_std": _num(data_std),
+            "std_ratio": [_num(q) for q in ratios],
+            "threshold": STD_RATIO,
+        },
         "The generated samples spread far less than the data: the generator maps most of its "
-        "noise to nearly the same output.", advice[1:] + ["use normal noise: --set model.noise=normal"])
+        "noise to nearly the same output.",
+        advice[1:] + ["use normal noise: --set model.noise=normal"],
+    )
 
 
 def _smooth(x: np.ndarray, w: int) -> np.ndarray:
@@ -246,7 +306,8 @@ def _smooth(x: np.ndarray, w: int) -> np.ndarray:
 
 
 def _crossings(s: np.ndarray, centre: float, band: float) -> list[int]:
-    """Indices where ``s`` crosses from below ``centre - band`` to above ``centre + band`` or back."""
+    """Indices where ``s`` crosses from below ``centre - band`` to above ``centre + band``
+    or back."""
     out, state = [], 0
     for i, v in enumerate(s):
         new = 1 if v > centre + band else (-1 if v < centre - band else 0)
@@ -268,15 +329,16 @@ def detect_non_convergence(rows: list[dict], config=None) -> dict | None:
     second = [r for r in tr if r["step"] > total / 2]
     if len(second) < 4 * OSC_WINDOW:
         return None
-    probs = loss in PROBABILITY_LOSSES and all(_finite(r.get("d_real")) and _finite(r.get("d_fake"))
-                                                for r in second)
+    probs = loss in PROBABILITY_LOSSES and all(
+        _finite(r.get("d_real")) and _finite(r.get("d_fake")) for r in second
+    )
     if probs:
         signal, x = "d_real - d_fake", np.array([r["d_real"] - r["d_fake"] for r in second])
     else:
         signal, x = "d_loss", np.array([r["d_loss"] for r in second])
     s = _smooth(x, OSC_WINDOW)
     offset = OSC_WINDOW // 2
-    noise = float(np.std(x[offset: offset + len(s)] - s)) + 1e-12
+    noise = float(np.std(x[offset : offset + len(s)] - s)) + 1e-12
     snr = float(np.std(s)) / noise
     amp = _amplitude(s)
     band = 0.25 * amp
@@ -287,31 +349,43 @@ def detect_non_convergence(rows: list[dict], config=None) -> dict | None:
     big = amp >= OSC_MIN_AMPLITUDE if probs else amp >= 0.5 * max(abs(float(np.median(x))), noise)
     if len(cross) < OSC_MIN_CROSSINGS or snr < OSC_SIGNAL_TO_NOISE or not big or settling:
         return None
-    evidence = {"signal": signal, "crossings": len(cross), "amplitude": _num(amp),
-                "signal_to_noise": _num(snr), "amplitude_third_quarter": _num(amp_third),
-                "amplitude_last_quarter": _num(amp_last),
-                "g_loss_range": _num(_amplitude(np.array([r["g_loss"] for r in second])))}
+    evidence = {
+        "signal": signal,
+        "crossings": len(cross),
+        "amplitude": _num(amp),
+        "signal_to_noise": _num(snr),
+        "amplitude_third_quarter": _num(amp_third),
+        "amplitude_last_quarter": _num(amp_last),
+        "g_loss_range": _num(_amplitude(np.array([r["g_loss"] for r in second]))),
+    }
     metric = next((k for k in ("w1", "jsd", "ks") if any(_finite(r.get(k)) for r in rows)), None)
     if metric:
         vals = [(r["step"], r[metric]) for r in rows if _finite(r.get(metric))]
         evidence[metric] = [_num(v) for _, v in vals]
         evidence[f"{metric}_steps"] = [int(s_) for s_, _ in vals]
-    advice = ["penalise D's slope on the data (damps the rotation, Mescheder et al. 2018): "
-              "--set game.penalties.r1=1.0",
-              "use Adam with a smaller step: --set optim.name=adam --set optim.lr_d=2e-4 "
-              "--set optim.lr_g=2e-4",
-              "decay the learning rate: --set optim.schedule=linear",
-              "average G's weights: --set model.ema=0.999"]
+    advice = [
+        "penalise D's slope on the data (damps the rotation, Mescheder et al. 2018): "
+        "--set game.penalties.r1=1.0",
+        "use Adam with a smaller step: --set optim.name=adam --set optim.lr_d=2e-4 "
+        "--set optim.lr_g=2e-4",
+        "decay the learning rate: --set optim.schedule=linear",
+        "average G's weights: --set model.ema=0.999",
+    ]
     if loss == "wasserstein":
         advice.insert(0, "replace clipping by a gradient penalty: --set game.penalties.gp=10.0")
     best = _best_preset(config)
     if best:
         advice.append(f"the remedied preset: --preset {best}")
     return _failure(
-        "non_convergence", second[cross[0] + offset]["step"], second[-1]["step"], evidence,
+        "non_convergence",
+        second[cross[0] + offset]["step"],
+        second[-1]["step"],
+        evidence,
         f"The players keep circling each other: {signal} swings back and forth with a large "
         "amplitude through the second half of training and does not settle (simultaneous "
-        "gradient play rotates around the equilibrium instead of converging to it).", advice)
+        "gradient play rotates around the equilibrium instead of converging to it).",
+        advice,
+    )
 
 
 DETECTORS = {
@@ -355,8 +429,9 @@ def write_diagnosis(run_dir: str | Path) -> dict[str, Any]:
     config = config_mod.resolve(config_file=run_dir / runs.CONFIG)
     result = diagnose(runs.read_metrics(run_dir), config)
     result["summary"] = summary(result)
-    runs.atomic_write_text(run_dir / DIAGNOSIS,
-                           json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n")
+    runs.atomic_write_text(
+        run_dir / DIAGNOSIS, json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n"
+    )
     return result
 
 
@@ -364,11 +439,15 @@ def summary(diagnosis: dict[str, Any]) -> str:
     """One paragraph: no failure, or each failure with its steps and first remedy."""
     failures = diagnosis.get("failures", [])
     if not failures:
-        return "diagnosis: no failure detected (vanishing gradients, mode collapse, " \
-               "non-convergence, divergence)."
+        return (
+            "diagnosis: no failure detected (vanishing gradients, mode collapse, "
+            "non-convergence, divergence)."
+        )
     parts = []
     for f in failures:
         advice = f" Try {f['advice'][0]}." if f.get("advice") else ""
-        parts.append(f"{f['name'].replace('_', ' ')} (steps {f['first_step']}-{f['last_step']}): "
-                     f"{f['explanation']}{advice}")
+        parts.append(
+            f"{f['name'].replace('_', ' ')} (steps {f['first_step']}-{f['last_step']}): "
+            f"{f['explanation']}{advice}"
+        )
     return "diagnosis: " + " ".join(parts)

@@ -21,15 +21,21 @@ from gankit.cli import main
 from gankit.report.compare import group_stats
 from gankit.report.html import write_report
 
-TINY = ["log.eval_every=20", "log.eval_samples=500", "log.final_samples=1000",
-        "train.checkpoint_every=20", "train.batch_size=64"]
+TINY = [
+    "log.eval_every=20",
+    "log.eval_samples=500",
+    "log.final_samples=1000",
+    "train.checkpoint_every=20",
+    "train.batch_size=64",
+]
 MAX_BYTES = 5 * 1024 * 1024
 CHROMIUM = Path("/usr/bin/chromium")
 
 
 def train_tiny(out: Path, seed: int = 0, extra=()) -> Path:
-    cfg = config.resolve(overrides=TINY + list(extra),
-                         shorthands={"train.steps": 40, "train.seed": seed})
+    cfg = config.resolve(
+        overrides=TINY + list(extra), shorthands={"train.steps": 40, "train.seed": seed}
+    )
     return api.train(cfg, out, progress=False)
 
 
@@ -45,8 +51,10 @@ def run_cli(capsys, *argv):
 
 
 def data_uris(text: str) -> list[bytes]:
-    return [base64.b64decode(m) for m in
-            re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)]
+    return [
+        base64.b64decode(m)
+        for m in re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    ]
 
 
 def assert_offline(text: str) -> None:
@@ -96,13 +104,24 @@ def test_diagnosis_panel_and_shaded_failures(run1d, tmp_path):
     assert "diagnosis not run" in write_report(run, tensorboard=False).read_text()
     (run / "diagnosis.json").write_text(json.dumps({"failures": []}))
     assert "no failure detected" in write_report(run, tensorboard=False).read_text()
-    failure = {"name": "mode_collapse", "first_step": 20, "last_step": 40,
-               "evidence": {"std_ratio": 0.01}, "explanation": "G puts its mass on one point",
-               "advice": ["try game.loss=wgan-gp", "try game.pack=2"]}
+    failure = {
+        "name": "mode_collapse",
+        "first_step": 20,
+        "last_step": 40,
+        "evidence": {"std_ratio": 0.01},
+        "explanation": "G puts its mass on one point",
+        "advice": ["try game.loss=wgan-gp", "try game.pack=2"],
+    }
     (run / "diagnosis.json").write_text(json.dumps({"failures": [failure]}))
     text = write_report(run, tensorboard=False).read_text()
-    for part in ("mode_collapse", "steps 20&ndash;40", "G puts its mass on one point",
-                 "<li>try game.loss=wgan-gp</li>", "<li>try game.pack=2</li>", "std_ratio"):
+    for part in (
+        "mode_collapse",
+        "steps 20&ndash;40",
+        "G puts its mass on one point",
+        "<li>try game.loss=wgan-gp</li>",
+        "<li>try game.pack=2</li>",
+        "std_ratio",
+    ):
         assert part in text
     (run / "diagnosis.json").write_text("{not json")
     assert "diagnosis could not be read" in write_report(run, tensorboard=False).read_text()
@@ -123,9 +142,18 @@ def test_long_run_report_is_fast_and_small(run1d, tmp_path):
     rng = np.random.default_rng(0)
     lines = []
     for step in range(10, 10_001, 10):
-        row = {"step": step, "d_loss": 1.3 + rng.normal() * 0.05, "g_loss": 0.7,
-               "d_real": 0.5, "d_fake": 0.5, "grad_norm_d": 0.5, "grad_norm_g": 0.2,
-               "lr_d": 1e-3, "lr_g": 1e-3, "time": step / 1000}
+        row = {
+            "step": step,
+            "d_loss": 1.3 + rng.normal() * 0.05,
+            "g_loss": 0.7,
+            "d_real": 0.5,
+            "d_fake": 0.5,
+            "grad_norm_d": 0.5,
+            "grad_norm_g": 0.2,
+            "lr_d": 1e-3,
+            "lr_g": 1e-3,
+            "time": step / 1000,
+        }
         if step % 500 == 0:
             row.update(jsd=0.01 + 1 / step, w1=0.05, ks=0.02, kl_data_model=0.02)
         lines.append(json.dumps(row))
@@ -133,10 +161,13 @@ def test_long_run_report_is_fast_and_small(run1d, tmp_path):
     (run / "snapshots").mkdir()
     grid = np.linspace(-3.5, 11.5, 400, dtype=np.float32)
     for step in range(500, 10_001, 500):
-        np.savez_compressed(run / "snapshots" / f"step-{step}.npz",
-                            samples=rng.normal(4, 1.25, (5000, 1)).astype(np.float32),
-                            grid=grid, d_grid=np.full(400, 0.5, np.float32),
-                            d_is_probability=np.array(True))
+        np.savez_compressed(
+            run / "snapshots" / f"step-{step}.npz",
+            samples=rng.normal(4, 1.25, (5000, 1)).astype(np.float32),
+            grid=grid,
+            d_grid=np.full(400, 0.5, np.float32),
+            d_is_probability=np.array(True),
+        )
     started = time.perf_counter()
     page = write_report(run, tensorboard=False)
     elapsed = time.perf_counter() - started
@@ -264,18 +295,30 @@ def test_bad_runs_give_one_line_errors(run1d, tmp_path, capsys):
 
 
 def chromium_screenshot(page: Path, png: Path, profile: Path, height: int = 3000) -> None:
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--no-first-run", f"--user-data-dir={profile}", f"--screenshot={png}",
-           f"--window-size=1200,{height}", f"file://{page.resolve()}"]
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        f"--screenshot={png}",
+        f"--window-size=1200,{height}",
+        f"file://{page.resolve()}",
+    ]
     subprocess.run(cmd, check=True, timeout=120, capture_output=True)
 
 
 @pytest.mark.browser
 def test_page_renders_in_headless_chromium(run1d, tmp_path):
     if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium not found: install it (apt-get install -y chromium) to "
-                    "render the report in a real headless browser")
+        pytest.skip(
+            "/usr/bin/chromium not found: install it (apt-get install -y chromium) to "
+            "render the report in a real headless browser"
+        )
     from PIL import Image
 
     text = (run1d / "report.html").read_text()
@@ -297,8 +340,10 @@ def test_inline_scripts_run_in_headless_chromium(run1d, seeds, tmp_path):
     """The animation player steps and plays; the comparison table sorts (probes injected into
     copies of the pages, read back from the DOM after the scripts ran)."""
     if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium not found: install it (apt-get install -y chromium) to "
-                    "run the report's scripts in a real headless browser")
+        pytest.skip(
+            "/usr/bin/chromium not found: install it (apt-get install -y chromium) to "
+            "run the report's scripts in a real headless browser"
+        )
     a, b = seeds
     compare_page = tmp_path / "cmp" / "report.html"
     assert main(["report", *map(str, a + b), "--out", str(compare_page.parent)]) == 0
@@ -316,10 +361,19 @@ def test_inline_scripts_run_in_headless_chromium(run1d, seeds, tmp_path):
     for i, (page, probe) in enumerate(probes.items()):
         copy = tmp_path / f"probe{i}.html"
         copy.write_text(page.read_text().replace("</body>", f"<script>{probe}</script></body>"))
-        cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-               f"file://{copy.resolve()}"]
+        cmd = [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            f"file://{copy.resolve()}",
+        ]
         dom = subprocess.run(cmd, check=True, timeout=120, capture_output=True, text=True).stdout
         titles.append(re.search(r"<title>([^<]*)</title>", dom).group(1))
     assert titles[0] == "first=20 btn=pause on=1"

@@ -93,8 +93,9 @@ def test_knn_divergences_saturate_on_disjoint_supports():
 
 
 def test_knn_point_mass_gives_infinite_reverse_kl():
-    out = knn_divergences(np.zeros((100, 2)), rng(9).normal(size=(100, 2)),
-                          std_normal_2d_log_prob())
+    out = knn_divergences(
+        np.zeros((100, 2)), rng(9).normal(size=(100, 2)), std_normal_2d_log_prob()
+    )
     assert out["kl_model_data"] == math.inf
     # the true JSD is log 2; the kNN estimate at the data points assumes a continuous model, so
     # it only gets close -- a known limit of the estimator, not a number to rely on

@@ -21,7 +21,7 @@ RING = make_toy("ring-8")
 def at_modes(counts, centres, offset=(0.0, 0.0)):
     """``counts[j]`` samples exactly at centre j (+ offset)."""
     c = np.asarray(centres, dtype=np.float64)
-    return np.concatenate([np.repeat(c[j:j + 1] + offset, k, 0) for j, k in enumerate(counts)])
+    return np.concatenate([np.repeat(c[j : j + 1] + offset, k, 0) for j, k in enumerate(counts)])
 
 
 def test_three_of_eight_modes_by_hand():
@@ -98,8 +98,10 @@ def test_toy_metrics_reports_modes_only_where_they_exist():
 
 
 @settings(max_examples=50, deadline=None)
-@given(hst.lists(hst.integers(0, 30), min_size=8, max_size=8).filter(lambda c: sum(c) > 0),
-       hst.randoms())
+@given(
+    hst.lists(hst.integers(0, 30), min_size=8, max_size=8).filter(lambda c: sum(c) > 0),
+    hst.randoms(),
+)
 def test_property_counts_permutation_and_bounds(counts, rnd):
     x = at_modes(counts, RING.modes, offset=(0.004, -0.003))
     perm = x[rnd.sample(range(len(x)), len(x))]

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 
 NAME = "compare"
-HELP = ("a table of final metrics across runs; runs that differ only in train.seed are grouped "
-        "(mean, std and the t-interval of the mean)")
+HELP = (
+    "a table of final metrics across runs; runs that differ only in train.seed are grouped "
+    "(mean, std and the t-interval of the mean)"
+)
 
 
 def add_arguments(p):
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object {runs, groups} (non-finite values as null)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object {runs, groups} (non-finite values as null)",
+    )
 
 
 def run(args) -> int:

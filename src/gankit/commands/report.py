@@ -7,16 +7,24 @@ from pathlib import Path
 from gankit.errors import GankitError
 
 NAME = "report"
-HELP = ("write RUN/report.html (one self-contained page), or with several runs a comparison "
-        "page DIR/report.html")
+HELP = (
+    "write RUN/report.html (one self-contained page), or with several runs a comparison "
+    "page DIR/report.html"
+)
 
 
 def add_arguments(p):
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories")
-    p.add_argument("--out", metavar="DIR",
-                   help="where to write report.html (default RUN/ for one run; needed for several)")
-    p.add_argument("--no-tensorboard", action="store_true",
-                   help="do not (re)write RUN/tb/ TensorBoard event files (one run only)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to write report.html (default RUN/ for one run; needed for several)",
+    )
+    p.add_argument(
+        "--no-tensorboard",
+        action="store_true",
+        help="do not (re)write RUN/tb/ TensorBoard event files (one run only)",
+    )
 
 
 def run(args) -> int:
@@ -26,8 +34,10 @@ def run(args) -> int:
         path = write_report(args.runs[0], out=args.out, tensorboard=not args.no_tensorboard)
     else:
         if not args.out:
-            raise GankitError(f"report: comparing {len(args.runs)} runs needs --out DIR "
-                              "(where to write report.html)")
+            raise GankitError(
+                f"report: comparing {len(args.runs)} runs needs --out DIR "
+                "(where to write report.html)"
+            )
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise GankitError(f"--out {out} is a file, not a directory")

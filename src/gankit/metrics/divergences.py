@@ -227,8 +227,14 @@ def bin_probabilities(samples, cdf: CdfFn, lo: float, hi: float, bins: int = HIS
     return p, counts.astype(np.float64)
 
 
-def binned_divergences(samples, cdf: CdfFn, lo: float, hi: float, bins: int = HIST_BINS,
-                       pseudo_count: float = PSEUDO_COUNT) -> dict[str, float]:
+def binned_divergences(
+    samples,
+    cdf: CdfFn,
+    lo: float,
+    hi: float,
+    bins: int = HIST_BINS,
+    pseudo_count: float = PSEUDO_COUNT,
+) -> dict[str, float]:
     """JSD and both KLs between the samples' histogram and the true bin probabilities (nats).
 
     Bins as in :func:`bin_probabilities` (with under/overflow bins). The model density is
@@ -311,8 +317,9 @@ def _toy_metrics_1d(dist: ToyDistribution, x: np.ndarray) -> dict[str, float]:
     mean, std = dist.mean_std()
     out = {"ks": ks_distance(x, cdf)}
     out["w1"] = wasserstein1_1d(x, cdf, mean - W1_HALF_WIDTH * std, mean + W1_HALF_WIDTH * std)
-    out.update(binned_divergences(x, cdf, mean - HIST_HALF_WIDTH * std,
-                                  mean + HIST_HALF_WIDTH * std))
+    out.update(
+        binned_divergences(x, cdf, mean - HIST_HALF_WIDTH * std, mean + HIST_HALF_WIDTH * std)
+    )
     out.update(moments(x))
     return out
 
@@ -331,8 +338,10 @@ def _toy_metrics_nd(dist: ToyDistribution, x: np.ndarray, seed: int) -> dict[str
     if floors is None:
         ref_gen = torch.Generator().manual_seed(seed + 1)
         reference = dist.sample(max(n_ot, n_knn), ref_gen).double().numpy()
-        floors = {"w1": wasserstein1_ot(reference[:n_ot], truth),
-                  **_knn_raw(reference[:n_knn], data, log_prob, KNN_K)}
+        floors = {
+            "w1": wasserstein1_ot(reference[:n_ot], truth),
+            **_knn_raw(reference[:n_knn], data, log_prob, KNN_K),
+        }
         if len(_FLOORS) >= 32:
             _FLOORS.pop(next(iter(_FLOORS)))
         _FLOORS[key] = floors
@@ -399,8 +408,9 @@ def knn_log_density(model, points, k: int = KNN_K, leave_one_out: bool = False) 
         return float(digamma(k)) - math.log(big_n) - log_vd - d * np.log(r)
 
 
-def knn_divergences(model, data, data_log_prob: Callable[[np.ndarray], np.ndarray],
-                    k: int = KNN_K, reference=None) -> dict[str, float]:
+def knn_divergences(
+    model, data, data_log_prob: Callable[[np.ndarray], np.ndarray], k: int = KNN_K, reference=None
+) -> dict[str, float]:
     """KL both ways and JSD (nats) between a generator and a distribution with known density.
 
     ``model`` ``(n, d)`` generated samples, ``data`` ``(m, d)`` true samples, ``data_log_prob``

@@ -23,10 +23,32 @@ from gankit import runs
 from gankit.errors import GankitError
 
 NOT_METRICS = {"step", "samples", "time", "event", "n_modes", "w1_floor"}
-FIRST = ("jsd", "kl_data_model", "kl_model_data", "w1", "ks", "modes_covered", "high_quality",
-         "reverse_kl", "mean", "std", "skew", "kurtosis")
-CURVE_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "jsd", "w1", "ks", "kl_data_model",
-              "modes_covered", "high_quality")
+FIRST = (
+    "jsd",
+    "kl_data_model",
+    "kl_model_data",
+    "w1",
+    "ks",
+    "modes_covered",
+    "high_quality",
+    "reverse_kl",
+    "mean",
+    "std",
+    "skew",
+    "kurtosis",
+)
+CURVE_KEYS = (
+    "d_loss",
+    "g_loss",
+    "d_real",
+    "d_fake",
+    "jsd",
+    "w1",
+    "ks",
+    "kl_data_model",
+    "modes_covered",
+    "high_quality",
+)
 LOG_KEYS = {"jsd", "w1", "ks", "kl_data_model"}
 
 
@@ -40,9 +62,13 @@ class Stats:
     n_nonfinite: int = 0
 
     def as_dict(self) -> dict:
-        return {"n": self.n, "mean": _finite(self.mean), "std": _finite(self.std),
-                "ci95": [_finite(self.ci_low), _finite(self.ci_high)],
-                "n_nonfinite": self.n_nonfinite}
+        return {
+            "n": self.n,
+            "mean": _finite(self.mean),
+            "std": _finite(self.std),
+            "ci95": [_finite(self.ci_low), _finite(self.ci_high)],
+            "n_nonfinite": self.n_nonfinite,
+        }
 
 
 def _finite(x: float):
@@ -117,8 +143,11 @@ def final_metrics(run) -> dict:
         for row in run.rows:
             if any(k in row for k in ("jsd", "w1", "ks", "modes_covered")):
                 source = row
-    return {k: float(v) for k, v in source.items()
-            if k not in NOT_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {
+        k: float(v)
+        for k, v in source.items()
+        if k not in NOT_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
 
 
 def load_runs(paths) -> list[CompareRun]:
@@ -135,8 +164,18 @@ def load_runs(paths) -> list[CompareRun]:
         seen.add(key)
         run = read_run(p)
         table = _flatten(config_mod.to_dict(run.config))
-        loaded.append(CompareRun(Path(p), Path(p).resolve().name, run.config, table,
-                                 final_metrics(run), run.rows, run.snapshots, run.data))
+        loaded.append(
+            CompareRun(
+                Path(p),
+                Path(p).resolve().name,
+                run.config,
+                table,
+                final_metrics(run),
+                run.rows,
+                run.snapshots,
+                run.data,
+            )
+        )
     return loaded
 
 
@@ -145,8 +184,9 @@ def group_runs(loaded: list[CompareRun]) -> list[Group]:
     is labelled by the config keys that tell the groups apart."""
     groups: dict[str, list[CompareRun]] = {}
     for r in loaded:
-        key = json.dumps({k: v for k, v in r.table.items() if k != "train.seed"}, sort_keys=True,
-                         default=str)
+        key = json.dumps(
+            {k: v for k, v in r.table.items() if k != "train.seed"}, sort_keys=True, default=str
+        )
         groups.setdefault(key, []).append(r)
     members = list(groups.values())
     firsts = [g[0].table for g in members]
@@ -190,12 +230,21 @@ def comparison(paths) -> dict:
     loaded = load_runs(paths)
     groups = group_runs(loaded)
     return {
-        "runs": [{"run": str(r.path), "group": g.label, "seed": r.seed,
-                  "metrics": _jsonable(r.metrics)} for g in groups for r in g.runs],
-        "groups": [{"group": g.label, "differs": _jsonable(g.differs),
-                    "runs": [str(r.path) for r in g.runs], "seeds": [r.seed for r in g.runs],
-                    "metrics": {k: s.as_dict() for k, s in g.stats().items()}}
-                   for g in groups],
+        "runs": [
+            {"run": str(r.path), "group": g.label, "seed": r.seed, "metrics": _jsonable(r.metrics)}
+            for g in groups
+            for r in g.runs
+        ],
+        "groups": [
+            {
+                "group": g.label,
+                "differs": _jsonable(g.differs),
+                "runs": [str(r.path) for r in g.runs],
+                "seeds": [r.seed for r in g.runs],
+                "metrics": {k: s.as_dict() for k, s in g.stats().items()},
+            }
+            for g in groups
+        ],
     }
 
 
@@ -214,9 +263,11 @@ def comparison_text(result: dict) -> str:
         keys += [k for k in r["metrics"] if k not in keys]
     keys = [k for k in FIRST if k in keys] + sorted(set(keys) - set(FIRST))
     header = ["run", "group", "seed"] + keys
-    table = [[r["run"], r["group"], str(r["seed"])]
-             + [_f(r["metrics"].get(k)) if k in r["metrics"] else "" for k in keys]
-             for r in runs_]
+    table = [
+        [r["run"], r["group"], str(r["seed"])]
+        + [_f(r["metrics"].get(k)) if k in r["metrics"] else "" for k in keys]
+        for r in runs_
+    ]
     lines += _align([header] + table)
     for g in result["groups"]:
         lines.append("")
@@ -234,8 +285,12 @@ def comparison_text(result: dict) -> str:
 
 def _align(rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
-                      enumerate(zip(r, widths))).rstrip() for r in rows]
+    return [
+        "  ".join(
+            c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        ).rstrip()
+        for r in rows
+    ]
 
 
 # ----------------------------------------------------------------------------- the page
@@ -246,8 +301,7 @@ def _curves_figure(groups: list[Group]):
 
     from gankit.report.html import _series
 
-    present = [k for k in CURVE_KEYS
-               if any(_series(r.rows, k)[0] for g in groups for r in g.runs)]
+    present = [k for k in CURVE_KEYS if any(_series(r.rows, k)[0] for g in groups for r in g.runs)]
     if not present:
         return None
     cols = 2
@@ -260,8 +314,14 @@ def _curves_figure(groups: list[Group]):
                 steps, values = _series(r.rows, key)
                 if steps:
                     positive &= min(values) > 0
-                    ax.plot(steps, values, color=f"C{gi % 10}", lw=1, alpha=0.75,
-                            label=g.label if ri == 0 else None)
+                    ax.plot(
+                        steps,
+                        values,
+                        color=f"C{gi % 10}",
+                        lw=1,
+                        alpha=0.75,
+                        label=g.label if ri == 0 else None,
+                    )
         if key in LOG_KEYS and positive:
             ax.set_yscale("log")
         ax.set_title(key, fontsize=10)
@@ -269,7 +329,7 @@ def _curves_figure(groups: list[Group]):
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     axes.ravel()[0].legend(fontsize=7)
-    for ax in axes.ravel()[len(present):]:
+    for ax in axes.ravel()[len(present) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
@@ -299,7 +359,7 @@ def _samples_figure(groups: list[Group], limit: int = 16):
             frames.draw_2d(ax, step, snap)
         ax.set_title(f"{r.label}\nstep {step}", fontsize=8)
         ax.tick_params(labelsize=6)
-    for ax in axes.ravel()[len(items):]:
+    for ax in axes.ravel()[len(items) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
@@ -311,9 +371,11 @@ def comparison_html(groups: list[Group], out_dir: Path) -> str:
     all_runs = [r for g in groups for r in g.runs]
     keys = metric_keys(all_runs)
     title = f"gankit comparison: {len(all_runs)} runs in {len(groups)} group(s)"
-    parts = [f"<h1>{esc(title)}</h1><p class=\"sub\">Runs whose configs differ only in "
-             "train.seed form a group: mean &plusmn; std (ddof 1) and the 95% t-interval of the "
-             "mean. Click a column header to sort.</p>"]
+    parts = [
+        f'<h1>{esc(title)}</h1><p class="sub">Runs whose configs differ only in '
+        "train.seed form a group: mean &plusmn; std (ddof 1) and the 95% t-interval of the "
+        "mean. Click a column header to sort.</p>"
+    ]
 
     head = "".join(f"<th>{esc(k)}</th>" for k in ["group", "n"] + keys)
     body = []
@@ -327,14 +389,18 @@ def comparison_html(groups: list[Group], out_dir: Path) -> str:
                 continue
             text = _f(s.mean)
             if s.n >= 2:
-                text += (f" &plusmn; {_f(s.std)}<br><small>[{_f(s.ci_low)}, {_f(s.ci_high)}]"
-                         "</small>")
+                text += f" &plusmn; {_f(s.std)}<br><small>[{_f(s.ci_low)}, {_f(s.ci_high)}]</small>"
             if s.n_nonfinite:
                 text += f"<br><small>+{s.n_nonfinite} inf/nan</small>"
             cells.append(f'<td data-v="{s.mean:.10g}">{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append('<h2>Groups</h2><div class="scroll"><table class="sortable"><thead><tr>' + head
-                 + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+    parts.append(
+        '<h2>Groups</h2><div class="scroll"><table class="sortable"><thead><tr>'
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></div>"
+    )
 
     head = "".join(f"<th>{esc(k)}</th>" for k in ["run", "group", "seed"] + keys)
     body = []
@@ -345,32 +411,60 @@ def comparison_html(groups: list[Group], out_dir: Path) -> str:
             if report.is_file():
                 rel = os.path.relpath(report.resolve(), out_dir.resolve())
                 name = f'<a href="{esc(Path(rel).as_posix())}">{name}</a>'
-            cells = [f"<td>{name}</td>", f'<td class="l">{esc(g.label)}</td>',
-                     f'<td data-v="{r.seed}">{r.seed}</td>']
+            cells = [
+                f"<td>{name}</td>",
+                f'<td class="l">{esc(g.label)}</td>',
+                f'<td data-v="{r.seed}">{r.seed}</td>',
+            ]
             for k in keys:
                 v = r.metrics.get(k)
                 dv = f"{v:.10g}" if isinstance(v, float) and math.isfinite(v) else ""
                 cells.append(f'<td data-v="{dv}">{_f(v) if v is not None else ""}</td>')
             body.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append('<h2>Runs</h2><div class="scroll"><table class="sortable"><thead><tr>' + head
-                 + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+    parts.append(
+        '<h2>Runs</h2><div class="scroll"><table class="sortable"><thead><tr>'
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></div>"
+    )
 
     curves = _curves_figure(groups)
-    parts.append("<h2>Curves</h2>" + (img(png_data_uri(curves), "curves overlaid")
-                                      if curves is not None else '<p class="na">no curves</p>'))
+    parts.append(
+        "<h2>Curves</h2>"
+        + (
+            img(png_data_uri(curves), "curves overlaid")
+            if curves is not None
+            else '<p class="na">no curves</p>'
+        )
+    )
     samples = _samples_figure(groups)
-    parts.append("<h2>Final samples</h2>"
-                 + (img(png_data_uri(samples), "final samples of each run")
-                    if samples is not None else '<p class="na">no snapshots</p>'))
+    parts.append(
+        "<h2>Final samples</h2>"
+        + (
+            img(png_data_uri(samples), "final samples of each run")
+            if samples is not None
+            else '<p class="na">no snapshots</p>'
+        )
+    )
     differs = sorted({k for g in groups for k in g.differs})
     if differs:
-        rows = "".join("<tr><td>" + esc(g.label) + "</td>" + "".join(
-            f"<td>{esc(g.differs.get(k))}</td>" for k in differs) + "</tr>" for g in groups)
-        parts.append("<h2>Config differences</h2><table><thead><tr><th>group</th>"
-                     + "".join(f"<th>{esc(k)}</th>" for k in differs)
-                     + f"</tr></thead><tbody>{rows}</tbody></table>")
-    parts.append("<h2>Runs compared</h2><pre>" + esc("\n".join(str(r.path) for r in all_runs))
-                 + "</pre>")
+        rows = "".join(
+            "<tr><td>"
+            + esc(g.label)
+            + "</td>"
+            + "".join(f"<td>{esc(g.differs.get(k))}</td>" for k in differs)
+            + "</tr>"
+            for g in groups
+        )
+        parts.append(
+            "<h2>Config differences</h2><table><thead><tr><th>group</th>"
+            + "".join(f"<th>{esc(k)}</th>" for k in differs)
+            + f"</tr></thead><tbody>{rows}</tbody></table>"
+        )
+    parts.append(
+        "<h2>Runs compared</h2><pre>" + esc("\n".join(str(r.path) for r in all_runs)) + "</pre>"
+    )
     return page(title, "".join(parts), (SORT_JS,))
 
 

@@ -103,8 +103,9 @@ def read_run(run_dir: str | Path) -> RunFiles:
         config = config_mod.resolve(config_file=path / runs.CONFIG)
     except GankitError as exc:
         message = str(exc)
-        raise GankitError(message if str(path) in message else
-                          f"{path / runs.CONFIG}: {message}") from None
+        raise GankitError(
+            message if str(path) in message else f"{path / runs.CONFIG}: {message}"
+        ) from None
     try:
         data = api.load_run(path).data
     except GankitError:  # no or unreadable checkpoint: the page needs only the data's density
@@ -119,8 +120,17 @@ def read_run(run_dir: str | Path) -> RunFiles:
                 raise GankitError(f"{path / DIAGNOSIS}: 'failures' is not a list")
         except GankitError as exc:
             diagnosis, diagnosis_error = None, str(exc)
-    return RunFiles(path, config, config_text, rows, final, diagnosis, diagnosis_error,
-                    snapshot_steps(path), data)
+    return RunFiles(
+        path,
+        config,
+        config_text,
+        rows,
+        final,
+        diagnosis,
+        diagnosis_error,
+        snapshot_steps(path),
+        data,
+    )
 
 
 def failures_of(run: RunFiles) -> list[dict]:
@@ -147,8 +157,12 @@ def _series(rows: list[dict], key: str) -> tuple[list[int], list[float]]:
         v = r.get(key)
         if r.get("event") == "evaluate":
             continue
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) \
-                and isinstance(r.get("step"), int):
+        if (
+            isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+            and isinstance(r.get("step"), int)
+        ):
             steps.append(r["step"])
             values.append(float(v))
     return steps, values
@@ -172,8 +186,14 @@ def shade_failures(ax, failures: list[dict], label: bool = False) -> None:
             continue
         last = last if isinstance(last, (int, float)) else first
         colour = FAIL_COLOURS[i % len(FAIL_COLOURS)]
-        ax.axvspan(first, max(last, first), color=colour, alpha=0.15, lw=0,
-                   label=str(f.get("name", "failure")) if label else None)
+        ax.axvspan(
+            first,
+            max(last, first),
+            color=colour,
+            alpha=0.15,
+            lw=0,
+            label=str(f.get("name", "failure")) if label else None,
+        )
 
 
 def curves_figure(rows: list[dict], failures: list[dict]) -> plt.Figure | None:
@@ -196,8 +216,14 @@ def curves_figure(rows: list[dict], failures: list[dict]) -> plt.Figure | None:
                 twin = target = ax.twinx()
                 target.set_ylim(-0.02, 1.02)
                 target.set_ylabel("high_quality (fraction)", fontsize=8)
-            target.plot(steps, values, label=key, lw=1.2, color=f"C{i}",
-                        marker="." if len(steps) < 40 else None)
+            target.plot(
+                steps,
+                values,
+                label=key,
+                lw=1.2,
+                color=f"C{i}",
+                marker="." if len(steps) < 40 else None,
+            )
         if log and all(v > 0 for _, _, vals in series for v in vals):
             ax.set_yscale("log")
         shade_failures(ax, failures, label=True)
@@ -209,7 +235,7 @@ def curves_figure(rows: list[dict], failures: list[dict]) -> plt.Figure | None:
             handles, labels = handles + more[0], labels + more[1]
         ax.legend(handles, labels, fontsize=8)
         ax.grid(alpha=0.3)
-    for ax in axes.ravel()[len(panels):]:
+    for ax in axes.ravel()[len(panels) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
@@ -243,8 +269,11 @@ class DensityFrames:
             pts = [s["samples"][:, :2] for _, s in snaps]
             allpts = np.concatenate(pts) if pts else np.zeros((0, 2))
             modes = data.modes
-            ref = modes.numpy()[:, :2] if modes is not None else data.sample(
-                2000, torch.Generator().manual_seed(0)).numpy()[:, :2]
+            ref = (
+                modes.numpy()[:, :2]
+                if modes is not None
+                else data.sample(2000, torch.Generator().manual_seed(0)).numpy()[:, :2]
+            )
             lo = ref.min(0) - 0.5
             hi = ref.max(0) + 0.5
             if len(allpts):  # follow the samples a little, but never too far out
@@ -427,34 +456,41 @@ def img(uri: str, alt: str) -> str:
 
 def page(title: str, body: str, scripts: tuple[str, ...] = ()) -> str:
     script = "".join(f"<script>{s}</script>" for s in scripts)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{CSS}</style></head>"
-            f"<body><main>{body}</main>{script}</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{CSS}</style></head>"
+        f"<body><main>{body}</main>{script}</body></html>\n"
+    )
 
 
 def player_html(frames: list[tuple[int, str]], alt: str) -> str:
     imgs = "".join(
         f'<img class="frame{" on" if i == len(frames) - 1 else ""}" data-step="{step}" '
         f'src="{uri}" alt="{esc(alt)} at step {step}">'
-        for i, (step, uri) in enumerate(frames))
-    return (f'<div class="player">{imgs}<div class="controls"><button type="button">play'
-            f'</button><input type="range" min="0" max="{len(frames) - 1}" '
-            f'value="{len(frames) - 1}" aria-label="frame"><span>step <b class="step">'
-            f"{frames[-1][0]}</b></span></div></div>")
+        for i, (step, uri) in enumerate(frames)
+    )
+    return (
+        f'<div class="player">{imgs}<div class="controls"><button type="button">play'
+        f'</button><input type="range" min="0" max="{len(frames) - 1}" '
+        f'value="{len(frames) - 1}" aria-label="frame"><span>step <b class="step">'
+        f"{frames[-1][0]}</b></span></div></div>"
+    )
 
 
 def diagnosis_html(run: RunFiles) -> str:
     if run.diagnosis_error:
         return f'<p class="na">diagnosis could not be read: {esc(run.diagnosis_error)}</p>'
     if run.diagnosis is None:
-        return ('<p class="na">diagnosis not run (no diagnosis.json in the run directory)</p>')
+        return '<p class="na">diagnosis not run (no diagnosis.json in the run directory)</p>'
     failures = failures_of(run)
     summary = run.diagnosis.get("summary")
     if not failures:
-        return ('<p class="ok">no failure detected'
-                + (f"<br><small>{esc(summary)}</small>" if isinstance(summary, str) else "")
-                + "</p>")
+        return (
+            '<p class="ok">no failure detected'
+            + (f"<br><small>{esc(summary)}</small>" if isinstance(summary, str) else "")
+            + "</p>"
+        )
     parts = []
     for i, f in enumerate(failures):
         colour = FAIL_COLOURS[i % len(FAIL_COLOURS)]
@@ -464,29 +500,41 @@ def diagnosis_html(run: RunFiles) -> str:
             evidence = json.dumps(evidence, sort_keys=True)
         advice = f.get("advice")
         if isinstance(advice, (list, tuple)):
-            advice = ("<ul>" + "".join(f"<li>{esc(a)}</li>" for a in advice) + "</ul>"
-                      if advice else "")
+            advice = (
+                "<ul>" + "".join(f"<li>{esc(a)}</li>" for a in advice) + "</ul>" if advice else ""
+            )
         elif advice:
             advice = esc(advice)
         parts.append(
             f'<div class="fail" style="border-left-color:{colour}">'
             f"<h3>{esc(f.get('name', 'failure'))} <small>steps {esc(first)}&ndash;{esc(last)}"
             f"</small></h3>"
-            + (f"<p><b>what it means:</b> {esc(f['explanation'])}</p>"
-               if f.get("explanation") else "")
+            + (
+                f"<p><b>what it means:</b> {esc(f['explanation'])}</p>"
+                if f.get("explanation")
+                else ""
+            )
             + (f"<div><b>what to try:</b> {advice}</div>" if advice else "")
-            + (f"<details><summary>evidence</summary><pre>{esc(evidence)}</pre></details>"
-               if evidence else "")
-            + "</div>")
-    return (f"<p>{len(failures)} failure(s) detected; their step ranges are shaded on the "
-            "curves.</p>" + "".join(parts))
+            + (
+                f"<details><summary>evidence</summary><pre>{esc(evidence)}</pre></details>"
+                if evidence
+                else ""
+            )
+            + "</div>"
+        )
+    return (
+        f"<p>{len(failures)} failure(s) detected; their step ranges are shaded on the "
+        "curves.</p>" + "".join(parts)
+    )
 
 
 def metrics_table(metrics: dict) -> str:
-    rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(fmt(v))}</td></tr>"
-                   for k, v in sorted(metrics.items()))
-    return ("<table><thead><tr><th>metric</th><th>value</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    rows = "".join(
+        f"<tr><td>{esc(k)}</td><td>{esc(fmt(v))}</td></tr>" for k, v in sorted(metrics.items())
+    )
+    return (
+        f"<table><thead><tr><th>metric</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 # ----------------------------------------------------------------------------- the page
@@ -502,27 +550,36 @@ def evolution_html(run: RunFiles) -> str:
     strip = png_data_uri(frames.strip(static))
     animated = [(step, png_data_uri(frames.frame(step, snap))) for step, snap in snaps]
     if run.data.dim == 1:
-        what = ("Top: G's samples (histogram) over the true density p_data. Bottom: the learned "
-                "discriminator D(x) beside D* = p_data / (p_data + p_g), estimated from the same "
-                "histogram.")
+        what = (
+            "Top: G's samples (histogram) over the true density p_data. Bottom: the learned "
+            "discriminator D(x) beside D* = p_data / (p_data + p_g), estimated from the same "
+            "histogram."
+        )
     else:
         what = "G's samples over the contours of the true density."
-    return (f"<p>{esc(what)} {len(run.snapshots)} snapshot(s); {len(snaps)} shown in the "
-            f"animation.</p>{img(strip, 'density at a few steps')}"
-            f"<h3>animation</h3>{player_html(animated, 'density')}")
+    return (
+        f"<p>{esc(what)} {len(run.snapshots)} snapshot(s); {len(snaps)} shown in the "
+        f"animation.</p>{img(strip, 'density at a few steps')}"
+        f"<h3>animation</h3>{player_html(animated, 'density')}"
+    )
 
 
 def report_html(run: RunFiles) -> str:
     name = run.path.resolve().name
     cfg = run.config
     title = f"gankit report: {name}"
-    head = (f"<h1>{esc(title)}</h1><p class=\"sub\">{esc(cfg.preset or 'custom')} &middot; "
-            f"data {esc(cfg.data.name)} &middot; loss {esc(cfg.game.loss)} &middot; "
-            f"{esc(cfg.train.steps)} steps &middot; seed {esc(cfg.train.seed)}"
-            + (f" &middot; {esc(cfg.description)}" if cfg.description else "") + "</p>")
-    toc = ('<p><a href="#diagnosis">diagnosis</a> &middot; <a href="#final">final metrics</a> '
-           '&middot; <a href="#curves">curves</a> &middot; <a href="#density">density</a> '
-           '&middot; <a href="#config">config</a></p>')
+    head = (
+        f'<h1>{esc(title)}</h1><p class="sub">{esc(cfg.preset or "custom")} &middot; '
+        f"data {esc(cfg.data.name)} &middot; loss {esc(cfg.game.loss)} &middot; "
+        f"{esc(cfg.train.steps)} steps &middot; seed {esc(cfg.train.seed)}"
+        + (f" &middot; {esc(cfg.description)}" if cfg.description else "")
+        + "</p>"
+    )
+    toc = (
+        '<p><a href="#diagnosis">diagnosis</a> &middot; <a href="#final">final metrics</a> '
+        '&middot; <a href="#curves">curves</a> &middot; <a href="#density">density</a> '
+        '&middot; <a href="#config">config</a></p>'
+    )
     sections = [head, toc]
     sections.append(f'<section id="diagnosis"><h2>Diagnosis</h2>{diagnosis_html(run)}</section>')
     if run.final:
@@ -531,23 +588,31 @@ def report_html(run: RunFiles) -> str:
         final = '<p class="na">no final_metrics.json (the run has not finished)</p>'
     sections.append(f'<section id="final"><h2>Final metrics</h2>{final}</section>')
     curves = curves_figure(run.rows, failures_of(run))
-    body = (img(png_data_uri(curves), "training curves") if curves is not None
-            else '<p class="na">metrics.jsonl holds no logged step</p>')
+    body = (
+        img(png_data_uri(curves), "training curves")
+        if curves is not None
+        else '<p class="na">metrics.jsonl holds no logged step</p>'
+    )
     sections.append(f'<section id="curves"><h2>Curves over steps</h2>{body}</section>')
-    sections.append(f'<section id="density"><h2>Density evolution</h2>{evolution_html(run)}'
-                    "</section>")
+    sections.append(
+        f'<section id="density"><h2>Density evolution</h2>{evolution_html(run)}</section>'
+    )
     command = f"gankit train --config {run.path / runs.CONFIG} --out NEW"
     sections.append(
         f'<section id="config"><h2>Config</h2><p>Reproduce this run:</p>'
         f"<pre>{esc(command)}</pre><p>The resolved config (<code>config.toml</code>):</p>"
-        f"<pre>{esc(run.config_text)}</pre></section>")
-    sections.append(f'<p class="sub">written {esc(time.strftime("%Y-%m-%d %H:%M:%S"))} by '
-                    "gankit report from the files of the run directory.</p>")
+        f"<pre>{esc(run.config_text)}</pre></section>"
+    )
+    sections.append(
+        f'<p class="sub">written {esc(time.strftime("%Y-%m-%d %H:%M:%S"))} by '
+        "gankit report from the files of the run directory.</p>"
+    )
     return page(title, "".join(sections), (PLAYER_JS,))
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None,
-                 tensorboard: bool = True) -> Path:
+def write_report(
+    run_dir: str | Path, out: str | Path | None = None, tensorboard: bool = True
+) -> Path:
     """Write ``RUN/report.html`` (or ``out``, a file or a directory) and, with ``tensorboard``,
     ``RUN/tb/``; returns the page's path."""
     run = read_run(run_dir)

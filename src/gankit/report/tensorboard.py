@@ -23,8 +23,11 @@ TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_
 SKIP = {"step", "time", "event", "samples"}
 
 
-def write_tensorboard(run_dir: str | Path, rows: list[dict] | None = None,
-                      snapshots: list[tuple[int, Path]] | None = None) -> Path:
+def write_tensorboard(
+    run_dir: str | Path,
+    rows: list[dict] | None = None,
+    snapshots: list[tuple[int, Path]] | None = None,
+) -> Path:
     """(Re)write ``RUN/tb/`` and return it."""
     from torch.utils.tensorboard import SummaryWriter
 
