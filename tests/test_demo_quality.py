@@ -1,4 +1,4 @@
-"""The default preset learns N(4, 1.25) from 1-D uniform noise, shape included, for every seed,
+"""The default preset learns N(4, 1.25) from uniform noise, shape included, for every seed,
 in under a minute (run with ``make test-slow`` / ``pytest -m slow``)."""
 
 from __future__ import annotations
