@@ -249,11 +249,7 @@ class Run:
 
 def load_run(path: str | Path) -> Run:
     """Load ``RUN``'s config and newest checkpoint (G's EMA when present) onto the CPU."""
-    path = Path(path)
-    if not path.is_dir():
-        raise GankitError(f"{path}: no such run directory")
-    if not runs.is_run_dir(path):
-        raise GankitError(f"{path}: not a run directory (no {runs.CONFIG})")
+    path = runs.require_run_dir(path)
     config = config_mod.resolve(config_file=path / runs.CONFIG)
     data = build_data(config)
     generator, discriminator = build_models_for(config, data)

@@ -57,6 +57,16 @@ def is_run_dir(path: Path) -> bool:
     return (Path(path) / CONFIG).is_file()
 
 
+def require_run_dir(path: str | Path) -> Path:
+    """``path`` as a `Path` when it is a run directory; `GankitError` naming it otherwise."""
+    path = Path(path)
+    if not path.is_dir():
+        raise GankitError(f"{path}: no such run directory")
+    if not is_run_dir(path):
+        raise GankitError(f"{path}: not a run directory (no {CONFIG})")
+    return path
+
+
 def has_content(path: Path) -> bool:
     path = Path(path)
     return path.exists() and (not path.is_dir() or any(path.iterdir()))

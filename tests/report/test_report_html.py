@@ -294,16 +294,22 @@ def test_bad_runs_give_one_line_errors(run1d, tmp_path, capsys):
 # ----------------------------------------------------------------------------- a real browser
 
 
+# Headless, offline: no background requests that this closed network would refuse.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
 def chromium_screenshot(page: Path, png: Path, profile: Path, height: int = 3000) -> None:
     cmd = [
         str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *CHROMIUM_FLAGS,
         f"--user-data-dir={profile}",
         f"--screenshot={png}",
         f"--window-size=1200,{height}",
@@ -363,13 +369,7 @@ def test_inline_scripts_run_in_headless_chromium(run1d, seeds, tmp_path):
         copy.write_text(page.read_text().replace("</body>", f"<script>{probe}</script></body>"))
         cmd = [
             str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--dump-dom",
             f"file://{copy.resolve()}",

@@ -93,11 +93,7 @@ def read_run(run_dir: str | Path) -> RunFiles:
     from gankit import api
     from gankit import config as config_mod
 
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise GankitError(f"{path}: no such run directory")
-    if not runs.is_run_dir(path):
-        raise GankitError(f"{path}: not a run directory (no {runs.CONFIG})")
+    path = runs.require_run_dir(run_dir)
     config_text = (path / runs.CONFIG).read_text()
     try:
         config = config_mod.resolve(config_file=path / runs.CONFIG)
