@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -186,8 +188,6 @@ def write_snapshot(
         arrays["d_is_probability"] = np.array(get_loss(config.game.loss).probabilities)
     folder = out / runs.SNAPSHOTS
     folder.mkdir(exist_ok=True)
-    import io
-
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     runs.atomic_write_bytes(folder / f"step-{step}.npz", buffer.getvalue())
@@ -215,8 +215,6 @@ def finish(out: Path, diverged: bool = False) -> None:
 
 
 def _json(obj) -> str:
-    import json
-
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"
 
 
@@ -261,8 +259,6 @@ def load_run(path: str | Path) -> Run:
 
 def evaluate_run(path: str | Path, n: int | None = None, seed: int = 0) -> dict:
     """Evaluate a run's newest checkpoint and record the result in ``RUN/metrics.jsonl``."""
-    import json
-
     run = load_run(path)
     metrics = run.evaluate(n=n, seed=seed)
     with open(Path(path) / runs.METRICS, "a") as fh:
@@ -272,8 +268,6 @@ def evaluate_run(path: str | Path, n: int | None = None, seed: int = 0) -> dict:
 
 def summary_lines(path: str | Path) -> list[str]:
     """A few lines about a finished run: its final metrics."""
-    import json
-
     final = Path(path) / "final_metrics.json"
     if not final.is_file():
         return []
