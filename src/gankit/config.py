@@ -27,6 +27,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "silu", "gelu")
 NOISES = ("uniform", "normal")
 SCHEDULES = ("constant", "linear", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
+D_INPUTS = ("samples", "moments")
 
 
 def _choice(default, choices, doc):
@@ -59,6 +60,27 @@ class ModelConfig:
         },
     )
     ema: float = _num(0.0, "EMA decay of G's weights for sampling (0 = off)", lo=0.0, hi=0.99999)
+    generators: int = _num(
+        1, "number of generators in a uniform mixture (MAD-GAN, Ghosh et al. 2018)", lo=1
+    )
+    d_input: str = _choice(
+        "samples",
+        D_INPUTS,
+        "what D sees: each sample, or only its minibatch's moments (the moments trap)",
+    )
+    spectral_norm: bool = field(
+        default=False,
+        metadata={"doc": "spectral normalisation of D's linear layers (Miyato et al. 2018)"},
+    )
+    minibatch_std: bool = field(
+        default=False,
+        metadata={"doc": "append the minibatch standard deviation to D's features (Karras 2018)"},
+    )
+    minibatch_kernels: int = _num(
+        0, "minibatch discrimination kernels B in D (Salimans et al. 2016; 0 = off)", lo=0
+    )
+    minibatch_kernel_dim: int = _num(5, "dimension C of each minibatch discrimination kernel", lo=1)
+    pack: int = _num(1, "samples D judges jointly (PacGAN, Lin et al. 2018; 1 = off)", lo=1)
 
 
 @dataclass
@@ -73,6 +95,29 @@ class GameConfig:
         metadata={
             "doc": "regularisers of D and weights, e.g. { gp = 10.0 } (gankit.game.penalties)"
         },
+    )
+    label_smoothing: float = _num(
+        0.0, "one-sided label smoothing: D's real target is 1 - this (sigmoid losses)", 0.0, 0.5
+    )
+    instance_noise: float = _num(
+        0.0, "std of Gaussian noise on D's inputs, in the data's standard units (0 = off)", lo=0.0
+    )
+    instance_noise_steps: int = _num(
+        0, "steps over which instance noise anneals linearly to 0 (0 = all of train.steps)", lo=0
+    )
+    feature_matching: float = _num(
+        0.0, "weight of feature matching in G's loss (Salimans et al. 2016; 0 = off)", lo=0.0
+    )
+    adversarial_g: bool = field(
+        default=True,
+        metadata={"doc": "G keeps its adversarial loss (false: feature matching alone)"},
+    )
+    boost_rounds: int = _num(
+        0, "AdaGAN boosting rounds, each a new generator on reweighted data (0 = off)", lo=0
+    )
+    unroll: int = _num(0, "unrolled D steps in G's loss (Metz et al. 2017; 0 = off)", lo=0)
+    diversity: float = _num(
+        0.0, "weight of the which-generator classification term with model.generators > 1", lo=0.0
     )
 
 
