@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench lint clean browser
+.PHONY: install demo test test-slow bench bench-remedies lint clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,12 @@ test-slow: install
 
 bench: install
 	$(BIN)/python benchmarks/trainer_overhead.py
-	@for b in benchmarks/*.py; do [ "$$b" = benchmarks/trainer_overhead.py ] || $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/fid_speed.py
+	$(BIN)/python benchmarks/features_speed.py
+
+# The remedy matrix (issue 4): every failure preset x remedy x 5 seeds; about an hour on 2 cores.
+bench-remedies: install
+	$(BIN)/python benchmarks/remedies.py --workers 2
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
