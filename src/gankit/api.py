@@ -119,6 +119,8 @@ def train(
     there); ``force`` replaces whatever ``out`` holds. Everything is validated before anything is
     written. ``stop_after`` stops early at that step (as an interruption would), for tests."""
     out = Path(out) if out is not None else default_run_dir(config)
+    if _boosted(config, out, resume):
+        return _adagan().train(config, out, resume, force, progress, stop_after, on_log)
     _prepare_dir(out, resume, force)
     if resume:
         config = config_mod.resolve(config_file=out / runs.CONFIG)
@@ -218,6 +220,24 @@ def _json(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"
 
 
+# ----------------------------------------------------------------------------- AdaGAN hook
+
+
+def _adagan():
+    """`gankit.game.adagan`, which builds on this module (imported here lazily)."""
+    from gankit.game import adagan
+
+    return adagan
+
+
+def _boosted(config: Config, out: Path, resume: bool) -> bool:
+    """Whether this run is an AdaGAN boosted run (``game.boost_rounds > 0``); on ``--resume``
+    the config stored in ``out`` decides."""
+    if resume and runs.is_run_dir(out):
+        config = config_mod.resolve(config_file=out / runs.CONFIG)
+    return config.game.boost_rounds > 0
+
+
 # ----------------------------------------------------------------------------- loading runs
 
 
@@ -250,6 +270,8 @@ def load_run(path: str | Path) -> Run:
     path = runs.require_run_dir(path)
     config = config_mod.resolve(config_file=path / runs.CONFIG)
     data = build_data(config)
+    if config.game.boost_rounds > 0:
+        return _adagan().load_run(path, config, data)
     generator, discriminator = build_models_for(config, data)
     step, tensors, _ = runs.load_checkpoint(runs.latest_checkpoint(path))
     name = "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
