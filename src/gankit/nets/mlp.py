@@ -74,15 +74,28 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """D: samples ``(n, data_dim)`` -> one raw score (logit / critic value) each, ``(n, 1)``,
-    computed by an MLP on standardised inputs."""
+    computed by an MLP on standardised inputs.
+
+    Split in two so that losses can read D's hidden representation (feature matching, Salimans
+    et al. 2016, sec. 3.1): ``features(x) -> (n, F)``, the last hidden layer's activations
+    (``F = width``; the standardised input itself when ``depth = 0``), and ``score(f) -> (n, 1)``,
+    the final linear layer; ``forward(x) == score(features(x))``."""
 
     def __init__(self, data_dim: int, width: int, depth: int, activation: str):
         super().__init__()
         self.standardize = Standardize(data_dim)
         self.body = MLP(data_dim, 1, width, depth, activation)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, data_dim) -> (n, F)``: the activations the score layer reads."""
+        return self.body.net[:-1](self.standardize(x))
+
+    def score(self, f: torch.Tensor) -> torch.Tensor:
+        """``(n, F) -> (n, 1)``: raw scores of features from :meth:`features`."""
+        return self.body.net[-1](f)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(self.standardize(x))
+        return self.score(self.features(x))
 
 
 def generator_mlp(
