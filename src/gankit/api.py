@@ -19,7 +19,7 @@ from gankit.config import Config
 from gankit.data.toy import ToyDistribution, make_toy
 from gankit.errors import GankitError
 from gankit.game.trainer import Trainer
-from gankit.nets.build import build_models, sample_noise
+from gankit.nets.build import batch_multiple, build_models, sample_noise
 
 SNAPSHOT_SAMPLES = 5000
 GRID_POINTS = 400
@@ -43,7 +43,22 @@ def build_data(config: Config) -> ToyDistribution:
 
 
 def build_models_for(config: Config, data: ToyDistribution) -> tuple[nn.Module, nn.Module]:
-    return build_models(config.model, data.dim, data.sample, config.train.seed)
+    """(G, D) of ``config`` for ``data``; refuses a minibatch size that D cannot split into
+    packs (``model.pack``) or moment groups (``model.d_input = "moments"``)."""
+    multiple = batch_multiple(config.model)
+    if config.train.batch_size % multiple != 0:
+        key = "model.pack" if config.model.d_input == "samples" else "model.d_input"
+        raise GankitError(
+            f"train.batch_size = {config.train.batch_size} is not a multiple of {multiple}, "
+            f"which {key} = {getattr(config.model, key.split('.')[1])!r} needs"
+        )
+    return build_models(
+        config.model,
+        data.dim,
+        data.sample,
+        config.train.seed,
+        identity_head=config.game.diversity > 0,
+    )
 
 
 @torch.no_grad()
@@ -171,12 +186,16 @@ def train(
 def write_snapshot(
     out: Path, step: int, g: nn.Module, d: nn.Module, config: Config, data: ToyDistribution, device
 ) -> None:
-    """``RUN/snapshots/step-N.npz``: G's samples, and in 1-D D's read-out on a grid."""
+    """``RUN/snapshots/step-N.npz``: G's samples, and in 1-D D's read-out on a grid (for a D
+    whose score is a function of single points, ``D.pointwise``, the default)."""
     samples = generate(
         g, config, SNAPSHOT_SAMPLES, eval_generator(config.train.seed + 1, step), device
     )
     arrays = {"samples": samples.numpy().astype(np.float32)}
-    if data.dim == 1:
+    if data.dim == 1 and getattr(d, "pointwise", True):
+        # In eval mode a packed D scores each grid point as a pack of its copies; a D that
+        # reads minibatch statistics (moments, minibatch layers) has no score of single
+        # points, and gets no curve.
         from gankit.game.losses import d_readout, get_loss
 
         lo, hi = data.support()

@@ -6,7 +6,10 @@ import torch
 from torch import nn
 
 from gankit.config import ModelConfig
-from gankit.nets.mlp import discriminator_mlp, generator_mlp
+from gankit.errors import GankitError
+from gankit.nets.mixture import MixtureGenerator
+from gankit.nets.mlp import Discriminator, generator_mlp
+from gankit.nets.moments import MOMENTS_GROUP, MomentsDiscriminator
 
 
 def sample_noise(
@@ -28,16 +31,96 @@ def sample_noise(
 STANDARDIZE_SAMPLES = 10_000
 
 
+def check_model(model: ModelConfig, identity_head: bool = False) -> None:
+    """Refuse combinations of D's remedies that mean nothing, with `GankitError` naming the keys.
+
+    A moments D sees no single sample, so packing and minibatch layers (which act on per-sample
+    features) have nothing to act on; an identity head needs several generators, and a score per
+    sample (not per pack, not per group) to say which generator made it."""
+    moments = model.d_input == "moments"
+    if moments and model.pack > 1:
+        raise GankitError(
+            "model.pack > 1 needs model.d_input = 'samples': a moments D sees no single samples "
+            "to pack"
+        )
+    if moments and (model.minibatch_std or model.minibatch_kernels > 0):
+        key = "model.minibatch_std" if model.minibatch_std else "model.minibatch_kernels"
+        raise GankitError(
+            f"{key} needs model.d_input = 'samples': a moments D has no per-sample features"
+        )
+    if identity_head:
+        if model.generators < 2:
+            raise GankitError("game.diversity > 0 needs model.generators > 1")
+        if model.pack > 1:
+            raise GankitError(
+                "game.diversity > 0 needs model.pack = 1: a packed D has no per-sample "
+                "identity to predict"
+            )
+        if moments:
+            raise GankitError(
+                "game.diversity > 0 needs model.d_input = 'samples': a moments D has no "
+                "per-sample identity to predict"
+            )
+
+
 def build_models(
-    model: ModelConfig, data_dim: int, sample_data=None, seed: int = 0
+    model: ModelConfig,
+    data_dim: int,
+    sample_data=None,
+    seed: int = 0,
+    *,
+    identity_head: bool = False,
 ) -> tuple[nn.Module, nn.Module]:
     """(G, D) for vector data of ``data_dim`` dimensions. With ``sample_data`` (``(n, gen) ->
     (n, dim)``) both nets' data standardisation is fitted on a sample drawn from its own stream,
-    so that it never shifts the training streams."""
-    g = generator_mlp(model.noise_dim, data_dim, model.g_width, model.g_depth, model.activation)
-    d = discriminator_mlp(data_dim, model.d_width, model.d_depth, model.activation)
+    so that it never shifts the training streams.
+
+    G is a `Generator`, or a `MixtureGenerator` of ``model.generators`` MLPs. D is a
+    `Discriminator` with the remedies of ``model`` (pack, minibatch layers, spectral norm), or a
+    `MomentsDiscriminator` for ``model.d_input = "moments"``; with ``identity_head`` (the game's
+    ``diversity > 0``) D also gets MAD-GAN's identity head of ``model.generators`` logits.
+    Raises `GankitError` for combinations :func:`check_model` refuses."""
+    check_model(model, identity_head)
+    if model.generators > 1:
+        g = MixtureGenerator(
+            model.generators,
+            model.noise_dim,
+            data_dim,
+            model.g_width,
+            model.g_depth,
+            model.activation,
+        )
+    else:
+        g = generator_mlp(model.noise_dim, data_dim, model.g_width, model.g_depth, model.activation)
+    if model.d_input == "moments":
+        d = MomentsDiscriminator(
+            data_dim,
+            model.d_width,
+            model.d_depth,
+            model.activation,
+            spectral_norm=model.spectral_norm,
+        )
+    else:
+        d = Discriminator(
+            data_dim,
+            model.d_width,
+            model.d_depth,
+            model.activation,
+            pack=model.pack,
+            minibatch_std=model.minibatch_std,
+            minibatch_kernels=model.minibatch_kernels,
+            minibatch_kernel_dim=model.minibatch_kernel_dim,
+            identity_classes=model.generators if identity_head else 0,
+            spectral_norm=model.spectral_norm,
+        )
     if sample_data is not None and model.standardize:
         reference = sample_data(STANDARDIZE_SAMPLES, torch.Generator().manual_seed(seed + 104729))
         g.standardize.fit(reference)
         d.standardize.fit(reference)
     return g, d
+
+
+def batch_multiple(model: ModelConfig) -> int:
+    """The number every minibatch size must be a multiple of for D: ``model.pack``, or the
+    moments D's group size."""
+    return MOMENTS_GROUP if model.d_input == "moments" else model.pack
