@@ -53,13 +53,26 @@ def density_figure(run) -> plt.Figure:
         ax1.legend()
         p_data_bins = np.exp(data.log_prob(torch.from_numpy(centres)).numpy())
         d_star = optimal_discriminator(p_data_bins, p_model_bins)
-        with torch.no_grad():
-            scores = run.discriminator(torch.from_numpy(grid).float().unsqueeze(1)).reshape(-1)
         from gankit.game.losses import d_readout, get_loss
 
         loss = get_loss(run.config.game.loss)
-        learned = d_readout(loss, scores).numpy()
-        if loss.probabilities:
+        # A D that judges sets (minibatch layers, moments) has no score of a single point.
+        pointwise = getattr(run.discriminator, "pointwise", True)
+        if pointwise:
+            with torch.no_grad():
+                scores = run.discriminator(torch.from_numpy(grid).float().unsqueeze(1))
+            learned = d_readout(loss, scores.reshape(-1)).numpy()
+        if not pointwise:
+            ax2.plot(centres, d_star, "--", label="D* = p_data / (p_data + p_g)")
+            ax2.set_ylim(-0.02, 1.02)
+            ax2.text(
+                0.5,
+                0.1,
+                "this D judges sets, not points:\nno D(x) to draw",
+                transform=ax2.transAxes,
+                ha="center",
+            )
+        elif loss.probabilities:
             ax2.plot(grid, learned, label="learned D(x)")
             ax2.plot(centres, d_star, "--", label="D* = p_data / (p_data + p_g)")
             ax2.axhline(0.5, color="grey", lw=0.5)
