@@ -1,34 +1,72 @@
-"""The game: the objective (loss + penalties + clipping) of both players, nothing of scheduling.
+"""The game: the objective (loss + penalties + clipping + remedies) of both players, no schedule.
 
 `Game` computes each player's loss from the nets it is handed; the `Trainer` decides when to call
-it, backpropagates and steps the optimizers. The discriminator's loss takes an optional score
-function so it can run functionally (``torch.func.functional_call`` with parameters passed in),
-which unrolled GANs and stacked many-seed training build on.
+it, backpropagates and steps the optimizers. Every loss takes the discriminator as a callable
+(a module, or a `~gankit.game.unrolled.FunctionalDiscriminator` whose parameters are tensors) so
+that it can run functionally, which unrolled GANs differentiate through.
+
+The objective-side remedies are switches of ``game.*`` in the config, validated here against the
+loss and the model (errors name the key):
+
+* ``penalties`` (gp, r1, r2, roth, ...: `gankit.game.penalties`), weight clipping for WGAN;
+* ``label_smoothing``: one-sided, real target ``1 - s`` (Salimans et al. 2016), sigmoid losses;
+* ``instance_noise`` / ``instance_noise_steps``: Gaussian noise on all of D's inputs, annealed
+  (Sønderby et al. 2017; Arjovsky & Bottou 2017), `gankit.game.noise`; the trainer tells the
+  game the step with :meth:`Game.set_step`;
+* ``feature_matching`` / ``adversarial_g``: G matches the mean of D's features on real data
+  (Salimans et al. 2016, sec. 3.1), `gankit.game.terms`;
+* ``unroll``: G's loss against D after k differentiable D steps (Metz et al. 2017),
+  `gankit.game.unrolled`, via :meth:`Game.unrolled`;
+* ``diversity``: both players minimise D's which-generator cross-entropy on generated samples
+  (MAD-GAN, Ghosh et al. 2018, in MGAN's loss-agnostic form, Hoang et al. 2018).
+
+The discriminator contract the remedies read: ``D(x) -> (n', 1)`` raw scores, and where feature
+matching or the diversity term is on ``D.features(x) -> (n', F)``, ``D.score(f) -> (n', 1)`` with
+``D(x) = D.score(D.features(x))``, ``D.identity(f) -> (n', n_generators)``; ``D.standardize.scale``
+(the data's standard scale) where present sets the units of instance noise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from gankit.config import GameConfig
+from gankit.config import GameConfig, ModelConfig
 from gankit.errors import GankitError
-from gankit.game.losses import Loss, d_readout, get_loss
+from gankit.game import terms
+from gankit.game.losses import Loss, d_readout, get_loss, label_smoothed_d_loss
+from gankit.game.noise import add_instance_noise, instance_noise_std
 from gankit.game.penalties import Penalty, clip_weights, get_penalty
+from gankit.game.unrolled import FunctionalDiscriminator, rule_from_optimizer, unroll
 
 ScoreFn = Callable[[Tensor], Tensor]
 
 
 class Game:
-    """Goodfellow's two-player game with a chosen objective and discriminator regularisers."""
+    """Goodfellow's two-player game with a chosen objective, regularisers and remedies.
 
-    def __init__(self, config: GameConfig, generator: torch.Generator | None = None):
+    ``config``: the ``game`` section; ``generator``: the game's random stream (penalties'
+    interpolates, instance noise); ``model``: the ``model`` section (number of generators and
+    packing, for the diversity term; defaults when omitted); ``total_steps``: ``train.steps``,
+    over which instance noise anneals when ``game.instance_noise_steps`` is 0 (0 or omitted:
+    no annealing). Raises `GankitError` naming the key of a switch that does not fit."""
+
+    def __init__(
+        self,
+        config: GameConfig,
+        generator: torch.Generator | None = None,
+        model: ModelConfig | None = None,
+        total_steps: int = 0,
+    ):
+        model = model if model is not None else ModelConfig()
+        self.config = config
         try:
             self.loss: Loss = get_loss(config.loss)
         except ValueError as exc:
             raise GankitError(f"game.loss: {exc}") from None
+        sigmoid_only = f"only for the sigmoid losses (minimax, nonsaturating), not '{config.loss}'"
         self.penalties: list[tuple[Penalty, float]] = []
         for name, weight in config.penalties.items():
             try:
@@ -39,41 +77,183 @@ class Game:
                 raise GankitError(
                     f"game.penalties.{name}: weight must be a number >= 0, got {weight!r}"
                 )
+            if penalty.probabilities and not self.loss.probabilities:
+                raise GankitError(
+                    f"game.penalties.{name}: reads D as a probability; {sigmoid_only}"
+                )
             if weight > 0:
                 self.penalties.append((penalty, float(weight)))
         names = {p.name for p, _ in self.penalties}
         # WGAN keeps its critic Lipschitz by clipping unless a gradient penalty does it instead.
         self.clip = config.clip if self.loss.lipschitz and "gp" not in names else None
+        if config.label_smoothing > 0 and not self.loss.probabilities:
+            raise GankitError(f"game.label_smoothing: one-sided label smoothing is {sigmoid_only}")
+        if not config.adversarial_g and config.feature_matching <= 0:
+            raise GankitError(
+                "game.adversarial_g: false leaves G without a loss; "
+                "set game.feature_matching > 0 as well"
+            )
+        self.n_generators = model.generators
+        if config.diversity > 0:
+            if model.generators < 2:
+                raise GankitError(
+                    "game.diversity: the which-generator term needs model.generators > 1"
+                )
+            if model.pack > 1:
+                raise GankitError(
+                    "game.diversity: D judges packed samples (model.pack > 1), which mix "
+                    "generators; use model.pack = 1"
+                )
+        self.anneal_steps = config.instance_noise_steps or total_steps
         self.rng = generator
+        self.step = 0
+
+    # -------------------------------------------------------------------- schedule and checks
+
+    def set_step(self, step: int) -> None:
+        """Tell the game the trainer's step (0-based); schedules are pure functions of it."""
+        self.step = step
+
+    @property
+    def noise_std(self) -> float:
+        """Instance noise std (standard units) at the current step: 0 when off."""
+        return instance_noise_std(self.step, self.config.instance_noise, self.anneal_steps)
+
+    @property
+    def needs_features(self) -> bool:
+        return self.config.feature_matching > 0 or self.config.diversity > 0
+
+    @property
+    def needs_real_for_g(self) -> bool:
+        """Whether :meth:`generator_loss` needs a real minibatch (feature matching)."""
+        return self.config.feature_matching > 0
+
+    def check_discriminator(self, discriminator: nn.Module) -> None:
+        """Refuse a discriminator that lacks what the switched-on remedies read."""
+        wanted = []
+        if self.config.feature_matching > 0:
+            wanted.append(("game.feature_matching", ("features", "score")))
+        if self.config.diversity > 0:
+            wanted.append(("game.diversity", ("features", "score", "identity")))
+        for key, methods in wanted:
+            missing = [m for m in methods if not callable(getattr(discriminator, m, None))]
+            if missing:
+                raise GankitError(
+                    f"{key}: the discriminator ({type(discriminator).__name__}) has no "
+                    f"{', '.join(missing)}(); this remedy reads D's features"
+                )
+
+    # -------------------------------------------------------------------- the players' losses
+
+    def _noisy(self, d: ScoreFn, x: Tensor) -> Tensor:
+        std = self.noise_std
+        if std <= 0:
+            return x
+        standardize = getattr(d, "standardize", None)
+        scale = getattr(standardize, "scale", 1.0) if standardize is not None else 1.0
+        return add_instance_noise(x, std, scale, self.rng)
+
+    def _d_objective(self, d, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss without detaching ``fake`` (the unrolled steps differentiate through it)."""
+        cfg = self.config
+        if cfg.instance_noise > 0:
+            real, fake = self._noisy(d, real), self._noisy(d, fake)
+        real_scores = d(real)
+        fake_features = None
+        if cfg.diversity > 0:
+            fake_features = d.features(fake)
+            fake_scores = d.score(fake_features)
+        else:
+            fake_scores = d(fake)
+        if cfg.label_smoothing > 0:
+            d_loss = label_smoothed_d_loss(real_scores, fake_scores, cfg.label_smoothing)
+        else:
+            d_loss, _ = self.loss(real_scores, fake_scores)
+        stats = {
+            "d_real": d_readout(self.loss, real_scores.detach()).mean(),
+            "d_fake": d_readout(self.loss, fake_scores.detach()).mean(),
+        }
+        if cfg.instance_noise > 0:
+            stats["instance_noise"] = torch.tensor(self.noise_std)
+        total = d_loss
+        for penalty, weight in self.penalties:
+            value = penalty.fn(d, real, fake, self.rng)
+            stats[f"penalty_{penalty.name}"] = value.detach()
+            total = total + weight * value
+        if fake_features is not None:
+            ce = terms.identity_loss(d.identity(fake_features), self.n_generators)
+            stats["diversity_d"] = ce.detach()
+            total = total + cfg.diversity * ce
+        stats["d_loss"] = total.detach()
+        return total, stats
 
     def discriminator_loss(
         self, d_fn: ScoreFn, real: Tensor, fake: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss on a real and a generated minibatch (``fake`` is detached here).
 
-        Returns the scalar loss and detached statistics: ``d_real``/``d_fake`` (probabilities for
-        sigmoid losses, raw scores otherwise) and each penalty's value."""
-        fake = fake.detach()
-        real_scores, fake_scores = d_fn(real), d_fn(fake)
-        d_loss, _ = self.loss(real_scores, fake_scores)
-        stats = {
-            "d_real": d_readout(self.loss, real_scores.detach()).mean(),
-            "d_fake": d_readout(self.loss, fake_scores.detach()).mean(),
-        }
-        total = d_loss
-        for penalty, weight in self.penalties:
-            value = penalty.fn(d_fn, real, fake, self.rng)
-            stats[f"penalty_{penalty.name}"] = value.detach()
-            total = total + weight * value
-        stats["d_loss"] = total.detach()
+        ``real``/``fake``: ``(n, ...)`` in data units. Returns the scalar loss and detached
+        statistics: ``d_real``/``d_fake`` (probabilities for sigmoid losses, raw scores
+        otherwise), each penalty's value, and the remedies' terms where on. With instance noise
+        the losses and the penalties all see the noisy samples."""
+        return self._d_objective(d_fn, real, fake.detach())
+
+    def generator_loss(
+        self, d_fn: ScoreFn, fake: Tensor, real: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """G's loss on a generated minibatch (gradients flow through ``fake`` into G).
+
+        ``d_fn``: D, or the unrolled D of :meth:`unrolled`; ``real``: a real minibatch, needed
+        (only) with feature matching. The loss is the adversarial term (unless
+        ``game.adversarial_g`` is false) + ``feature_matching`` * the squared distance of D's
+        mean features + ``diversity`` * the which-generator cross-entropy."""
+        cfg = self.config
+        if cfg.instance_noise > 0:
+            fake = self._noisy(d_fn, fake)
+        if not self.needs_features:
+            fake_scores = d_fn(fake)
+            # The losses' g term reads only the fake scores; the real slot is never used for it.
+            _, g_loss = self.loss(fake_scores.detach(), fake_scores)
+            return g_loss, {"g_loss": g_loss.detach()}
+        fake_features = d_fn.features(fake)
+        stats: dict[str, Tensor] = {}
+        total = torch.zeros((), device=fake.device, dtype=fake.dtype)
+        if cfg.adversarial_g:
+            fake_scores = d_fn.score(fake_features)
+            _, adversarial = self.loss(fake_scores.detach(), fake_scores)
+            stats["g_adversarial"] = adversarial.detach()
+            total = adversarial
+        if cfg.feature_matching > 0:
+            if real is None:
+                raise ValueError("feature matching needs a real minibatch (generator_loss real=)")
+            if cfg.instance_noise > 0:
+                real = self._noisy(d_fn, real)
+            fm = terms.feature_matching(d_fn.features(real), fake_features)
+            stats["feature_matching"] = fm.detach()
+            total = total + cfg.feature_matching * fm
+        if cfg.diversity > 0:
+            ce = terms.identity_loss(d_fn.identity(fake_features), self.n_generators)
+            stats["diversity_g"] = ce.detach()
+            total = total + cfg.diversity * ce
+        stats["g_loss"] = total.detach()
         return total, stats
 
-    def generator_loss(self, d_fn: ScoreFn, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """G's loss on a generated minibatch (gradients flow through ``fake`` into G)."""
-        fake_scores = d_fn(fake)
-        # The losses' g term reads only the fake scores; the real slot is never used for it.
-        _, g_loss = self.loss(fake_scores.detach(), fake_scores)
-        return g_loss, {"g_loss": g_loss.detach()}
+    def unrolled(
+        self,
+        discriminator: nn.Module,
+        batches: Sequence[tuple[Tensor, Tensor]],
+        optimizer: torch.optim.Optimizer,
+    ) -> FunctionalDiscriminator:
+        """D after ``len(batches)`` unrolled steps of its own loss (Metz et al. 2017), for
+        :meth:`generator_loss`. ``batches``: fresh ``(real, fake)`` pairs with ``fake`` still
+        attached to G; ``optimizer``: D's, whose rule (Adam with its state, else SGD) and
+        current learning rate the unrolled steps follow. D and the optimizer are not changed."""
+        rule = rule_from_optimizer(optimizer, discriminator)
+
+        def d_loss(view, real, fake):
+            return self._d_objective(view, real, fake)[0]
+
+        return unroll(d_loss, discriminator, batches, rule, clip=self.clip)
 
     def after_discriminator_step(self, discriminator: nn.Module) -> None:
         if self.clip is not None:

@@ -16,6 +16,9 @@ With ``D(x) = sigmoid(s)``:
 * ``least-squares`` (Mao et al. 2017, a=0, b=c=1): d = 1/2 E[(f(x) - 1)^2] + 1/2 E[f(G(z))^2],
   g = 1/2 E[(f(G(z)) - 1)^2].
 
+One-sided label smoothing (:func:`label_smoothed_d_loss`) replaces D's loss of the sigmoid
+losses by a cross-entropy whose real target is ``1 - s``.
+
 Look a loss up with :func:`get_loss`; ``LOSSES[name].probabilities`` tells whether ``sigmoid`` of
 the scores is a probability (for logging D(x) and D(G(z))).
 """
@@ -101,6 +104,20 @@ register_loss("nonsaturating", nonsaturating, probabilities=True)
 register_loss("wasserstein", wasserstein, probabilities=False, lipschitz=True)
 register_loss("hinge", hinge, probabilities=False)
 register_loss("least-squares", least_squares, probabilities=False)
+
+
+def label_smoothed_d_loss(real_scores: Tensor, fake_scores: Tensor, smoothing: float) -> Tensor:
+    """D's loss of the sigmoid losses with one-sided label smoothing (Salimans et al. 2016,
+    "Improved techniques for training GANs", sec. 3.4): binary cross-entropy with target
+    ``1 - smoothing`` on real samples and 0 (unsmoothed: one-sided) on generated ones,
+
+        d = -E_real[(1 - s) log D(x) + s log(1 - D(x))] - E_fake[log(1 - D(G(z)))].
+
+    Its pointwise minimiser is ``D*(x) = (1 - s) p_data(x) / (p_data(x) + p_g(x))``. Scores are
+    logits, ``(n,)`` or ``(n, 1)``; ``smoothing`` in [0, 0.5]; returns a scalar."""
+    r, f = real_scores.reshape(-1), fake_scores.reshape(-1)
+    real_term = (1.0 - smoothing) * F.softplus(-r) + smoothing * F.softplus(r)
+    return real_term.mean() + F.softplus(f).mean()
 
 
 def d_readout(loss: Loss, scores: Tensor) -> Tensor:

@@ -6,7 +6,12 @@ that unrolled updates can differentiate through it). The `Game` adds ``weight * 
 discriminator's loss for every entry of ``game.penalties`` (``{ name = weight }``).
 
 Register new regularisers with :func:`register_penalty`; :func:`clip_weights` is the WGAN
-(Arjovsky et al. 2017) alternative to a penalty and is applied after each critic step.
+(Arjovsky et al. 2017) alternative to a penalty and is applied after each critic step. A penalty
+registered with ``probabilities=True`` reads ``sigmoid(score)`` as D's probability and is refused
+(by the `Game`) for losses whose scores are not logits.
+
+With packing (PacGAN) ``d_fn`` maps ``(n, dim)`` to ``(n / m, 1)``; the per-output penalties
+(``roth``) group the input gradients by D's output.
 """
 
 from __future__ import annotations
@@ -56,23 +61,54 @@ def r2_penalty(
     return _grad_sq_norm(d_fn, fake)
 
 
+def roth_penalty(
+    d_fn: ScoreFn, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
+    """Roth et al. (2017), "Stabilizing training of generative adversarial networks through
+    regularization", the regulariser of the JS-GAN (Omega_JS of their Sec. 3, Algorithm 1):
+
+        E_real[(1 - D(x))^2 ||grad_x s(x)||^2] + E_fake[D(x)^2 ||grad_x s(x)||^2],
+
+    with ``s`` the logit and ``D = sigmoid(s)``: the analytic, noise-free replacement of instance
+    noise of small variance. Roth et al. subtract ``gamma / 2 * Omega`` from the objective D
+    maximises, so the weight in ``game.penalties`` is ``gamma / 2`` (``{ roth = 1.0 }`` is their
+    gamma = 2), as for ``r1``. Both factors are differentiated (no stop-gradient), as in the
+    authors' code. Only for losses whose scores are logits (minimax, nonsaturating).
+
+    ``real``/``fake``: ``(n, ...)`` samples (used as constants); returns a scalar."""
+    real_term = _weighted_grad_sq_norm(d_fn, real, lambda s: torch.sigmoid(-s))  # 1 - D
+    fake_term = _weighted_grad_sq_norm(d_fn, fake, torch.sigmoid)  # D
+    return real_term + fake_term
+
+
+def _weighted_grad_sq_norm(d_fn: ScoreFn, x: Tensor, weight: Callable[[Tensor], Tensor]) -> Tensor:
+    """E over D's outputs of ``weight(s)^2 * ||grad_x s||^2`` (gradients grouped per output)."""
+    x = x.detach().requires_grad_(True)
+    scores = d_fn(x).reshape(-1)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    sq_norms = grad.reshape(scores.shape[0], -1).pow(2).sum(1)
+    return (weight(scores).pow(2) * sq_norms).mean()
+
+
 @dataclass(frozen=True)
 class Penalty:
-    """A registered regulariser; ``needs_fake`` tells whether it reads generated samples."""
+    """A registered regulariser; ``probabilities``: it reads ``sigmoid(score)`` as D(x), so it
+    only makes sense for the sigmoid losses."""
 
     name: str
     fn: PenaltyFn
     doc: str
+    probabilities: bool = False
 
 
 PENALTIES: dict[str, Penalty] = {}
 
 
-def register_penalty(name: str, fn: PenaltyFn, doc: str) -> None:
+def register_penalty(name: str, fn: PenaltyFn, doc: str, probabilities: bool = False) -> None:
     """Add a regulariser under ``name``; a name can be registered once."""
     if name in PENALTIES:
         raise ValueError(f"penalty '{name}' is already registered")
-    PENALTIES[name] = Penalty(name, fn, doc)
+    PENALTIES[name] = Penalty(name, fn, doc, probabilities)
 
 
 def get_penalty(name: str) -> Penalty:
@@ -84,6 +120,12 @@ def get_penalty(name: str) -> Penalty:
 register_penalty("gp", gradient_penalty, "WGAN-GP gradient penalty on interpolates (weight ~10)")
 register_penalty("r1", r1_penalty, "R1: squared gradient norm of D on real data (weight = gamma/2)")
 register_penalty("r2", r2_penalty, "R2: squared gradient norm of D on generated data")
+register_penalty(
+    "roth",
+    roth_penalty,
+    "Roth et al. 2017: (1-D)^2 / D^2 weighted squared logit gradient norms (weight = gamma/2)",
+    probabilities=True,
+)
 
 
 @torch.no_grad()

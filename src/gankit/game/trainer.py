@@ -2,7 +2,9 @@
 
 The `Trainer` only schedules: minibatches, the k D-steps per G-step, learning-rate schedules
 (pure functions of the step, so that a resume is exact), logging to ``metrics.jsonl``,
-evaluations, snapshots and checkpoints. The objective belongs to the `Game`.
+evaluations, snapshots and checkpoints. The objective belongs to the `Game`, which the trainer
+tells the step (for the instance-noise schedule) and hands the extra minibatches its remedies
+need: k fresh ones for unrolled GANs, a real one for feature matching.
 """
 
 from __future__ import annotations
@@ -88,7 +90,13 @@ class Trainer:
             name: torch.Generator(device=device).manual_seed(seed * 7919 + i)
             for i, name in enumerate(("data", "noise", "game"))
         }
-        self.game = Game(config.game, generator=self.rngs["game"])
+        self.game = Game(
+            config.game,
+            generator=self.rngs["game"],
+            model=config.model,
+            total_steps=config.train.steps,
+        )
+        self.game.check_discriminator(self.D)
         self.opt_d = make_optimizer(self.D.parameters(), config.optim.lr_d, config.optim)
         self.opt_g = make_optimizer(self.G.parameters(), config.optim.lr_g, config.optim)
         self.evaluator = evaluator
@@ -138,13 +146,32 @@ class Trainer:
             group["lr"] = o.lr_g * f
         return o.lr_d * f, o.lr_g * f
 
+    def _real(self, m: int) -> torch.Tensor:
+        return self.sample_data(m, self.rngs["data"]).to(self.device, non_blocking=True)
+
+    def _generator_step_loss(self, m: int):
+        """G's loss: against D, or against D unrolled ``game.unroll`` steps on fresh minibatches
+        (drawn first, real then noise per step); a real minibatch only for feature matching.
+        With every remedy off the streams are read exactly as Algorithm 1 always did."""
+        d_for_g = self.D
+        k = self.cfg.game.unroll
+        if k > 0:
+            batches = []
+            for _ in range(k):
+                real = self._real(m)
+                batches.append((real, self.G(self._noise(m))))
+            d_for_g = self.game.unrolled(self.D, batches, self.opt_d)
+        real = self._real(m) if self.game.needs_real_for_g else None
+        return self.game.generator_loss(d_for_g, self.G(self._noise(m)), real=real)
+
     def train_step(self, log: bool) -> dict[str, float] | None:
         """One iteration of Algorithm 1; returns the logged statistics when ``log``."""
         m = self.cfg.train.batch_size
         lr_d, lr_g = self._set_lr(self.step)
+        self.game.set_step(self.step)
         d_stats = None
         for _ in range(self.cfg.game.d_steps):
-            real = self.sample_data(m, self.rngs["data"]).to(self.device, non_blocking=True)
+            real = self._real(m)
             with torch.no_grad():
                 fake = self.G(self._noise(m))
             d_loss, d_stats = self.game.discriminator_loss(self.D, real, fake)
@@ -153,7 +180,7 @@ class Trainer:
             gnorm_d = grad_norm(self.D) if log else 0.0
             self.opt_d.step()
             self.game.after_discriminator_step(self.D)
-        g_loss, g_stats = self.game.generator_loss(self.D, self.G(self._noise(m)))
+        g_loss, g_stats = self._generator_step_loss(m)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         gnorm_g = grad_norm(self.G) if log else 0.0
