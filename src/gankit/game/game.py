@@ -104,6 +104,11 @@ class Game:
                     "game.diversity: D judges packed samples (model.pack > 1), which mix "
                     "generators; use model.pack = 1"
                 )
+            if model.d_input != "samples":
+                raise GankitError(
+                    "game.diversity: D judges minibatch moments (model.d_input = "
+                    f"'{model.d_input}'), not single samples; use model.d_input = 'samples'"
+                )
         self.anneal_steps = config.instance_noise_steps or total_steps
         self.rng = generator
         self.step = 0
