@@ -97,7 +97,7 @@ def test_registered_sigmoid_only_and_weighted_in_the_game():
         d, zero, zero
     )
     assert float(stats["penalty_roth"]) == pytest.approx(12.5)
-    assert float(total) == pytest.approx(float(plain) + 6.25)
+    assert float(total.detach()) == pytest.approx(float(plain.detach()) + 6.25)
     for loss in ("wasserstein", "hinge", "least-squares"):
         with pytest.raises(GankitError, match=r"game\.penalties\.roth.*sigmoid"):
             Game(GameConfig(loss=loss, penalties={"roth": 1.0}))
