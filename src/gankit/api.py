@@ -18,6 +18,7 @@ from gankit import runs
 from gankit.config import Config
 from gankit.data.toy import ToyDistribution, make_toy
 from gankit.errors import GankitError
+from gankit.game.game import Game
 from gankit.game.trainer import Trainer
 from gankit.nets.build import batch_multiple, build_models, sample_noise
 
@@ -145,6 +146,10 @@ def train(
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)  # initial weights
     generator, discriminator = build_models_for(config, data)
+    # The game's refusals (a remedy that does not fit the loss or the nets) come before any write.
+    Game(config.game, model=config.model, total_steps=config.train.steps).check_discriminator(
+        discriminator
+    )
 
     if not resume:
         if force and out.exists():
