@@ -11,6 +11,7 @@ vanilla ring 6.3/8, grid 17.3/25; PacGAN2 ring 7.9/8, 95.6 %, reverse KL 0.07; P
 
     python benchmarks/remedies.py [--presets ring-8 grid-25] [--remedies vanilla pacgan2 ...]
         [--seeds 0 1 2 3 4] [--workers 2] [--steps N] [--json FILE] [--keep DIR]
+    python benchmarks/remedies.py --table FILE      # the table of a (partial) --json
 
 Runs go to a temporary folder unless ``--keep DIR``; each run uses one CPU thread and the
 cells run ``--workers`` at a time, so seconds are comparable within one invocation only.
@@ -40,7 +41,7 @@ REMEDIES: dict[str, list[str]] = {
     ],
     "wgan-gp": [
         "game.loss=wasserstein",
-        "game.penalties={gp=0.1}",
+        "game.penalties={gp=10.0}",
         "game.d_steps=5",
         "optim.beta1=0.5",
         "optim.beta2=0.9",
@@ -59,6 +60,7 @@ REMEDIES: dict[str, list[str]] = {
     "pacgan2": ["model.pack=2"],
     "pacgan4": ["model.pack=4"],
     "unrolled-5": ["game.unroll=5"],
+    "generators": ["model.generators={modes}"],
     "mad-gan": ["model.generators={modes}", "game.diversity=1.0"],
     "adagan-4": ["game.boost_rounds=4"],
     "best": [],  # the toy's -best preset
@@ -107,6 +109,10 @@ def _mean_std(values: list[float], digits: int) -> str:
     return f"{mean:.{digits}f} ± {spread:.{digits}f}"
 
 
+def _ordered(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (r["preset"], list(REMEDIES).index(r["remedy"]), r["seed"]))
+
+
 def table(rows: list[dict]) -> str:
     """Markdown table, one line per (preset, remedy), mean ± std over seeds."""
     lines = [
@@ -147,17 +153,25 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="override train.steps")
     parser.add_argument("--json", type=Path, default=None, help="write every cell here")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
+    parser.add_argument("--table", type=Path, default=None, help="only print the table of a --json")
     args = parser.parse_args()
+    if args.table:
+        rows = json.loads(args.table.read_text())
+        print(table(_ordered(rows)))
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         root = str(args.keep or tmp)
-        cells = [(p, r, s) for p in args.presets for r in args.remedies for s in args.seeds]
+        # Seed-major order: an interrupted matrix still has every remedy for its first seeds.
+        cells = [(p, r, s) for s in args.seeds for p in args.presets for r in args.remedies]
         with ProcessPoolExecutor(args.workers) as pool:
             futures = [pool.submit(run_cell, p, r, s, root, args.steps) for p, r, s in cells]
             rows = []
             for future in futures:
                 rows.append(future.result())
                 done = rows[-1]
+                if args.json:  # after every cell, so a partial matrix can be tabled
+                    args.json.write_text(json.dumps(rows, indent=1))
                 print(
                     f"# {done['preset']} {done['remedy']} seed {done['seed']}: "
                     + (
@@ -168,9 +182,7 @@ def main() -> None:
                     ),
                     flush=True,
                 )
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
-    print(table(rows))
+    print(table(_ordered(rows)))
 
 
 if __name__ == "__main__":
