@@ -190,6 +190,7 @@ def detect_vanishing_gradients(rows: list[dict], config=None) -> dict | None:
             "(--preset vanishing-gradients-fixed)",
             "weaken D: --set game.d_steps=1 and a lower --set optim.lr_d",
             "smooth D's slope: --set game.penalties.r1=1.0",
+            "blur both distributions so they overlap: --set game.instance_noise=1.0",
         ],
     )
 
@@ -221,10 +222,14 @@ def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
         and _finite(r.get("n_modes"))
     ]
     best = _best_preset(config)
+    n_modes = int(evals[-1]["n_modes"]) if evals else 0
+    mixture = f"--set model.generators={n_modes}" if n_modes else "--set model.generators=N"
     advice = ([f"the remedied preset: --preset {best}"] if best else []) + [
+        f"a mixture of generators, one per mode: {mixture} "
+        "(MAD-GAN; add --set game.diversity=1.0 to keep them apart)",
+        "blur both distributions early on: --set game.instance_noise=0.5 (annealed to 0)",
+        "let D judge samples in pairs: --set model.pack=2 (PacGAN)",
         "penalise D's slope on the data: --set game.penalties.r1=0.05",
-        "average G's weights: --set model.ema=0.999",
-        "larger minibatches: --set train.batch_size=512",
         "decay the learning rate: --set optim.schedule=linear",
     ]
     if evals:
@@ -294,7 +299,7 @@ def detect_mode_collapse(rows: list[dict], config=None) -> dict | None:
         },
         "The generated samples spread far less than the data: the generator maps most of its "
         "noise to nearly the same output.",
-        advice[1:] + ["use normal noise: --set model.noise=normal"],
+        advice[1 if best else 0 :] + ["use normal noise: --set model.noise=normal"],
     )
 
 
