@@ -145,18 +145,52 @@ def train(
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)  # initial weights
-    generator, discriminator = build_models_for(config, data)
-    # The game's refusals (a remedy that does not fit the loss or the nets) come before any write.
+    generator, discriminator = build_checked_models(config, data)
+    if not resume:
+        start_run_dir(out, config, force)
+    trainer = make_trainer(
+        config, data.sample, generator, discriminator, out, data, device, progress, on_log
+    )
+    if resume:
+        trainer.resume()
+    trainer.fit(stop_after=stop_after)
+    if trainer.step >= config.train.steps or trainer.stopped_reason:
+        finish(out, diverged=trainer.stopped_reason is not None)
+    return out
+
+
+def build_checked_models(config: Config, sample_source) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for ``config``, after the game's refusals (a remedy that does not fit the loss or
+    the nets): called before anything is written."""
+    generator, discriminator = build_models_for(config, sample_source)
     Game(config.game, model=config.model, total_steps=config.train.steps).check_discriminator(
         discriminator
     )
+    return generator, discriminator
 
-    if not resume:
-        if force and out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
-        runs.atomic_write_text(out / runs.CONFIG, config_mod.dumps(config))
-        (out / runs.METRICS).touch()
+
+def start_run_dir(out: Path, config: Config, force: bool) -> None:
+    """A fresh run directory holding the resolved config and an empty metrics log."""
+    if force and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs.atomic_write_text(out / runs.CONFIG, config_mod.dumps(config))
+    (out / runs.METRICS).touch()
+
+
+def make_trainer(
+    config: Config,
+    sample_data,
+    generator: nn.Module,
+    discriminator: nn.Module,
+    out: Path,
+    data: ToyDistribution,
+    device: torch.device,
+    progress: bool = True,
+    on_log=None,
+) -> Trainer:
+    """The `Trainer` of one run directory, evaluating G against the true ``data`` (which
+    ``sample_data`` may reweight, as AdaGAN's rounds do) and writing its snapshots."""
 
     def evaluator(g: nn.Module, step: int) -> dict[str, float]:
         samples = generate(
@@ -167,9 +201,9 @@ def train(
     def snapshot(g: nn.Module, d: nn.Module, step: int) -> None:
         write_snapshot(out, step, g, d, config, data, device)
 
-    trainer = Trainer(
+    return Trainer(
         config,
-        data.sample,
+        sample_data,
         generator,
         discriminator,
         out,
@@ -179,12 +213,6 @@ def train(
         progress=progress,
         on_log=on_log,
     )
-    if resume:
-        trainer.resume()
-    trainer.fit(stop_after=stop_after)
-    if trainer.step >= config.train.steps or trainer.stopped_reason:
-        finish(out, diverged=trainer.stopped_reason is not None)
-    return out
 
 
 @torch.no_grad()

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -406,8 +405,6 @@ def train(
     ``stop_after`` stops after that many generator steps in all (rounds of ``train.steps``
     each), as an interruption would, for tests. Validation happens before anything is written.
     """
-    from gankit.game.trainer import Trainer
-    from gankit.metrics.divergences import toy_metrics
 
     out = Path(out)
     if resume:
@@ -421,12 +418,9 @@ def train(
     device = api.pick_device(config.train.device)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
+    api.build_checked_models(round_config(config, 1), data)  # refusals before any write
     if not resume:
-        if force and out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
-        runs.atomic_write_text(out / runs.CONFIG, config_mod.dumps(config))
-        (out / runs.METRICS).touch()
+        api.start_run_dir(out, config, force)
 
     total_rounds, steps = config.game.boost_rounds, config.train.steps
     pool = draw_pool(data, config.train.seed)
@@ -453,26 +447,8 @@ def train(
         torch.manual_seed(sub_config.train.seed)  # initial weights, as api.train
         generator, discriminator = api.build_models_for(sub_config, source)
 
-        def evaluator(g, step, _c=sub_config):  # G_t alone against the true data
-            samples = api.generate(
-                g, _c, _c.log.eval_samples, api.eval_generator(_c.train.seed, step), device
-            )
-            return toy_metrics(data, samples)
-
-        def snapshot(g, d, step, _sub=sub, _c=sub_config):
-            api.write_snapshot(_sub, step, g, d, _c, data, device)
-
-        trainer = Trainer(
-            sub_config,
-            source.sample,
-            generator,
-            discriminator,
-            sub,
-            device,
-            evaluator=evaluator,
-            snapshot=snapshot,
-            progress=progress,
-            on_log=on_log,
+        trainer = api.make_trainer(
+            sub_config, source.sample, generator, discriminator, sub, data, device, progress, on_log
         )
         if sub_resume:
             trainer.resume()
