@@ -130,7 +130,8 @@ def table(rows: list[dict]) -> str:
             lines.append(f"| {preset} | {remedy} | 0 | refused: {errors[0]['error']} |" + " |" * 7)
             continue
         full = sum(c["modes_covered"] == c["n_modes"] for c in ok)
-        diagnosed = sorted({n for c in ok for n in c["diagnosis"]})
+        names = sorted({n for c in ok for n in c["diagnosis"]})
+        diagnosed = [f"{n} {sum(n in c['diagnosis'] for c in ok)}/{len(ok)}" for n in names]
         lines.append(
             f"| {preset} | {remedy} | {len(ok)} | {full}/{len(ok)} | "
             f"{_mean_std([c['modes_covered'] for c in ok], 1)} | "
