@@ -28,6 +28,7 @@ NOISES = ("uniform", "normal")
 SCHEDULES = ("constant", "linear", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 D_INPUTS = ("samples", "moments")
+ARCHS = ("mlp", "dirac")
 
 
 def _choice(default, choices, doc):
@@ -46,6 +47,12 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    arch: str = _choice(
+        "mlp",
+        ARCHS,
+        "the nets: MLPs, or the Dirac-GAN's one-parameter G(z) = theta and D(x) = psi * x "
+        "(Mescheder et al. 2018; every other model key is then unused)",
+    )
     noise: str = _choice("uniform", NOISES, "prior of the generator's input z")
     noise_dim: int = _num(1, "dimension of z", lo=1)
     g_width: int = _num(64, "hidden units per layer of G", lo=1)

@@ -8,7 +8,8 @@ Every distribution follows one small interface, `ToyDistribution`:
 * ``cdf(x)`` for 1-D distributions (``(n,)`` or ``(n, 1)`` in, ``(n,)`` float64 out);
 * ``modes`` (``(m, dim)`` centres) and ``mode_std`` where the distribution is a mixture of modes.
 
-1-D: ``gaussian`` (N(4, 1.25^2)), ``mixture-1d``, ``bimodal``, ``uniform``. 2-D, all equal-weight
+1-D: ``gaussian`` (N(4, 1.25^2)), ``mixture-1d``, ``bimodal``, ``uniform``, ``dirac`` (a point
+mass, the data of the Dirac-GAN of Mescheder et al. 2018, :class:`PointMass`). 2-D, all equal-weight
 Gaussian mixtures (:class:`GaussianMixture2D`) so that ``log_prob`` is exact for ``sample``:
 ``ring-8`` and ``grid-25`` (VEEGAN / PacGAN), ``spiral``, ``swiss-roll``, ``mixture-2d``.
 Errors are `gankit.errors.GankitError` (a ``ValueError``).
@@ -195,6 +196,54 @@ class Uniform1D(ToyDistribution):
 
 
 @dataclass
+class PointMass(ToyDistribution):
+    """The point mass at ``at`` (default 0): the data of the Dirac-GAN (Mescheder, Geiger &
+    Nowozin 2018, "Which training methods for GANs do actually converge?"; see
+    :mod:`gankit.game.dirac`).
+
+    ``sample`` returns ``at`` every time (it draws nothing from the generator); ``cdf`` is the
+    step ``1[x >= at]``; ``log_prob`` is ``+inf`` at ``at`` and ``-inf`` elsewhere (a density
+    w.r.t. Lebesgue measure does not exist: this is the limit of narrowing Gaussians).
+    ``mean_std`` is ``(at, 0)``, so the standard interval ``mean +- 6 std`` would be empty:
+    :meth:`support` is ``at +- SUPPORT_HALF_WIDTH`` instead, wide enough for the Dirac-GAN's
+    orbit from ``theta = 1`` (plots, D's read-out on a grid). The exact metrics of a point mass
+    are in :func:`gankit.metrics.divergences.toy_metrics` (``w1 = mean |x - at|``)."""
+
+    at: float = 0.0
+    name: str = "dirac"
+    dim: int = 1
+
+    SUPPORT_HALF_WIDTH = 2.0
+
+    def __post_init__(self):
+        if (
+            isinstance(self.at, bool)
+            or not isinstance(self.at, (int, float))
+            or not math.isfinite(self.at)
+        ):
+            raise GankitError(f"dirac: at must be a finite number, got {self.at!r}")
+        self.at = float(self.at)
+
+    def sample(self, n, generator=None):
+        return torch.full((n, 1), self.at, dtype=torch.float32)
+
+    def log_prob(self, x):
+        x = self._as_column(x)
+        out = torch.full_like(x, -math.inf)
+        out[x == self.at] = math.inf
+        return out
+
+    def cdf(self, x):
+        return (self._as_column(x) >= self.at).to(torch.float64)
+
+    def mean_std(self):
+        return self.at, 0.0
+
+    def support(self):
+        return self.at - self.SUPPORT_HALF_WIDTH, self.at + self.SUPPORT_HALF_WIDTH
+
+
+@dataclass
 class GaussianMixture2D(ToyDistribution):
     """An equal-weight mixture of isotropic Gaussians ``N(c_j, std^2 I)`` around ``centres``.
 
@@ -370,6 +419,7 @@ register_toy(
     lambda **p: Mixture1D(**{"means": (2.0, 6.0), "stds": (0.6, 0.6), **p}, name="bimodal"),
 )
 register_toy("uniform", Uniform1D)
+register_toy("dirac", PointMass)
 register_toy("mixture-2d", GaussianMixture2D)
 register_toy("ring-8", ring)
 register_toy("grid-25", grid)

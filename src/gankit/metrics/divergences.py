@@ -32,7 +32,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from gankit.data.toy import ToyDistribution
+from gankit.data.toy import PointMass, ToyDistribution
 from gankit.errors import GankitError
 from gankit.metrics.checks import as_float64, check_finite
 from gankit.metrics.modes import PACGAN_N_STD, PACGAN_SAMPLES, mode_metrics
@@ -297,12 +297,18 @@ def toy_metrics(dist: ToyDistribution, samples, seed: int = EVAL_SEED) -> dict[s
     ``reverse_kl`` NaN when no sample is high quality. Raises `GankitError` on samples of the
     wrong shape, with NaN/inf values, or fewer than 2 (6 in 2-D).
 
+    The point mass (``dirac``, :class:`gankit.data.toy.PointMass`): only ``w1``, ``mean`` and
+    ``std`` (:func:`point_mass_metrics`): KS and the binned divergences compare against a density
+    and are 1 / log 2 for any sample that misses the atom, however close; W1 is exact.
+
     Any dimension, where ``dist.modes`` is not None: ``modes_covered``, ``n_modes``,
     ``high_quality``, ``reverse_kl`` (:func:`gankit.metrics.modes.mode_metrics`, PacGAN protocol
     on the first 2,500 samples, quality radius 3 ``dist.mode_std``).
     """
     x = _samples_nd(samples, dist.dim)
-    if dist.dim == 1:
+    if isinstance(dist, PointMass):
+        out = point_mass_metrics(x[:, 0], dist.at)
+    elif dist.dim == 1:
         out = _toy_metrics_1d(dist, x[:, 0])
     else:
         out = _toy_metrics_nd(dist, x, seed)
@@ -322,6 +328,18 @@ def _toy_metrics_1d(dist: ToyDistribution, x: np.ndarray) -> dict[str, float]:
     )
     out.update(moments(x))
     return out
+
+
+def point_mass_metrics(samples, at: float) -> dict[str, float]:
+    """Metrics of ``samples`` ``(n,)`` or ``(n, 1)`` against the point mass at ``at``.
+
+    ``w1 = mean |x - at|``, the exact W1 to a point mass (its only coupling moves every sample to
+    the atom); ``mean`` and ``std`` (population, divide by n) of the samples. For the Dirac-GAN,
+    whose generator puts every sample at ``theta``, ``w1 = |theta - at|`` and ``std = 0``."""
+    x = _samples_1d(samples)
+    if not math.isfinite(at):
+        raise GankitError(f"point_mass_metrics: at must be finite, got {at!r}")
+    return {"w1": float(np.abs(x - at).mean()), "mean": float(x.mean()), "std": float(x.std())}
 
 
 def _toy_metrics_nd(dist: ToyDistribution, x: np.ndarray, seed: int) -> dict[str, float]:

@@ -7,6 +7,7 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.errors import GankitError
+from gankit.nets.dirac import DiracDiscriminator, DiracGenerator, dirac_start
 from gankit.nets.mixture import MixtureGenerator
 from gankit.nets.mlp import Discriminator, generator_mlp
 from gankit.nets.moments import MOMENTS_GROUP, MomentsDiscriminator
@@ -37,6 +38,9 @@ def check_model(model: ModelConfig, identity_head: bool = False) -> None:
     A moments D sees no single sample, so packing and minibatch layers (which act on per-sample
     features) have nothing to act on; an identity head needs several generators, and a score per
     sample (not per pack, not per group) to say which generator made it."""
+    if model.arch == "dirac":
+        _check_dirac(model, identity_head)
+        return
     moments = model.d_input == "moments"
     if moments and model.pack > 1:
         raise GankitError(
@@ -63,6 +67,28 @@ def check_model(model: ModelConfig, identity_head: bool = False) -> None:
             )
 
 
+def _check_dirac(model: ModelConfig, identity_head: bool) -> None:
+    """The Dirac-GAN's nets have one parameter each: no remedy of D's architecture fits them."""
+    wrong = [
+        key
+        for key, on in (
+            ("model.generators > 1", model.generators > 1),
+            ("model.d_input = 'moments'", model.d_input == "moments"),
+            ("model.pack > 1", model.pack > 1),
+            ("model.minibatch_std", model.minibatch_std),
+            ("model.minibatch_kernels > 0", model.minibatch_kernels > 0),
+            ("model.spectral_norm", model.spectral_norm),
+            ("game.diversity > 0", identity_head),
+        )
+        if on
+    ]
+    if wrong:
+        raise GankitError(
+            f"model.arch = 'dirac' has one parameter per player: {', '.join(wrong)} does not "
+            "apply to it"
+        )
+
+
 def build_models(
     model: ModelConfig,
     data_dim: int,
@@ -79,8 +105,17 @@ def build_models(
     `Discriminator` with the remedies of ``model`` (pack, minibatch layers, spectral norm), or a
     `MomentsDiscriminator` for ``model.d_input = "moments"``; with ``identity_head`` (the game's
     ``diversity > 0``) D also gets MAD-GAN's identity head of ``model.generators`` logits.
+    With ``model.arch = "dirac"``: the Dirac-GAN's `DiracGenerator` (``G(z) = theta``) and
+    `DiracDiscriminator` (``D(x) = psi * x``), started at :func:`gankit.nets.dirac.dirac_start`
+    of ``seed`` (the paper's (1, 1) for seed 0), without standardisation (the data is a point
+    mass: it has no scale to fit), for 1-D data only.
     Raises `GankitError` for combinations :func:`check_model` refuses."""
     check_model(model, identity_head)
+    if model.arch == "dirac":
+        if data_dim != 1:
+            raise GankitError(f"model.arch = 'dirac' needs 1-D data, got {data_dim}-D")
+        theta, psi = dirac_start(seed)
+        return DiracGenerator(theta), DiracDiscriminator(psi)
     if model.generators > 1:
         g = MixtureGenerator(
             model.generators,
