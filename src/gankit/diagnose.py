@@ -16,7 +16,11 @@ Detectors (stable names):
   below the data's.
 * ``non_convergence``: in the second half, D's read-out (``d_real - d_fake`` for sigmoid losses,
   ``d_loss`` otherwise) swings back and forth with a large amplitude, well above minibatch noise,
-  and does not settle (the last quarter swings as much as the third).
+  and does not settle (the last quarter swings as much as the third). A cycle of small amplitude
+  counts too where it is free of noise (signal to noise >= 2.5) and the evaluated divergence
+  (w1/jsd/ks, at least 6 evaluations in the second half) swings with it instead of decreasing:
+  its minimum below half its maximum, crossing the middle of its range, and its last quarter's
+  maximum at least half the third's (the Dirac-GAN's orbit, preset ``dirac-gan``).
 * ``diverged``: a non-finite loss/gradient/D read-out, or a row with ``event = "diverged"``.
 
 A detector is conservative: a healthy run (the remedied presets) must come out clean.
@@ -49,6 +53,11 @@ OSC_MIN_CROSSINGS = 4  # hysteresis crossings of the median in the second half
 OSC_SIGNAL_TO_NOISE = 1.2  # std of the smoothed series over std of the residual noise
 OSC_MIN_AMPLITUDE = 0.3  # sigmoid losses: 5-95 % range of the smoothed d_real - d_fake
 OSC_SETTLED = 0.35  # last quarter's amplitude below this fraction of the third's: settling
+# a small but clean cycle (no minibatch noise, e.g. the Dirac-GAN) counts where the evaluated
+# divergence keeps swinging instead of decreasing:
+OSC_CLEAN_SNR = 2.5  # signal to noise of the read-out far above what minibatch noise allows
+OSC_METRIC_EVALS = 6  # at least this many evaluations of w1/jsd/ks in the second half
+OSC_METRIC_SWING = 0.5  # ... whose minimum is below this fraction of their maximum
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -327,6 +336,21 @@ def _amplitude(s: np.ndarray) -> float:
     return float(np.percentile(s, 95) - np.percentile(s, 5)) if len(s) else 0.0
 
 
+def _metric_cycles(values: list[float]) -> bool:
+    """The evaluated divergence of the second half swings instead of decreasing: enough
+    evaluations, the minimum below ``OSC_METRIC_SWING`` of the maximum, at least two crossings
+    of the middle of its 5-95 % range (a band of a quarter of that range), and the last
+    quarter's maximum at least half the third quarter's."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) < OSC_METRIC_EVALS or v.max() <= 0:
+        return False
+    q = len(v) // 2
+    swings = v.min() < OSC_METRIC_SWING * v.max()
+    mid = 0.5 * float(np.percentile(v, 5) + np.percentile(v, 95))
+    crosses = len(_crossings(v, mid, 0.25 * _amplitude(v))) >= 2
+    return bool(swings and crosses and v[q:].max() >= 0.5 * v[:q].max())
+
+
 def detect_non_convergence(rows: list[dict], config=None) -> dict | None:
     loss = _cfg(config, "game.loss", "")
     tr = [r for r in _train_rows(rows) if all(_finite(r.get(k)) for k in ("d_loss", "g_loss"))]
@@ -352,6 +376,11 @@ def detect_non_convergence(rows: list[dict], config=None) -> dict | None:
     amp_third, amp_last = _amplitude(s[:q]), _amplitude(s[q:])
     settling = amp_last < OSC_SETTLED * max(amp_third, 1e-12)
     big = amp >= OSC_MIN_AMPLITUDE if probs else amp >= 0.5 * max(abs(float(np.median(x))), noise)
+    metric = next((k for k in ("w1", "jsd", "ks") if any(_finite(r.get(k)) for r in rows)), None)
+    if not big and snr >= OSC_CLEAN_SNR and metric:
+        big = _metric_cycles(
+            [r[metric] for r in rows if _finite(r.get(metric)) and r.get("step", 0) > total / 2]
+        )
     if len(cross) < OSC_MIN_CROSSINGS or snr < OSC_SIGNAL_TO_NOISE or not big or settling:
         return None
     evidence = {
@@ -363,7 +392,6 @@ def detect_non_convergence(rows: list[dict], config=None) -> dict | None:
         "amplitude_last_quarter": _num(amp_last),
         "g_loss_range": _num(_amplitude(np.array([r["g_loss"] for r in second]))),
     }
-    metric = next((k for k in ("w1", "jsd", "ks") if any(_finite(r.get(k)) for r in rows)), None)
     if metric:
         vals = [(r["step"], r[metric]) for r in rows if _finite(r.get(metric))]
         evidence[metric] = [_num(v) for _, v in vals]
