@@ -238,6 +238,16 @@ def test_collapse_presets(tmp_path, preset):
 
 
 @pytest.mark.slow
+def test_dirac_gan_presets(tmp_path):
+    """The Dirac-GAN circles (detected on every seed); with R1 it converges and comes out clean."""
+    for seed in range(5):
+        assert "non_convergence" in run_preset(tmp_path, "dirac-gan", seed)[0], seed
+        names, out = run_preset(tmp_path, "dirac-gan-r1", seed)
+        assert names == set(), (seed, names)
+        assert json.loads((out / "final_metrics.json").read_text())["w1"] < 1e-3
+
+
+@pytest.mark.slow
 def test_oscillation_preset(tmp_path):
     hits = sum(
         "non_convergence" in run_preset(tmp_path, "oscillation", seed)[0] for seed in range(5)

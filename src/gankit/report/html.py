@@ -259,8 +259,10 @@ class DensityFrames:
                 from gankit.report.plots import histogram_density
 
                 peak = max(peak, histogram_density(s["samples"][:, 0], self.edges).max())
-            # an early spike of G would flatten every later frame: clip it instead
-            self.ymax = min(1.1 * peak, 1.8 * self.p_data.max())
+            # an early spike of G would flatten every later frame: clip it instead (a point
+            # mass has no density to clip against)
+            true_peak = self.p_data.max() if np.isfinite(self.p_data).all() else 0.0
+            self.ymax = min(1.1 * peak, 1.8 * true_peak) if true_peak > 0 else 1.1 * peak or 1.0
         else:
             pts = [s["samples"][:, :2] for _, s in snaps]
             allpts = np.concatenate(pts) if pts else np.zeros((0, 2))
