@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import tempfile
 import time
@@ -102,11 +103,16 @@ def run_cell(preset: str, remedy: str, seed: int, root: str, steps: int | None) 
 
 
 def _mean_std(values: list[float], digits: int) -> str:
-    if not values:
-        return "-"
-    mean = statistics.fmean(values)
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{mean:.{digits}f} ± {spread:.{digits}f}"
+    """``mean ± std`` over the finite values; undefined ones (a reverse KL without any
+    high-quality sample) are counted, not averaged."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    missing = len(values) - len(finite)
+    note = f" ({missing} undefined)" if missing else ""
+    if not finite:
+        return "undefined"
+    mean = statistics.fmean(finite)
+    spread = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    return f"{mean:.{digits}f} ± {spread:.{digits}f}{note}"
 
 
 def _ordered(rows: list[dict]) -> list[dict]:
