@@ -1,8 +1,8 @@
 """Overhead of gankit's Trainer over a minimal hand-written PyTorch GAN loop.
 
 Both loops train the gaussian-1d preset's nets (same initial weights, same optimizers, the same
-data and noise streams, so the same batches, the preset's k D-steps per G-step, its EMA of G and
-cosine schedule) with the nonsaturating loss; the hand-written loop writes that loss inline.
+data and noise streams, so the same batches, the preset's k D-steps per G-step, its R1 penalty,
+its EMA of G and cosine schedule) with the nonsaturating loss; the hand-written loop writes that loss inline.
 The Trainer runs `Trainer.train_step` with the real logging cadence (``log`` every
 ``log.every`` steps, as `Trainer.fit` calls it), without evaluations, snapshots or checkpoints
 (those are periodic I/O, not per-step overhead). Short rounds are interleaved (the order
@@ -53,6 +53,8 @@ class HandLoop:
             torch.optim.lr_scheduler.LambdaLR(o, cosine) for o in (self.opt_d, self.opt_g)
         ]
         self.ema = copy.deepcopy(G).requires_grad_(False) if cfg.model.ema > 0 else None
+        assert set(cfg.game.penalties) <= {"r1"}, "the hand loop writes only the R1 penalty"
+        self.r1 = float(cfg.game.penalties.get("r1", 0.0))
 
     def noise(self, m):
         return sample_noise(
@@ -65,7 +67,12 @@ class HandLoop:
             real = self.sample_data(m, self.rng_data).to(self.device)
             with torch.no_grad():
                 fake = self.G(self.noise(m))
-            d_loss = F.softplus(-self.D(real)).mean() + F.softplus(self.D(fake)).mean()
+            real.requires_grad_(self.r1 > 0)
+            real_scores = self.D(real)
+            d_loss = F.softplus(-real_scores).mean() + F.softplus(self.D(fake)).mean()
+            if self.r1 > 0:  # R1 (Mescheder et al. 2018): |grad_x D(x)|^2 on real data
+                (grad,) = torch.autograd.grad(real_scores.sum(), real, create_graph=True)
+                d_loss = d_loss + self.r1 * grad.pow(2).sum(1).mean()
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()

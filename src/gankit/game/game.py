@@ -163,6 +163,10 @@ class Game:
         cfg = self.config
         if cfg.instance_noise > 0:
             real, fake = self._noisy(d, real), self._noisy(d, fake)
+        if self.penalties:
+            # Penalties that differentiate D at the real points reuse these scores (R1's
+            # double backward then costs one forward pass less).
+            real = real.detach().requires_grad_(True)
         real_scores = d(real)
         fake_features = None
         if cfg.diversity > 0:
@@ -181,8 +185,13 @@ class Game:
         if cfg.instance_noise > 0:
             stats["instance_noise"] = torch.tensor(self.noise_std)
         total = d_loss
+        scored_real = real
+
+        def d_cached(x: Tensor) -> Tensor:
+            return real_scores if x is scored_real else d(x)
+
         for penalty, weight in self.penalties:
-            value = penalty.fn(d, real, fake, self.rng)
+            value = penalty.fn(d_cached, real, fake, self.rng)
             stats[f"penalty_{penalty.name}"] = value.detach()
             total = total + weight * value
         if fake_features is not None:

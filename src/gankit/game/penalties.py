@@ -40,8 +40,14 @@ def gradient_penalty(
     return ((norms - 1.0) ** 2).mean()
 
 
+def _as_grad_input(x: Tensor) -> Tensor:
+    """``x`` as a leaf that requires grad; one that already is one is kept, so that a caller
+    that scored it already (the `Game` on real data) can hand the cached scores back."""
+    return x if (x.is_leaf and x.requires_grad) else x.detach().requires_grad_(True)
+
+
 def _grad_sq_norm(d_fn: ScoreFn, x: Tensor) -> Tensor:
-    x = x.detach().requires_grad_(True)
+    x = _as_grad_input(x)
     (grad,) = torch.autograd.grad(d_fn(x).sum(), x, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
 
@@ -83,7 +89,7 @@ def roth_penalty(
 
 def _weighted_grad_sq_norm(d_fn: ScoreFn, x: Tensor, weight: Callable[[Tensor], Tensor]) -> Tensor:
     """E over D's outputs of ``weight(s)^2 * ||grad_x s||^2`` (gradients grouped per output)."""
-    x = x.detach().requires_grad_(True)
+    x = _as_grad_input(x)
     scores = d_fn(x).reshape(-1)
     (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
     sq_norms = grad.reshape(scores.shape[0], -1).pow(2).sum(1)
