@@ -1,7 +1,8 @@
 """The remedy matrix: failure preset x remedy x seeds, on toys whose density is known.
 
-Each cell trains a failure preset (``ring-8``, ``grid-25``: vanilla GANs that collapse) with one
-remedy switched on through ``--set`` overrides, or gankit's best preset for that toy, and reads
+Each cell trains a failure preset (``ring-8``, ``grid-25``: vanilla GANs that collapse;
+``oscillation``: a WGAN critic on ring-8 that swings without settling) with one remedy switched on
+through ``--set`` overrides, or the failure preset's remedied preset (``best``), and reads
 the run's final metrics (PacGAN protocol on 2,500 samples: modes covered, % high-quality
 samples, reverse KL of the high-quality histogram to the uniform; exact 2-D W1 and a kNN JS
 estimate) and its training seconds. Rows show mean ± std over the seeds and how many seeds
@@ -9,7 +10,7 @@ covered every mode. Published anchors (PacGAN, Lin et al. 2018, Table 1, mean of
 vanilla ring 6.3/8, grid 17.3/25; PacGAN2 ring 7.9/8, 95.6 %, reverse KL 0.07; PacGAN4 grid
 24.8/25, 93.6 %, 0.04.
 
-    python benchmarks/remedies.py [--presets ring-8 grid-25] [--remedies vanilla pacgan2 ...]
+    python benchmarks/remedies.py [--presets ring-8 grid-25 oscillation] [--remedies vanilla ...]
         [--seeds 0 1 2 3 4] [--workers 2] [--steps N] [--json FILE] [--keep DIR]
     python benchmarks/remedies.py --table FILE      # the table of a (partial) --json
 
@@ -64,9 +65,11 @@ REMEDIES: dict[str, list[str]] = {
     "generators": ["model.generators={modes}"],
     "mad-gan": ["model.generators={modes}", "game.diversity=1.0"],
     "adagan-4": ["game.boost_rounds=4"],
-    "best": [],  # the toy's -best preset
+    "best": [],  # the failure preset's remedied preset (BEST)
 }
-MODES = {"ring-8": 8, "grid-25": 25}
+MODES = {"ring-8": 8, "grid-25": 25, "oscillation": 8}
+# the "best" remedy: the failure preset's remedied preset
+BEST = {"ring-8": "ring-8-best", "grid-25": "grid-25-best", "oscillation": "oscillation-fixed"}
 COLUMNS = ("modes_covered", "high_quality", "reverse_kl", "w1", "jsd")
 
 
@@ -77,7 +80,7 @@ def run_cell(preset: str, remedy: str, seed: int, root: str, steps: int | None) 
     from gankit import api, config
 
     torch.set_num_threads(1)
-    name = f"{preset}-best" if remedy == "best" else preset
+    name = BEST[preset] if remedy == "best" else preset
     overrides = [o.replace("{modes}", str(MODES.get(preset, 8))) for o in REMEDIES[remedy]]
     shorthands = {"train.seed": seed, "train.steps": steps}
     cfg = config.resolve(name, overrides=overrides, shorthands=shorthands)

@@ -164,6 +164,20 @@ def test_non_convergence_wasserstein_d_loss():
             r["d_loss"] = -0.5 + 3.0 * math.sin(2 * math.pi * r["step"] / 300)
     f = detect_non_convergence(rows, cfg("wasserstein"))
     assert f is not None and f["evidence"]["signal"] == "d_loss"
+    assert "--preset ring-8-best" in f["advice"][-1]  # a ring-8 run of no failure preset
+
+
+def test_advice_names_the_failure_presets_own_fix():
+    """A run of the ``oscillation`` preset is pointed to ``oscillation-fixed``, not to the toy's
+    best preset, and both exist."""
+    rows = healthy_rows(loss="wasserstein")
+    for r in rows:
+        if r["step"] > 800:
+            r["d_loss"] = -0.5 + 3.0 * math.sin(2 * math.pi * r["step"] / 300)
+    c = config_mod.resolve("oscillation")
+    f = detect_non_convergence(rows, c)
+    assert f["advice"][-1] == "the remedied preset: --preset oscillation-fixed"
+    assert {"oscillation-fixed", "ring-8-best"} <= set(config_mod.preset_names())
 
 
 def test_diverged():
@@ -253,6 +267,17 @@ def test_oscillation_preset(tmp_path):
         "non_convergence" in run_preset(tmp_path, "oscillation", seed)[0] for seed in range(5)
     )
     assert hits >= 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(5))
+def test_oscillation_fixed_is_clean(tmp_path, seed):
+    """R1 on the non-saturating loss settles the players and the mixture covers the ring: a clean
+    diagnosis with every mode and a small W1 (the swinging `oscillation` ends near W1 ~ 1)."""
+    names, out = run_preset(tmp_path, "oscillation-fixed", seed)
+    m = json.loads((out / "final_metrics.json").read_text())
+    assert names == set(), names
+    assert m["modes_covered"] == m["n_modes"] and m["w1"] < 0.05, m
 
 
 @pytest.mark.slow

@@ -102,9 +102,20 @@ def _failure(name, first, last, evidence, explanation, advice) -> dict[str, Any]
     }
 
 
+# failure preset -> its remedied preset; otherwise the toy's best preset
+REMEDIED_PRESETS = {
+    "oscillation": "oscillation-fixed",
+    "dirac-gan": "dirac-gan-r1",
+    "vanishing-gradients": "vanishing-gradients-fixed",
+    "gaussian-1d-moments": "gaussian-1d-moments-fixed",
+}
+BEST_PRESETS = {"ring-8": "ring-8-best", "grid-25": "grid-25-best"}
+
+
 def _best_preset(config) -> str | None:
-    name = _cfg(config, "data.name", "")
-    return {"ring-8": "ring-8-best", "grid-25": "grid-25-best"}.get(name)
+    """The preset that remedies this run: the failure preset's own fix, else its toy's best."""
+    fixed = REMEDIED_PRESETS.get(_cfg(config, "preset", ""))
+    return fixed or BEST_PRESETS.get(_cfg(config, "data.name", ""))
 
 
 # ----------------------------------------------------------------------------- detectors
