@@ -2,7 +2,8 @@
 
 Both loops train the gaussian-1d preset's nets (same initial weights, same optimizers, the same
 data and noise streams, so the same batches, the preset's k D-steps per G-step, its R1 penalty,
-its EMA of G and cosine schedule) with the nonsaturating loss; the hand-written loop writes that loss inline.
+its EMA of G and cosine schedule) with the nonsaturating loss; the hand-written loop writes that
+loss inline.
 The Trainer runs `Trainer.train_step` with the real logging cadence (``log`` every
 ``log.every`` steps, as `Trainer.fit` calls it), without evaluations, snapshots or checkpoints
 (those are periodic I/O, not per-step overhead). Short rounds are interleaved (the order
