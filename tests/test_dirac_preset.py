@@ -18,7 +18,7 @@ from gankit.config import ModelConfig
 from gankit.data.toy import PointMass, make_toy
 from gankit.diagnose import diagnose
 from gankit.errors import GankitError
-from gankit.game.dirac import trajectory
+from gankit.game.dirac import closed_form_mismatch, run_trajectories, trajectory
 from gankit.metrics.divergences import toy_metrics
 from gankit.nets.build import build_models
 from gankit.nets.dirac import DiracDiscriminator, DiracGenerator, dirac_start
@@ -58,7 +58,9 @@ def test_dirac_nets():
     assert isinstance(g, DiracGenerator) and isinstance(d, DiracDiscriminator)
     assert sum(p.numel() for p in g.parameters()) == 1
     assert sum(p.numel() for p in d.parameters()) == 1
-    assert float(g.theta) == 1.0 and float(d.psi) == 1.0  # the paper's start for seed 0
+    assert g.readout() == {"theta": 1.0} and d.readout() == {
+        "psi": 1.0
+    }  # the paper's start for seed 0
     z = torch.rand(7, 3)
     assert g(z).shape == (7, 1) and (g(z) == 1.0).all()
     x = torch.tensor([[2.0], [-1.0]])
@@ -71,7 +73,7 @@ def test_dirac_nets():
     g2, d2 = DiracGenerator(0.0), DiracDiscriminator(0.0)
     g2.load_state_dict(g.state_dict())
     d2.load_state_dict(d.state_dict())
-    assert float(g2.theta) == 1.0 and float(d2.psi) == 1.0
+    assert g2.readout() == {"theta": 1.0} and d2.readout() == {"psi": 1.0}
     with pytest.raises(GankitError, match="model.pack > 1"):
         build_models(ModelConfig(arch="dirac", pack=2), 1)
     with pytest.raises(GankitError, match="1-D data"):
@@ -126,6 +128,30 @@ def test_dirac_gan_circles_and_matches_closed_form(tmp_path):
     second = [r["w1"] for r in evals if r["step"] > cfg.train.steps / 2]
     assert max(second) > 1.0 and min(second) < 0.3
     assert "non_convergence" in _names(diagnosis)
+    # every logged row carries the nets' (theta, psi): the path in parameter space
+    logged = np.array([(r["step"], r["theta"], r["psi"]) for r in train])
+    np.testing.assert_allclose(logged[:, 1:], ref.points[logged[:, 0].astype(int)], atol=2e-3)
+    # ... which the report draws beside the closed form, with their largest gap
+    trajs, labels, note = run_trajectories(rows, cfg)
+    assert len(trajs) == 2 and labels[1] == "closed form, the same game"
+    assert trajs[0].points[0].tolist() == [1.0, 1.0]
+    assert float(note.rsplit(" ", 1)[1]) < 2e-3
+    page = (out / "report.html").read_text()
+    assert '<section id="parameters"><h2>Parameter space</h2>' in page and note in page
+
+
+def test_parameter_space_without_a_closed_form():
+    """A run whose optimizer or nets differ from the closed form's: only its own path, and why;
+    nets that log no parameters: nothing."""
+    rows = [{"step": 5, "theta": 0.9, "psi": 0.8}, {"step": 10, "theta": 0.7, "psi": 0.6}]
+    cfg = config_mod.resolve("dirac-gan", overrides=["optim.momentum=0.9"])
+    trajs, labels, note = run_trajectories(rows, cfg)
+    assert len(trajs) == 1 and note == "no closed form drawn: the optimizer is not plain SGD"
+    assert trajs[0].points.tolist() == [[1.0, 1.0], [0.9, 0.8], [0.7, 0.6]]
+    cfg = config_mod.resolve("dirac-gan", overrides=["game.penalties={r2=1.0}"])
+    assert closed_form_mismatch(cfg) == "a penalty other than R1"
+    assert closed_form_mismatch(config_mod.resolve("dirac-gan-r1")) is None
+    assert run_trajectories([{"step": 5, "d_loss": 1.0}], cfg)[0] == []
 
 
 def test_dirac_gan_r1_converges_clean(tmp_path):

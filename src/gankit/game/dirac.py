@@ -96,6 +96,24 @@ def plot_trajectory(
 ) -> Path:
     """Draw one or more trajectories in the (theta, psi) plane, over the (negative) gradient field
     of the first one's game, into the PNG ``path``; returns the path."""
+    import matplotlib.pyplot as plt
+
+    fig = trajectory_figure(trajectories, title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def trajectory_figure(
+    trajectories: DiracTrajectory | list[DiracTrajectory],
+    title: str | None = None,
+    labels: list[str] | None = None,
+    styles: list[str] | None = None,
+):
+    """The figure of :func:`plot_trajectory` (a matplotlib ``Figure``, left open); ``labels``
+    replace the default "mode, loss" legend entries, ``styles`` the solid lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,9 +134,11 @@ def plot_trajectory(
             g_theta, g_psi = _grads(fn, t, p, trajs[0].gamma)
             u[i, j], v[i, j] = -g_theta, -g_psi
     ax.quiver(grid, grid, u, v, color="0.75", angles="xy")
-    for t in trajs:
+    for i, t in enumerate(trajs):
         label = f"{t.mode}, {t.loss}" + (f", R1 gamma={t.gamma:g}" if t.gamma else "")
-        ax.plot(t.points[:, 0], t.points[:, 1], lw=1.2, label=label)
+        label = labels[i] if labels else label
+        style = styles[i] if styles else "-"
+        ax.plot(t.points[:, 0], t.points[:, 1], style, lw=1.2 if style == "-" else 2, label=label)
         ax.plot(*t.points[0], "ko", ms=4)
     ax.plot(0, 0, "r*", ms=10, label="equilibrium")
     ax.set_xlabel(r"$\theta$ (generator)")
@@ -128,8 +148,56 @@ def plot_trajectory(
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=7)
     ax.set_title(title or "Dirac-GAN (Mescheder et al. 2018)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return fig
+
+
+def closed_form_mismatch(config) -> str | None:
+    """Why a trained run's path cannot be compared with :func:`trajectory` (``None`` when it
+    can): the closed form is plain SGD at one constant step size on the undisturbed game."""
+    cfg, game, optim = config, config.game, config.optim
+    checks = [
+        (cfg.model.arch == "dirac" and cfg.data.name == "dirac", "not the Dirac-GAN's nets/toy"),
+        (float(cfg.data.params.get("at", 0.0)) == 0.0, "the point mass is not at 0"),
+        (optim.name == "sgd" and optim.momentum == 0.0, "the optimizer is not plain SGD"),
+        (optim.schedule == "constant" and optim.lr_d == optim.lr_g, "the step size varies"),
+        (set(game.penalties) <= {"r1"}, "a penalty other than R1"),
+        (
+            not (game.label_smoothing or game.instance_noise or game.unroll),
+            "label smoothing, instance noise or unrolling change the game",
+        ),
+    ]
+    return next((why for ok, why in checks if not ok), None)
+
+
+def run_trajectories(rows: list[dict], config) -> tuple[list[DiracTrajectory], list[str], str]:
+    """A trained run's ``(theta, psi)`` path (from the ``theta`` / ``psi`` its trainer logged,
+    after its start :func:`gankit.nets.dirac.dirac_start`) and, where the setting allows, the
+    closed-form iteration from the same start: ``(trajectories, labels, note)``; no path when the
+    rows hold no ``theta``/``psi``."""
+    from gankit.nets.dirac import dirac_start
+
+    logged = [
+        (r["step"], r["theta"], r["psi"])
+        for r in rows
+        if all(isinstance(r.get(k), (int, float)) for k in ("step", "theta", "psi"))
+    ]
+    if not logged:
+        return [], [], "the run logged no theta/psi"
+    start = dirac_start(config.train.seed)
+    points = np.asarray([start] + [(t, p) for _, t, p in logged], dtype=np.float64)
+    gamma = 2.0 * float(config.game.penalties.get("r1", 0.0))  # R1 weight = gamma / 2
+    loss, lr = config.game.loss, float(config.optim.lr_d)
+    trained = DiracTrajectory(points, loss, "alternating", lr, gamma)
+    trajs, labels = [trained], [f"this run (logged every {config.log.every} steps)"]
+    why = closed_form_mismatch(config)
+    if why is None:
+        exact = trajectory(
+            loss, "alternating", logged[-1][0], lr, gamma, start, config.game.d_steps
+        )
+        trajs.append(exact)
+        labels.append("closed form, the same game")
+        gap = float(np.abs(exact.points[[s for s, _, _ in logged]] - points[1:]).max())
+        note = f"largest gap between the run and the closed form: {gap:.2g}"
+    else:
+        note = f"no closed form drawn: {why}"
+    return trajs, labels, note

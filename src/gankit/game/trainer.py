@@ -194,6 +194,10 @@ class Trainer:
             return None
         row = {k: float(v) for k, v in {**d_stats, **g_stats}.items()}
         row.update(grad_norm_d=gnorm_d, grad_norm_g=gnorm_g, lr_d=lr_d, lr_g=lr_g)
+        for net in (self.G, self.D):  # nets small enough to log their parameters (Dirac-GAN)
+            readout = getattr(net, "readout", None)
+            if readout is not None:
+                row.update(readout())
         return row
 
     def fit(self, stop_after: int | None = None) -> int:

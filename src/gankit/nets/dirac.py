@@ -38,6 +38,10 @@ class DiracGenerator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.theta.to(z.dtype).expand(z.shape[0], 1)
 
+    def readout(self) -> dict[str, float]:
+        """The scalars the trainer logs with every row: the run's path in parameter space."""
+        return {"theta": float(self.theta.detach())}
+
 
 class DiracDiscriminator(nn.Module):
     """D: samples ``(n, 1)`` -> raw scores ``psi * x``, ``(n, 1)`` (one parameter, no bias).
@@ -53,3 +57,7 @@ class DiracDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.psi * x.reshape(x.shape[0], 1)
+
+    def readout(self) -> dict[str, float]:
+        """The scalars the trainer logs with every row: the run's path in parameter space."""
+        return {"psi": float(self.psi.detach())}

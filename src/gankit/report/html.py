@@ -562,6 +562,23 @@ def evolution_html(run: RunFiles) -> str:
     )
 
 
+def parameter_space_html(run: RunFiles) -> str | None:
+    """The Dirac-GAN's path in the (theta, psi) plane over the gradient field, beside the
+    closed-form iteration of the same game; ``None`` for nets that log no parameters."""
+    from gankit.game.dirac import run_trajectories, trajectory_figure
+
+    trajs, labels, note = run_trajectories(run.rows, run.config)
+    if not trajs:
+        return None
+    fig = trajectory_figure(trajs, labels=labels, styles=["-", ":"][: len(trajs)])
+    what = (
+        "G's parameter theta against D's parameter psi, over the negative gradient field of the "
+        "game; the equilibrium is (0, 0). A circle that never closes in is the non-convergence "
+        "of Mescheder et al. (2018); R1 spirals in."
+    )
+    return f"<p>{esc(what)} {esc(note)}.</p>{img(png_data_uri(fig), 'parameter space')}"
+
+
 def report_html(run: RunFiles) -> str:
     name = run.path.resolve().name
     cfg = run.config
@@ -592,6 +609,9 @@ def report_html(run: RunFiles) -> str:
         else '<p class="na">metrics.jsonl holds no logged step</p>'
     )
     sections.append(f'<section id="curves"><h2>Curves over steps</h2>{body}</section>')
+    params = parameter_space_html(run)
+    if params is not None:
+        sections.append(f'<section id="parameters"><h2>Parameter space</h2>{params}</section>')
     sections.append(
         f'<section id="density"><h2>Density evolution</h2>{evolution_html(run)}</section>'
     )
