@@ -77,8 +77,8 @@ def test_r1_reads_real_and_r2_reads_fake():
     d = lambda x: 0.5 * (x**2).sum(1)  # noqa: E731
     real = torch.tensor([[1.0], [3.0]], dtype=torch.float64)
     fake = torch.tensor([[2.0], [0.0]], dtype=torch.float64)
-    assert float(r1_penalty(d, real, fake)) == pytest.approx(5.0)
-    assert float(r2_penalty(d, real, fake)) == pytest.approx(2.0)
+    assert float(r1_penalty(d, real, fake).detach()) == pytest.approx(5.0)
+    assert float(r2_penalty(d, real, fake).detach()) == pytest.approx(2.0)
 
 
 def test_clip_weights_clamps_every_parameter():
