@@ -113,7 +113,7 @@ def test_game_adds_weighted_penalty_and_clips_only_wasserstein_without_gp():
         d, real, fake
     )
     assert float(stats["penalty_r1"]) == pytest.approx(25.0)
-    assert float(total) == pytest.approx(float(plain) + 50.0)
+    assert float(total.detach()) == pytest.approx(float(plain.detach()) + 50.0)
     assert Game(GameConfig(loss="wasserstein")).clip == 0.01
     assert Game(GameConfig(loss="wasserstein", penalties={"gp": 10.0})).clip is None
     assert Game(GameConfig(loss="hinge")).clip is None
