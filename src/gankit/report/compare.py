@@ -339,6 +339,7 @@ def _samples_figure(groups: list[Group], limit: int = 16):
     import matplotlib.pyplot as plt
 
     from gankit.report.html import DensityFrames, load_snapshot
+    from gankit.report.plots import histogram_density
 
     items = [(g, r) for g in groups for r in g.runs if r.snapshots][:limit]
     if not items:
@@ -352,7 +353,11 @@ def _samples_figure(groups: list[Group], limit: int = 16):
         frames = DensityFrames(r.data, [(step, snap)])
         if r.data.dim == 1:
             x = snap["samples"][:, 0]
-            ax.hist(x, bins=frames.edges, density=True, alpha=0.5, color=f"C{groups.index(g) % 10}")
+            colour = f"C{groups.index(g) % 10}"
+            # normalised over all samples, as in the run report: mass outside the axes is missing
+            ax.stairs(
+                histogram_density(x, frames.edges), frames.edges, fill=True, alpha=0.5, color=colour
+            )
             ax.plot(frames.grid, frames.p_data, "k", lw=1.2)
             ax.set_xlim(frames.edges[0], frames.edges[-1])
         else:

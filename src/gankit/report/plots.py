@@ -46,7 +46,8 @@ def density_figure(run) -> plt.Figure:
         p_data = np.exp(data.log_prob(torch.from_numpy(grid)).numpy())
         p_model_bins = histogram_density(samples[:, 0], edges)
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-        ax1.hist(samples[:, 0], bins=edges, density=True, alpha=0.5, label="G(z) samples")
+        # over all samples (not only those inside the axes): mass G puts outside is missing
+        ax1.stairs(p_model_bins, edges, fill=True, alpha=0.5, label="G(z) samples")
         ax1.plot(grid, p_data, "k", lw=2, label="p_data (true)")
         ax1.set_title(f"samples at step {run.step}")
         ax1.set_xlabel("x")
