@@ -239,8 +239,18 @@ def test_vanishing_gradients_preset(tmp_path):
 
 
 @pytest.mark.slow
-def test_vanishing_gradients_fixed_is_clean(tmp_path):
-    names, _ = run_preset(tmp_path, "vanishing-gradients-fixed")
+def test_vanishing_gradients_preset_seeds(tmp_path):
+    hits = sum(
+        "vanishing_gradients" in run_preset(tmp_path, "vanishing-gradients", seed)[0]
+        for seed in range(5)
+    )
+    assert hits >= 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(5))
+def test_vanishing_gradients_fixed_is_clean(tmp_path, seed):
+    names, _ = run_preset(tmp_path, "vanishing-gradients-fixed", seed)
     assert names == set()
 
 
