@@ -65,6 +65,8 @@ def _assert_same_final_state(a: Path, b: Path) -> None:
             "game.loss=wasserstein",
             "game.penalties={ gp = 10.0 }",
         ],
+        # a finite training set: minibatches from the data stream, D's read-outs at evaluations
+        ["data.train_size=24"],
     ],
 )
 def test_stop_and_resume_in_process_matches_a_straight_run(tmp_path, extra):

@@ -16,6 +16,7 @@ from torch import nn
 from gankit import config as config_mod
 from gankit import runs
 from gankit.config import Config
+from gankit.data.finite import TrainingSet
 from gankit.data.toy import ToyDistribution, make_toy
 from gankit.errors import GankitError
 from gankit.game.game import Game
@@ -146,10 +147,20 @@ def train(
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)  # initial weights
     generator, discriminator = build_checked_models(config, data)
+    train_set = training_set(config, data)
     if not resume:
         start_run_dir(out, config, force)
     trainer = make_trainer(
-        config, data.sample, generator, discriminator, out, data, device, progress, on_log
+        config,
+        train_set.sample if train_set is not None else data.sample,
+        generator,
+        discriminator,
+        out,
+        data,
+        device,
+        progress,
+        on_log,
+        train_set=train_set,
     )
     if resume:
         trainer.resume()
@@ -157,6 +168,12 @@ def train(
     if trainer.step >= config.train.steps or trainer.stopped_reason:
         finish(out, diverged=trainer.stopped_reason is not None)
     return out
+
+
+def training_set(config: Config, data: ToyDistribution) -> TrainingSet | None:
+    """The run's finite training set (``data.train_size`` > 0), or None: fresh minibatches."""
+    size = config.data.train_size
+    return TrainingSet(data, size, config.train.seed) if size else None
 
 
 def build_checked_models(config: Config, sample_source) -> tuple[nn.Module, nn.Module]:
@@ -188,15 +205,21 @@ def make_trainer(
     device: torch.device,
     progress: bool = True,
     on_log=None,
+    train_set: TrainingSet | None = None,
 ) -> Trainer:
     """The `Trainer` of one run directory, evaluating G against the true ``data`` (which
-    ``sample_data`` may reweight, as AdaGAN's rounds do) and writing its snapshots."""
+    ``sample_data`` may reweight, as AdaGAN's rounds do) and writing its snapshots; with a
+    finite ``train_set``, each evaluation also asks whether D has overfit it."""
 
     def evaluator(g: nn.Module, step: int) -> dict[str, float]:
-        samples = generate(
-            g, config, config.log.eval_samples, eval_generator(config.train.seed, step), device
-        )
-        return _toy_metrics(data, samples)
+        stream = eval_generator(config.train.seed, step)
+        samples = generate(g, config, config.log.eval_samples, stream, device)
+        metrics = _toy_metrics(data, samples)
+        if train_set is not None:
+            metrics.update(
+                overfit_metrics(config, discriminator, train_set, data, samples, stream, device)
+            )
+        return metrics
 
     def snapshot(g: nn.Module, d: nn.Module, step: int) -> None:
         write_snapshot(out, step, g, d, config, data, device)
@@ -213,6 +236,35 @@ def make_trainer(
         progress=progress,
         on_log=on_log,
     )
+
+
+@torch.no_grad()
+def overfit_metrics(
+    config: Config,
+    d: nn.Module,
+    train_set: TrainingSet,
+    data: ToyDistribution,
+    samples: torch.Tensor,
+    stream: torch.Generator,
+    device,
+) -> dict[str, float]:
+    """D's mean read-out on (up to ``log.eval_samples``) training points, ``log.eval_samples``
+    fresh points of the density and the generated ``samples``, and Karras et al.'s r_v
+    (`overfit_ratio`). Empty
+    for a D that judges sets rather than points (packing, minibatch layers, moments)."""
+    from gankit.game.losses import d_readout, get_loss
+    from gankit.metrics.overfit import overfit_ratio
+
+    if config.model.pack > 1 or not getattr(d, "pointwise", True):
+        return {}
+    n = samples.shape[0]  # the training set's mean over (up to) as many of its points
+    batches = (train_set.points[:n], data.sample(n, stream), samples)
+    loss = get_loss(config.game.loss)
+    was_training = d.training
+    d.eval()
+    readouts = [d_readout(loss, d(x.to(device)).float().cpu().reshape(-1)) for x in batches]
+    d.train(was_training)
+    return overfit_ratio(*readouts)
 
 
 @torch.no_grad()

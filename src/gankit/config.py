@@ -43,6 +43,13 @@ def _num(default, doc, lo=None, hi=None, lo_open=False):
 class DataConfig:
     name: str = field(default="gaussian", metadata={"doc": "toy distribution or dataset name"})
     params: dict = field(default_factory=dict, metadata={"doc": "parameters of the distribution"})
+    train_size: int = _num(
+        0,
+        "0: every minibatch is fresh from the toy's density; N > 0: a fixed training set of N "
+        "samples drawn once (seeded by train.seed), minibatches drawn from it with replacement "
+        "(D can overfit it: logged as d_overfit)",
+        lo=0,
+    )
 
 
 @dataclass

@@ -22,6 +22,11 @@ Detectors (stable names):
   its minimum below half its maximum, crossing the middle of its range, and its last quarter's
   maximum at least half the third's (the Dirac-GAN's orbit, preset ``dirac-gan``).
 * ``diverged``: a non-finite loss/gradient/D read-out, or a row with ``event = "diverged"``.
+* ``discriminator_overfit``: only with a finite training set (``data.train_size``), whose
+  evaluations log D's mean read-out on training points, fresh points of the density and
+  generated points: Karras et al.'s (2020) ``r_v = (d_train - d_heldout) / (d_train - d_gen)``
+  is >= 0.5 with ``d_train - d_heldout`` above noise at most evaluations of the second half, the
+  last one included (D scores unseen real data like fakes: it has memorised its training set).
 
 A detector is conservative: a healthy run (the remedied presets) must come out clean.
 :func:`write_diagnosis` writes ``RUN/diagnosis.json`` atomically; :func:`summary` is one paragraph.
@@ -58,6 +63,10 @@ OSC_SETTLED = 0.35  # last quarter's amplitude below this fraction of the third'
 OSC_CLEAN_SNR = 2.5  # signal to noise of the read-out far above what minibatch noise allows
 OSC_METRIC_EVALS = 6  # at least this many evaluations of w1/jsd/ks in the second half
 OSC_METRIC_SWING = 0.5  # ... whose minimum is below this fraction of their maximum
+OVERFIT_RATIO = 0.5  # r_v at or above this: D scores unseen real data at least halfway to fakes
+# d_train - d_heldout at least this (times the read-outs' scale for raw critic scores): a few
+# standard errors of a mean over the evaluation's samples, so that noise does not count
+OVERFIT_MIN_GAP = 0.005
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -108,6 +117,7 @@ REMEDIED_PRESETS = {
     "dirac-gan": "dirac-gan-r1",
     "vanishing-gradients": "vanishing-gradients-fixed",
     "gaussian-1d-moments": "gaussian-1d-moments-fixed",
+    "gaussian-1d-small-data": "gaussian-1d-small-data-r1",
 }
 BEST_PRESETS = {"ring-8": "ring-8-best", "grid-25": "grid-25-best"}
 
@@ -432,11 +442,66 @@ def detect_non_convergence(rows: list[dict], config=None) -> dict | None:
     )
 
 
+def _overfit(row: dict, probs: bool) -> float | None:
+    """r_v of one evaluation row where its training/held-out gap is above noise, else None."""
+    train, held, gen = (row.get(k) for k in ("d_train", "d_heldout", "d_gen"))
+    if not (_finite(train) and _finite(held) and _finite(gen)) or train == gen:
+        return None
+    scale = 1.0 if probs else max(1.0, abs(train), abs(gen))
+    if train - held < OVERFIT_MIN_GAP * scale:
+        return None
+    return (train - held) / (train - gen)
+
+
+def detect_discriminator_overfit(rows: list[dict], config=None) -> dict | None:
+    total = _total_steps(rows, config)
+    evals = [r for r in rows if _finite(r.get("step")) and r["step"] > total / 2 and "d_train" in r]
+    if not evals:
+        return None
+    probs = _cfg(config, "game.loss", "") in PROBABILITY_LOSSES
+    ratios = [_overfit(r, probs) for r in evals]
+    hits = [r for r, v in zip(evals, ratios) if v is not None and v >= OVERFIT_RATIO]
+    if len(hits) * 2 < len(evals) or hits[-1] is not evals[-1]:
+        return None
+    size = _cfg(config, "data.train_size", 0)
+    return _failure(
+        "discriminator_overfit",
+        hits[0]["step"],
+        evals[-1]["step"],
+        {
+            "train_size": size,
+            "steps": [int(r["step"]) for r in evals],
+            "r_v": [_num(v) for v in ratios],
+            "d_train": [_num(r["d_train"]) for r in evals],
+            "d_heldout": [_num(r["d_heldout"]) for r in evals],
+            "d_gen": [_num(r["d_gen"]) for r in evals],
+            "thresholds": {"r_v": OVERFIT_RATIO, "gap": OVERFIT_MIN_GAP},
+        },
+        f"The discriminator scores its {size} training points above fresh samples of the same "
+        "density, and those fresh samples about as low as generated ones (r_v of Karras et al. "
+        "2020 >= 0.5): it has memorised the training set instead of learning the density, and "
+        "the generator is pulled onto the training points.",
+        [
+            "penalise D's slope on the data, so it cannot put a bump on each training point: "
+            "--set game.penalties.r1=3.0",
+            "blur both distributions early on: --set game.instance_noise=0.5",
+            "more training data: --set data.train_size=N (0: fresh samples every step)",
+            "a smaller discriminator: --set model.d_width=32",
+        ]
+        + [
+            f"the remedied preset: --preset {fixed}"
+            for fixed in [REMEDIED_PRESETS.get(_cfg(config, "preset", ""))]
+            if fixed
+        ],
+    )
+
+
 DETECTORS = {
     "diverged": detect_diverged,
     "vanishing_gradients": detect_vanishing_gradients,
     "mode_collapse": detect_mode_collapse,
     "non_convergence": detect_non_convergence,
+    "discriminator_overfit": detect_discriminator_overfit,
 }
 
 
