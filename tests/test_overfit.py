@@ -11,6 +11,7 @@ from gankit import config as config_mod
 from gankit.data.finite import TrainingSet
 from gankit.data.toy import make_toy
 from gankit.diagnose import DIAGNOSIS, detect_discriminator_overfit
+from gankit.errors import GankitError
 from gankit.metrics.overfit import overfit_ratio
 
 
@@ -122,3 +123,10 @@ def test_small_data_overfits_on_most_seeds(tmp_path):
 @pytest.mark.parametrize("seed", range(5))
 def test_small_data_with_r1_is_clean(tmp_path, seed):
     assert _run(tmp_path, "gaussian-1d-small-data-r1", seed) == set()
+
+
+def test_boosting_refuses_a_training_set_before_writing(tmp_path):
+    cfg = config_mod.resolve("ring-8", overrides=["game.boost_rounds=2", "data.train_size=64"])
+    with pytest.raises(GankitError, match="data.train_size = 64: AdaGAN"):
+        api.train(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

@@ -303,6 +303,11 @@ def check_config(config: Config) -> None:
             f"and cannot be combined with model.generators = {config.model.generators} "
             "(set one of them back)"
         )
+    if config.game.boost_rounds > 0 and config.data.train_size > 0:
+        raise GankitError(
+            f"data.train_size = {config.data.train_size}: AdaGAN trains each round on its own "
+            f"reweighted pool of {POOL_SIZE} points; leave data.train_size at 0"
+        )
 
 
 def is_boosted(config: Config) -> bool:
