@@ -10,7 +10,7 @@ from gankit import api
 from gankit import config as config_mod
 from gankit.data.finite import TrainingSet
 from gankit.data.toy import make_toy
-from gankit.diagnose import DIAGNOSIS, detect_discriminator_overfit
+from gankit.diagnose import DIAGNOSIS, detect_discriminator_overfit, summary
 from gankit.errors import GankitError
 from gankit.metrics.overfit import overfit_ratio
 
@@ -94,8 +94,11 @@ def test_short_run_logs_the_read_outs(tmp_path):
     evals = [r for r in evals if "d_train" in r]
     assert [r["step"] for r in evals] == [30, 60]
     assert all(0 < r[k] < 1 for r in evals for k in ("d_train", "d_heldout", "d_gen"))
-    failures = json.loads((out / DIAGNOSIS).read_text())["failures"]
-    assert "discriminator_overfit" not in {f["name"] for f in failures}  # 60 steps: too early
+    diagnosis = json.loads((out / DIAGNOSIS).read_text())
+    assert "discriminator_overfit" not in {f["name"] for f in diagnosis["failures"]}  # too early
+    assert diagnosis["overfit_checked"] is True
+    assert summary({"failures": [], "overfit_checked": True}).endswith("discriminator overfit).")
+    assert "overfit" not in summary({"failures": []})
     # a D that judges packs has no read-out of single points: nothing logged
     cfg = config_mod.resolve(
         "gaussian-1d-small-data",

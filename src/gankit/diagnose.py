@@ -517,7 +517,10 @@ def diagnose(rows: list[dict], config=None) -> dict[str, Any]:
         if found is not None:
             failures.append(found)
     steps = [r["step"] for r in rows if _finite(r.get("step"))]
-    return {"failures": failures, "steps": int(max(steps)) if steps else 0}
+    result = {"failures": failures, "steps": int(max(steps)) if steps else 0}
+    if any("d_train" in r for r in rows):  # only a finite training set can be overfit
+        result["overfit_checked"] = True
+    return result
 
 
 def _json_safe(obj):
@@ -548,10 +551,10 @@ def summary(diagnosis: dict[str, Any]) -> str:
     """One paragraph: no failure, or each failure with its steps and first remedy."""
     failures = diagnosis.get("failures", [])
     if not failures:
-        return (
-            "diagnosis: no failure detected (vanishing gradients, mode collapse, "
-            "non-convergence, divergence)."
-        )
+        checked = "vanishing gradients, mode collapse, non-convergence, divergence"
+        if diagnosis.get("overfit_checked"):
+            checked += ", discriminator overfit"
+        return f"diagnosis: no failure detected ({checked})."
     parts = []
     for f in failures:
         advice = f" Try {f['advice'][0]}." if f.get("advice") else ""
