@@ -6,6 +6,8 @@ import io
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +65,17 @@ def build_models_for(config: Config, data: ToyDistribution) -> tuple[nn.Module, 
     )
 
 
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode for the block, then back in the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 @torch.no_grad()
 def generate(
     generator: nn.Module,
@@ -73,15 +86,13 @@ def generate(
     batch: int = 65536,
 ) -> torch.Tensor:
     """``(n, dim)`` samples of G in eval mode, drawn from ``rng`` in batches."""
-    was_training = generator.training
-    generator.eval()
     out = []
-    for start in range(0, n, batch):
-        z = sample_noise(
-            min(batch, n - start), config.model.noise_dim, config.model.noise, rng, device
-        )
-        out.append(generator(z).float().cpu())
-    generator.train(was_training)
+    with eval_mode(generator):
+        for start in range(0, n, batch):
+            z = sample_noise(
+                min(batch, n - start), config.model.noise_dim, config.model.noise, rng, device
+            )
+            out.append(generator(z).float().cpu())
     return torch.cat(out)
 
 
@@ -250,8 +261,8 @@ def overfit_metrics(
 ) -> dict[str, float]:
     """D's mean read-out on (up to ``log.eval_samples``) training points, ``log.eval_samples``
     fresh points of the density and the generated ``samples``, and Karras et al.'s r_v
-    (`overfit_ratio`). Empty
-    for a D that judges sets rather than points (packing, minibatch layers, moments)."""
+    (`overfit_ratio`). Empty for a D that judges sets rather than points (packing, minibatch
+    layers, moments)."""
     from gankit.game.losses import d_readout, get_loss
     from gankit.metrics.overfit import overfit_ratio
 
@@ -260,10 +271,8 @@ def overfit_metrics(
     n = samples.shape[0]  # the training set's mean over (up to) as many of its points
     batches = (train_set.points[:n], data.sample(n, stream), samples)
     loss = get_loss(config.game.loss)
-    was_training = d.training
-    d.eval()
-    readouts = [d_readout(loss, d(x.to(device)).float().cpu().reshape(-1)) for x in batches]
-    d.train(was_training)
+    with eval_mode(d):
+        readouts = [d_readout(loss, d(x.to(device)).float().cpu().reshape(-1)) for x in batches]
     return overfit_ratio(*readouts)
 
 
@@ -285,10 +294,8 @@ def write_snapshot(
 
         lo, hi = data.support()
         grid = torch.linspace(lo, hi, GRID_POINTS)
-        was_training = d.training
-        d.eval()
-        scores = d(grid.unsqueeze(1).to(device)).float().cpu().reshape(-1)
-        d.train(was_training)
+        with eval_mode(d):
+            scores = d(grid.unsqueeze(1).to(device)).float().cpu().reshape(-1)
         arrays["grid"] = grid.numpy()
         arrays["d_grid"] = d_readout(get_loss(config.game.loss), scores).numpy()
         arrays["d_is_probability"] = np.array(get_loss(config.game.loss).probabilities)

@@ -122,10 +122,14 @@ REMEDIED_PRESETS = {
 BEST_PRESETS = {"ring-8": "ring-8-best", "grid-25": "grid-25-best"}
 
 
+def _own_fix(config) -> str | None:
+    """The remedied preset of the failure preset this run came from, if any."""
+    return REMEDIED_PRESETS.get(_cfg(config, "preset", ""))
+
+
 def _best_preset(config) -> str | None:
     """The preset that remedies this run: the failure preset's own fix, else its toy's best."""
-    fixed = REMEDIED_PRESETS.get(_cfg(config, "preset", ""))
-    return fixed or BEST_PRESETS.get(_cfg(config, "data.name", ""))
+    return _own_fix(config) or BEST_PRESETS.get(_cfg(config, "data.name", ""))
 
 
 # ----------------------------------------------------------------------------- detectors
@@ -488,11 +492,7 @@ def detect_discriminator_overfit(rows: list[dict], config=None) -> dict | None:
             "more training data: --set data.train_size=N (0: fresh samples every step)",
             "a smaller discriminator: --set model.d_width=32",
         ]
-        + [
-            f"the remedied preset: --preset {fixed}"
-            for fixed in [REMEDIED_PRESETS.get(_cfg(config, "preset", ""))]
-            if fixed
-        ],
+        + ([f"the remedied preset: --preset {_own_fix(config)}"] if _own_fix(config) else []),
     )
 
 

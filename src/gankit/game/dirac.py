@@ -135,8 +135,8 @@ def trajectory_figure(
             u[i, j], v[i, j] = -g_theta, -g_psi
     ax.quiver(grid, grid, u, v, color="0.75", angles="xy")
     for i, t in enumerate(trajs):
-        label = f"{t.mode}, {t.loss}" + (f", R1 gamma={t.gamma:g}" if t.gamma else "")
-        label = labels[i] if labels else label
+        r1 = f", R1 gamma={t.gamma:g}" if t.gamma else ""
+        label = labels[i] if labels else f"{t.mode}, {t.loss}{r1}"
         style = styles[i] if styles else "-"
         ax.plot(t.points[:, 0], t.points[:, 1], style, lw=1.2 if style == "-" else 2, label=label)
         ax.plot(*t.points[0], "ko", ms=4)
