@@ -1,0 +1,41 @@
+"""Behaviour is pinned: every preset, on seed 0 at a reduced budget, writes the same numbers as
+when the digests were recorded (``tests/golden/presets.json``, recorded before the architecture
+refactor of issue 11): metrics.jsonl without wall-clock time, every checkpoint's tensors, the
+snapshots, the final metrics and the diagnosis. Re-record only for a change meant to alter the
+numbers: ``python tests/golden/digests.py --record PRESET``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "golden"))
+from digests import RECORD, run_digest  # noqa: E402
+
+EXPECTED = json.loads(RECORD.read_text())
+
+
+@pytest.mark.parametrize("preset", sorted(EXPECTED))
+def test_preset_writes_the_recorded_numbers(preset, tmp_path):
+    found = run_digest(preset, tmp_path / preset)
+    expected = EXPECTED[preset]
+    assert sorted(found) == sorted(expected), "the run directory holds other files"
+    changed = [name for name in expected if found[name] != expected[name]]
+    assert not changed, f"{preset}: these files changed: {changed}"
+
+
+def test_the_digest_sees_a_changed_number(tmp_path):
+    """The comparison can fail: one changed float in metrics.jsonl changes its digest."""
+    from digests import directory_digest
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text('{"step": 1, "d_loss": 0.5, "time": 1.0}\n')
+    before = directory_digest(run)
+    (run / "metrics.jsonl").write_text('{"step": 1, "d_loss": 0.5000001, "time": 1.0}\n')
+    assert directory_digest(run) != before
+    (run / "metrics.jsonl").write_text('{"step": 1, "d_loss": 0.5, "time": 9.0}\n')
+    assert directory_digest(run) == before  # wall-clock time is not behaviour
