@@ -1,0 +1,101 @@
+"""Image datasets stored as numpy arrays: a ``.npy`` file (images only) or a ``.npz`` archive
+(images, and optionally labels).
+
+Files are always read with ``allow_pickle=False``: an array of Python objects would need a
+pickle, which can run any code while it loads, so it is refused. The pixel range stays explicit
+(`gankit.data.checks.check_images`): ``uint8`` in [0, 255] or float in [0, 1], never rescaled.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from gankit.data.datasets.dataset import ImageDataset
+from gankit.errors import GankitError
+
+#: keys of a ``.npz`` that may hold the images, and the labels, in order of preference
+IMAGE_KEYS = ("images", "x", "samples", "arr_0")
+LABEL_KEYS = ("labels", "y")
+
+NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK"
+_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _why(exc: BaseException) -> str:
+    text = _one_line(exc)
+    if "allow_pickle" in text:
+        return "holds an object array or pickled data (refused: gankit uses allow_pickle=False)"
+    return f"truncated or corrupt ({text})"
+
+
+def _read(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(images, labels or None) as stored, with errors turned into one `GankitError` line."""
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if path.suffix == ".npy":
+        if magic != NPY_MAGIC:
+            raise GankitError(f"{path}: not a .npy file (it does not start with \\x93NUMPY)")
+        try:
+            with open(path, "rb") as f:  # our handle: closed even when numpy fails
+                return np.load(f, allow_pickle=False), None
+        except _READ_ERRORS as exc:
+            raise GankitError(f"{path}: cannot read as a .npy array: {_why(exc)}") from None
+    if not magic.startswith(ZIP_MAGIC):
+        raise GankitError(f"{path}: not a .npz archive (it does not start with PK, a zip file)")
+    key = None
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+            keys = list(data.keys())
+            key = next((k for k in IMAGE_KEYS if k in keys), None)
+            if key is None:
+                raise GankitError(
+                    f"{path}: holds arrays {keys}; store the images under one of "
+                    f"{', '.join(IMAGE_KEYS)} (and labels under {' or '.join(LABEL_KEYS)})"
+                )
+            images = data[key]
+            key = next((k for k in LABEL_KEYS if k in keys), None)
+            labels = None if key is None else data[key]
+    except GankitError:
+        raise
+    except _READ_ERRORS as exc:
+        where = f"[{key!r}]" if key else ""
+        raise GankitError(f"{path}{where}: cannot read as a .npz archive: {_why(exc)}") from None
+    return images, labels
+
+
+def load_array_dataset(path: str | Path) -> ImageDataset:
+    """Load images (and labels) from a ``.npy`` or ``.npz`` file.
+
+    ``.npy``: the images only. ``.npz``: the images under the first of ``images``, ``x``,
+    ``samples``, ``arr_0`` that is present; labels (optional) under ``labels`` or ``y``,
+    ``(N,)`` integers >= 0 (classes are named "0".."max"). Images are ``(N, C, H, W)`` with
+    C in {1, 3}, or ``(N, H, W)`` read as one channel; ``uint8`` in [0, 255] or float in [0, 1]
+    (kept as ``float32``).
+
+    Raises `GankitError`, one line naming the file (and key): no such file, another suffix, an
+    object array (``allow_pickle=False``), a truncated or corrupt file, no images key, images
+    off the convention, labels of the wrong length or range."""
+    path = Path(path).expanduser().absolute()
+    if not path.is_file():
+        raise GankitError(f"{path}: no such file")
+    if path.suffix not in (".npy", ".npz"):
+        raise GankitError(f"{path}: expected a .npy or .npz file")
+    images, labels = _read(path)
+    if images.ndim == 3:
+        images = images[:, None, :, :]
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise GankitError(
+                f"{path}: labels must be 1-D integers, got dtype {labels.dtype} and shape "
+                f"{labels.shape}"
+            )
+    return ImageDataset(name=path.stem, images=images, labels=labels, source=str(path))
