@@ -26,9 +26,12 @@ import torch
 import torch.nn.functional as F
 
 from gankit.config import resolve
+from gankit.data.sources import ToySource
 from gankit.data.toy import make_toy
-from gankit.game.trainer import Trainer, make_optimizer
-from gankit.nets.build import build_models, sample_noise
+from gankit.nets.build import build_models
+from gankit.nets.latent import sample_noise
+from gankit.train.optim import make_optimizer
+from gankit.train.trainer import Trainer
 
 TARGET = 1.10
 
@@ -95,9 +98,7 @@ def build(device):
     torch.manual_seed(cfg.train.seed)
     G, D = build_models(cfg.model, data.dim, data.sample, cfg.train.seed)
     tmp = tempfile.mkdtemp(prefix="gankit-bench-")
-    trainer = Trainer(
-        cfg, data.sample, copy.deepcopy(G), copy.deepcopy(D), tmp, device, progress=False
-    )
+    trainer = Trainer(cfg, ToySource(data), copy.deepcopy(G), copy.deepcopy(D), tmp, device)
     hand = HandLoop(cfg, data.sample, copy.deepcopy(G), copy.deepcopy(D), device)
     return cfg, trainer, hand
 

@@ -4,7 +4,8 @@ converges."""
 import numpy as np
 import pytest
 
-from gankit.game.dirac import plot_trajectory, trajectory
+from gankit.game.dirac import trajectory
+from gankit.report.dirac import plot_trajectory
 
 START = (0.3, 0.3)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gankit.data.images import load_digits_images
-from gankit.metrics.suite import fid_between, image_metrics
+from gankit.eval.suite import fid_between, image_metrics
 
 
 def test_image_metrics_on_digits():

@@ -5,23 +5,12 @@ parser from them, dispatches, and turns a `GankitError` into a one-line error wi
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from gankit.commands import compare, evaluate, features, fid, presets, report, sample, train
 from gankit.errors import GankitError
 
-COMMANDS = ("train", "sample", "evaluate", "report", "compare", "fid", "features", "presets")
-
-
-def _load_commands():
-    modules = []
-    for name in COMMANDS:
-        try:
-            modules.append(importlib.import_module(f"gankit.commands.{name}"))
-        except ModuleNotFoundError as exc:  # a command still being built is simply absent
-            if exc.name != f"gankit.commands.{name}":
-                raise
-    return modules
+COMMANDS = (train, sample, evaluate, report, compare, fid, features, presets)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, diagnose and evaluate GANs and classical generative models.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _load_commands():
+    for module in COMMANDS:
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)

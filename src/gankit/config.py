@@ -29,6 +29,8 @@ SCHEDULES = ("constant", "linear", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 D_INPUTS = ("samples", "moments")
 ARCHS = ("mlp", "dirac")
+#: model families (`gankit.recipes`); a GAN with game.boost_rounds > 0 trains as AdaGAN's rounds
+FAMILIES = ("gan",)
 
 
 def _choice(default, choices, doc):
@@ -54,6 +56,11 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    family: str = _choice(
+        "gan",
+        FAMILIES,
+        "model family (gankit.recipes): gan (with game.boost_rounds > 0: AdaGAN's rounds)",
+    )
     arch: str = _choice(
         "mlp",
         ARCHS,

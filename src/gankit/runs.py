@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -31,6 +33,9 @@ METRICS = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 SNAPSHOTS = "snapshots"
 LATEST = "latest"
+FINAL = "final_metrics.json"
+DIAGNOSIS = "diagnosis.json"
+REPORT = "report.html"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -70,6 +75,52 @@ def require_run_dir(path: str | Path) -> Path:
 def has_content(path: Path) -> bool:
     path = Path(path)
     return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
+def default_run_dir(name: str) -> Path:
+    """``runs/<name>-<YYYYmmdd-HHMMSS>``, with a ``-N`` suffix where that already exists."""
+    base = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, i = base, 1
+    while path.exists():
+        path, i = Path(f"{base}-{i}"), i + 1
+    return path
+
+
+def check_out(out: Path, resume: bool, force: bool) -> None:
+    """Refuse to overwrite a run unless asked (``--force``), or to resume what is no run with a
+    checkpoint: checked before anything is written."""
+    if resume:
+        if not is_run_dir(out):
+            raise GankitError(f"--resume: {out} is not a run directory (no {CONFIG})")
+        latest_checkpoint(out)
+        return
+    if has_content(out) and not force:
+        raise GankitError(
+            f"--out {out} already holds files; use --resume to continue the run "
+            "or --force to overwrite it"
+        )
+    if out.exists() and not out.is_dir():
+        raise GankitError(f"--out {out} is a file, not a directory")
+
+
+def start_run_dir(out: Path, config_text: str, force: bool) -> None:
+    """A fresh run directory holding the resolved config and an empty metrics log."""
+    if force and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / CONFIG, config_text)
+    (out / METRICS).touch()
+
+
+def append_metrics_row(run: Path, row: dict[str, Any]) -> None:
+    """Append one line to ``RUN/metrics.jsonl`` (outside a trainer's open log)."""
+    with open(Path(run) / METRICS, "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """``obj`` as indented, key-sorted JSON, written atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 # ----------------------------------------------------------------------------- metrics.jsonl
@@ -181,8 +232,6 @@ def load_checkpoint(path: Path) -> tuple[int, dict[str, torch.Tensor], dict]:
     """(step, tensors, optimizer metadata) of a checkpoint file."""
     try:
         tensors = load_file(str(path))
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as fh:
             metadata = fh.metadata() or {}
         return int(metadata["step"]), tensors, json.loads(metadata["optimizers"])

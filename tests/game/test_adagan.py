@@ -15,8 +15,12 @@ import torch
 from torch import nn
 
 from gankit import api, config
+from gankit.data.weighted import WeightedPool
 from gankit.errors import GankitError
 from gankit.game import adagan
+from gankit.nets.boosted import BoostedMixture
+from gankit.recipes.adagan import BoostedRun
+from gankit.recipes.adagan.rounds import POOL_SIZE, read_tensors
 
 
 def _brute_lambda(h: np.ndarray, beta: float) -> float:
@@ -112,7 +116,7 @@ class _Const(nn.Module):
 
 def test_mixture_samples_components_with_their_weights():
     weights = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
-    mix = adagan.Mixture([_Const(0), _Const(1), _Const(2)], weights, noise_dim=2, noise="normal")
+    mix = BoostedMixture([_Const(0), _Const(1), _Const(2)], weights, noise_dim=2, noise="normal")
     n = 60_000
     x = mix.sample(n, torch.Generator().manual_seed(0), batch=7000)
     assert x.shape == (n, 1) and x.dtype == torch.float32
@@ -125,7 +129,7 @@ def test_mixture_samples_components_with_their_weights():
 
 def test_weighted_pool_frequencies():
     points = torch.arange(4.0).reshape(4, 1)
-    pool = adagan.WeightedPool(points, torch.tensor([0.0, 0.5, 0.25, 0.25]))
+    pool = WeightedPool(points, torch.tensor([0.0, 0.5, 0.25, 0.25]))
     x = pool.sample(40_000, torch.Generator().manual_seed(1))
     freq = torch.bincount(x[:, 0].long(), minlength=4).double() / len(x)
     assert freq[0] == 0.0
@@ -170,8 +174,8 @@ def test_boosted_run_directory(boosted):
         assert (sub / "classifier.safetensors").is_file()
         sub_cfg = config.resolve(config_file=sub / "config.toml")
         assert sub_cfg.game.boost_rounds == 0 and sub_cfg.train.seed == 1000 * (t - 1)
-    w = adagan._read_tensors(boosted / "rounds" / "round-2" / "pool_weights.safetensors")["weights"]
-    assert w.shape == (adagan.POOL_SIZE,) and w.sum().item() == pytest.approx(1.0)
+    w = read_tensors(boosted / "rounds" / "round-2" / "pool_weights.safetensors")["weights"]
+    assert w.shape == (POOL_SIZE,) and w.sum().item() == pytest.approx(1.0)
     for name in ("final_metrics.json", "report.html", "density.png", "diagnosis.json"):
         assert (boosted / name).is_file(), name
     assert sorted(p.name for p in (boosted / "snapshots").iterdir()) == [
@@ -184,7 +188,7 @@ def test_boosted_run_directory(boosted):
 
 def test_load_run_samples_the_mixture(boosted):
     run = api.load_run(boosted)
-    assert isinstance(run, adagan.MixtureRun) and run.step == 40
+    assert isinstance(run, BoostedRun) and run.step == 40
     assert len(run.generator.components) == 2
     x = run.sample(1000, seed=3)
     assert x.shape == (1000, 2) and torch.isfinite(x).all()

@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from gankit import api, config, runs
+from gankit.data.sources import build_toy
 from gankit.errors import GankitError
 
 FAST = ["log.every=1", "log.eval_every=1000", "model.g_width=32", "model.d_width=32"]
@@ -60,14 +61,14 @@ def test_logged_instance_noise_follows_the_schedule(tmp_path):
 
 def test_feature_matching_reads_one_more_real_batch_per_step(tmp_path, monkeypatch):
     calls = []
-    real_sample = api.build_data(config.resolve("ring-8")).sample.__func__
+    real_sample = build_toy(config.resolve("ring-8").data).sample.__func__
 
     def counting(self, n, generator):
         if n == 256:  # minibatches (not the standardisation's reference sample)
             calls.append(n)
         return real_sample(self, n, generator)
 
-    data = api.build_data(config.resolve("ring-8"))
+    data = build_toy(config.resolve("ring-8").data)
     monkeypatch.setattr(type(data), "sample", counting)
     _train(tmp_path, ["game.feature_matching=1.0"], steps=4)
     assert len(calls) == 3 * 2  # 3 steps x (1 D batch + 1 G batch)

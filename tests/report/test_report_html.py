@@ -18,8 +18,8 @@ import pytest
 
 from gankit import api, config
 from gankit.cli import main
-from gankit.report.compare import group_stats
-from gankit.report.html import write_report
+from gankit.report.groups import group_stats
+from gankit.report.run_page import write_report
 
 TINY = [
     "log.eval_every=20",

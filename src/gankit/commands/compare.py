@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from gankit.report.groups import comparison, comparison_text
+
 NAME = "compare"
 HELP = (
     "a table of final metrics across runs; runs that differ only in train.seed are grouped "
@@ -21,8 +23,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from gankit.report.compare import comparison, comparison_text
-
     result = comparison(args.runs)
     if args.json:
         print(json.dumps(result, sort_keys=True, allow_nan=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from gankit import api
+from gankit.errors import GankitError
 
 NAME = "evaluate"
 HELP = "evaluate a run against its data (toys: exact divergences against the known density)"
@@ -19,8 +20,6 @@ def add_arguments(p):
 
 def run(args) -> int:
     if args.n is not None and args.n < 2:
-        from gankit.errors import GankitError
-
         raise GankitError(f"-n: need at least 2 samples to evaluate, got {args.n}")
     metrics = api.evaluate_run(args.run, n=args.n, seed=args.seed)
     if args.json:

@@ -12,8 +12,8 @@ import numpy as np
 
 from gankit.commands.fid import add_feature_arguments
 from gankit.errors import GankitError
+from gankit.eval.suite import as_images, resolve_extractor
 from gankit.metrics.features import extract_features
-from gankit.metrics.suite import as_images, resolve_extractor
 
 NAME = "features"
 HELP = "extract features (and class logits) of an image source into .npy files"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gankit.metrics.suite import DEFAULTS, FEATURE_CHOICES, fid_between
+from gankit.eval.suite import DEFAULTS, FEATURE_CHOICES, fid_between
 
 NAME = "fid"
 HELP = "FID between two image sources (folders, .npy/.npz arrays, run directories, 'digits')"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from gankit.errors import GankitError
+from gankit.report.compare_page import write_comparison
+from gankit.report.run_page import write_report
 
 NAME = "report"
 HELP = (
@@ -29,8 +31,6 @@ def add_arguments(p):
 
 def run(args) -> int:
     if len(args.runs) == 1:
-        from gankit.report.html import write_report
-
         path = write_report(args.runs[0], out=args.out, tensorboard=not args.no_tensorboard)
     else:
         if not args.out:
@@ -41,8 +41,6 @@ def run(args) -> int:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise GankitError(f"--out {out} is a file, not a directory")
-        from gankit.report.compare import write_comparison
-
         path = write_comparison(args.runs, out)
     print(f"report: {path}")
     return 0

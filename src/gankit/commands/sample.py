@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+import numpy as np
 
 from gankit import api
 from gankit.errors import GankitError
+from gankit.runs import atomic_write_bytes
 
 NAME = "sample"
 HELP = "draw N samples from a run's generator into a .npy file"
@@ -20,12 +24,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    import io
-
-    import numpy as np
-
-    from gankit.runs import atomic_write_bytes
-
     if args.n < 1:
         raise GankitError(f"-n: number of samples must be >= 1, got {args.n}")
     out = Path(args.out)
@@ -33,8 +31,7 @@ def run(args) -> int:
         raise GankitError(f"--out {out}: must end in .npy")
     if out.exists() and not args.force:
         raise GankitError(f"--out {out} already exists; use --force to overwrite it")
-    loaded = api.load_run(args.run)
-    samples = loaded.sample(args.n, seed=args.seed).numpy().astype(np.float32)
+    samples = api.sample(args.run, args.n, seed=args.seed).numpy().astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, samples)
     atomic_write_bytes(out, buffer.getvalue())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gankit import api, config
+from gankit.errors import GankitError
 
 NAME = "train"
 HELP = "train a GAN (default preset: gaussian-1d) into a run directory"
@@ -33,8 +34,6 @@ def add_arguments(p):
 
 def run(args) -> int:
     if args.resume and not args.out:
-        from gankit.errors import GankitError
-
         raise GankitError("--resume needs --out RUN (the run to continue)")
     if args.resume and (
         args.preset
@@ -43,8 +42,6 @@ def run(args) -> int:
         or args.seed is not None
         or args.steps is not None
     ):
-        from gankit.errors import GankitError
-
         raise GankitError(
             "--resume continues RUN/config.toml as it is; drop --preset/--config/"
             "--set/--seed/--steps"

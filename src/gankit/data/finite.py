@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from gankit.data.batch import Batch
 from gankit.data.toy import ToyDistribution
 
 #: offset of the training set's seed from ``train.seed``: a stream no other part of a run reads
@@ -18,7 +19,9 @@ TRAINING_SET_SEED_OFFSET = 7_919
 
 class TrainingSet:
     """``size`` points ``(size, dim)`` of ``data``, drawn once with ``seed``; :meth:`sample`
-    has the signature of ``ToyDistribution.sample``."""
+    has the signature of ``ToyDistribution.sample``, :meth:`batch` is the source's."""
+
+    kind = "toy"
 
     def __init__(self, data: ToyDistribution, size: int, seed: int):
         if size < 1:
@@ -34,3 +37,7 @@ class TrainingSet:
         """``n`` training points drawn uniformly with replacement: ``(n, dim)``."""
         index = torch.randint(len(self), (n,), generator=generator)
         return self.points[index]
+
+    def batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
+        """A minibatch of ``n`` training points drawn with replacement."""
+        return Batch(self.sample(n, generator))

@@ -3,7 +3,7 @@ directories, and scikit-learn's digits.
 
 Every source comes back as an array ``(N, C, H, W)`` that is either ``uint8`` in [0, 255] or
 ``float32`` in [0, 1]. The range is explicit: anything else is refused with the range found
-(`gankit.metrics.checks.check_images`), never silently rescaled.
+(`gankit.data.checks.check_images`), never silently rescaled.
 
 Run directories: `run_samples_path` is the seam between this module and the run-directory code.
 Today a run directory is accepted when it holds ``samples.npy``; when `gankit.runs` grows a
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.data.checks import check_images
 from gankit.errors import GankitError
-from gankit.metrics.checks import check_images
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 NPZ_KEYS = ("samples", "images", "x", "arr_0")

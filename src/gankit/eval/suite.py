@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.data.checks import check_images
+from gankit.data.images import load_images
 from gankit.errors import GankitError
-from gankit.metrics.checks import check_images
 from gankit.metrics.features import (
     cache_key,
     cached_stats,
@@ -23,7 +24,7 @@ from gankit.metrics.features import (
     extract_features,
     get_extractor,
 )
-from gankit.metrics.fid import check_fid_sample_count
+from gankit.metrics.fid import check_fid_sample_count, fid
 from gankit.metrics.frechet import frechet_distance
 from gankit.metrics.inception_score import inception_score
 from gankit.metrics.kid import KID_DEFAULTS, kid
@@ -48,8 +49,6 @@ FEATURE_CHOICES = ("auto", "inception", "digits")
 def as_images(source, name: str = "images") -> np.ndarray:
     """An image source (path, ``"digits"``, array or tensor) as checked ``(N, C, H, W)``."""
     if isinstance(source, (str, Path)):
-        from gankit.data.images import load_images
-
         return load_images(source, name=str(source))
     return check_images(source, name).numpy()
 
@@ -175,8 +174,6 @@ def image_metrics(
             out["refused"][name] = str(exc)
 
     def do_fid():
-        from gankit.metrics.fid import fid
-
         out["fid"] = fid(fr, ff)
 
     def do_kid():

@@ -11,14 +11,13 @@ gradient vector field is a pure rotation (its Jacobian has imaginary eigenvalues
 * the R1 penalty ``gamma / 2 * |dD/dx|^2`` on the data (``gamma / 2 * psi^2`` here) damps the
   rotation and both variants converge to (0, 0).
 
-Pure torch: no trainer, no network. :func:`trajectory` returns the iterates, :func:`plot_trajectory`
-draws them (over the gradient field) into a PNG.
+Pure torch: no trainer, no network. :func:`trajectory` returns the iterates;
+`gankit.report.dirac` draws them over the gradient field and beside a trained run's path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,7 +43,7 @@ class DiracTrajectory:
         return np.hypot(self.points[:, 0], self.points[:, 1])
 
 
-def _grads(loss, theta: float, psi: float, gamma: float) -> tuple[float, float]:
+def grads(loss, theta: float, psi: float, gamma: float) -> tuple[float, float]:
     """(d g_loss / d theta, d (d_loss + gamma/2 psi^2) / d psi) at ``(theta, psi)``."""
     t = torch.tensor(float(theta), dtype=torch.float64, requires_grad=True)
     p = torch.tensor(float(psi), dtype=torch.float64, requires_grad=True)
@@ -79,76 +78,14 @@ def trajectory(
     points = [(theta, psi)]
     for _ in range(steps):
         if mode == "simultaneous":
-            g_theta, g_psi = _grads(fn, theta, psi, gamma)
+            g_theta, g_psi = grads(fn, theta, psi, gamma)
             theta, psi = theta - lr * g_theta, psi - lr * g_psi
         else:
             for _ in range(d_steps):
-                psi -= lr * _grads(fn, theta, psi, gamma)[1]
-            theta -= lr * _grads(fn, theta, psi, gamma)[0]
+                psi -= lr * grads(fn, theta, psi, gamma)[1]
+            theta -= lr * grads(fn, theta, psi, gamma)[0]
         points.append((theta, psi))
     return DiracTrajectory(np.asarray(points, dtype=np.float64), loss, mode, lr, gamma)
-
-
-def plot_trajectory(
-    trajectories: DiracTrajectory | list[DiracTrajectory],
-    path: str | Path,
-    title: str | None = None,
-) -> Path:
-    """Draw one or more trajectories in the (theta, psi) plane, over the (negative) gradient field
-    of the first one's game, into the PNG ``path``; returns the path."""
-    import matplotlib.pyplot as plt
-
-    fig = trajectory_figure(trajectories, title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def trajectory_figure(
-    trajectories: DiracTrajectory | list[DiracTrajectory],
-    title: str | None = None,
-    labels: list[str] | None = None,
-    styles: list[str] | None = None,
-):
-    """The figure of :func:`plot_trajectory` (a matplotlib ``Figure``, left open); ``labels``
-    replace the default "mode, loss" legend entries, ``styles`` the solid lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    trajs = [trajectories] if isinstance(trajectories, DiracTrajectory) else list(trajectories)
-    if not trajs:
-        raise ValueError("plot_trajectory: no trajectory to draw")
-    pts = np.concatenate([t.points[np.isfinite(t.points).all(1)] for t in trajs])
-    span = max(1.0, float(np.abs(pts).max()) * 1.1) if len(pts) else 1.0
-    fig, ax = plt.subplots(figsize=(5, 5))
-    grid = np.linspace(-span, span, 15)
-    fn = get_loss(trajs[0].loss)
-    u = np.zeros((grid.size, grid.size))
-    v = np.zeros_like(u)
-    for i, p in enumerate(grid):
-        for j, t in enumerate(grid):
-            g_theta, g_psi = _grads(fn, t, p, trajs[0].gamma)
-            u[i, j], v[i, j] = -g_theta, -g_psi
-    ax.quiver(grid, grid, u, v, color="0.75", angles="xy")
-    for i, t in enumerate(trajs):
-        r1 = f", R1 gamma={t.gamma:g}" if t.gamma else ""
-        label = labels[i] if labels else f"{t.mode}, {t.loss}{r1}"
-        style = styles[i] if styles else "-"
-        ax.plot(t.points[:, 0], t.points[:, 1], style, lw=1.2 if style == "-" else 2, label=label)
-        ax.plot(*t.points[0], "ko", ms=4)
-    ax.plot(0, 0, "r*", ms=10, label="equilibrium")
-    ax.set_xlabel(r"$\theta$ (generator)")
-    ax.set_ylabel(r"$\psi$ (discriminator)")
-    ax.set_xlim(-span, span)
-    ax.set_ylim(-span, span)
-    ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7)
-    ax.set_title(title or "Dirac-GAN (Mescheder et al. 2018)")
-    return fig
 
 
 def closed_form_mismatch(config) -> str | None:
@@ -167,37 +104,3 @@ def closed_form_mismatch(config) -> str | None:
         ),
     ]
     return next((why for ok, why in checks if not ok), None)
-
-
-def run_trajectories(rows: list[dict], config) -> tuple[list[DiracTrajectory], list[str], str]:
-    """A trained run's ``(theta, psi)`` path (from the ``theta`` / ``psi`` its trainer logged,
-    after its start :func:`gankit.nets.dirac.dirac_start`) and, where the setting allows, the
-    closed-form iteration from the same start: ``(trajectories, labels, note)``; no path when the
-    rows hold no ``theta``/``psi``."""
-    from gankit.nets.dirac import dirac_start
-
-    logged = [
-        (r["step"], r["theta"], r["psi"])
-        for r in rows
-        if all(isinstance(r.get(k), (int, float)) for k in ("step", "theta", "psi"))
-    ]
-    if not logged:
-        return [], [], "the run logged no theta/psi"
-    start = dirac_start(config.train.seed)
-    points = np.asarray([start] + [(t, p) for _, t, p in logged], dtype=np.float64)
-    gamma = 2.0 * float(config.game.penalties.get("r1", 0.0))  # R1 weight = gamma / 2
-    loss, lr = config.game.loss, float(config.optim.lr_d)
-    trained = DiracTrajectory(points, loss, "alternating", lr, gamma)
-    trajs, labels = [trained], [f"this run (logged every {config.log.every} steps)"]
-    why = closed_form_mismatch(config)
-    if why is None:
-        exact = trajectory(
-            loss, "alternating", logged[-1][0], lr, gamma, start, config.game.d_steps
-        )
-        trajs.append(exact)
-        labels.append("closed form, the same game")
-        gap = float(np.abs(exact.points[[s for s, _, _ in logged]] - points[1:]).max())
-        note = f"largest gap between the run and the closed form: {gap:.2g}"
-    else:
-        note = f"no closed form drawn: {why}"
-    return trajs, labels, note

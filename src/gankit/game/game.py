@@ -20,6 +20,12 @@ loss and the model (errors name the key):
 * ``diversity``: both players minimise D's which-generator cross-entropy on generated samples
   (MAD-GAN, Ghosh et al. 2018, in MGAN's loss-agnostic form, Hoang et al. 2018).
 
+What flows in: the real minibatch is a `~gankit.data.batch.Batch` as the source returned it,
+the generated one a `Batch` made by :meth:`Game.fake` from a `~gankit.data.batch.Latent` (its
+class ``y`` attached); labels, codes and paired inputs ride along untouched, so families that
+need them add terms here, not code paths in the trainer. Plain tensors are accepted as
+``Batch(x)``.
+
 The discriminator contract the remedies read: ``D(x) -> (n', 1)`` raw scores, and where feature
 matching or the diversity term is on ``D.features(x) -> (n', F)``, ``D.score(f) -> (n', 1)`` with
 ``D(x) = D.score(D.features(x))``, ``D.identity(f) -> (n', n_generators)``; ``D.standardize.scale``
@@ -34,14 +40,21 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import GameConfig, ModelConfig
+from gankit.data.batch import Batch, Latent
 from gankit.errors import GankitError
 from gankit.game import terms
 from gankit.game.losses import Loss, d_readout, get_loss, label_smoothed_d_loss
 from gankit.game.noise import add_instance_noise, instance_noise_std
 from gankit.game.penalties import Penalty, clip_weights, get_penalty
 from gankit.game.unrolled import FunctionalDiscriminator, rule_from_optimizer, unroll
+from gankit.nets.latent import run_generator
 
 ScoreFn = Callable[[Tensor], Tensor]
+
+
+def as_batch(examples: Tensor | Batch) -> Batch:
+    """``examples`` as a `Batch` (a bare tensor is ``Batch(x)``)."""
+    return examples if isinstance(examples, Batch) else Batch(examples)
 
 
 class Game:
@@ -148,17 +161,21 @@ class Game:
                     f"{', '.join(missing)}(); this remedy reads D's features"
                 )
 
-    # -------------------------------------------------------------------- the players' losses
+    # -------------------------------------------------------------------- the players' moves
 
-    def _noisy(self, d: ScoreFn, x: Tensor) -> Tensor:
+    def fake(self, generator: nn.Module, latent: Latent) -> Batch:
+        """G's move: the generated minibatch ``Batch(G(latent), y=latent.y)``."""
+        return Batch(run_generator(generator, latent), y=latent.y)
+
+    def _noisy(self, d: ScoreFn, batch: Batch) -> Batch:
         std = self.noise_std
         if std <= 0:
-            return x
+            return batch
         standardize = getattr(d, "standardize", None)
         scale = getattr(standardize, "scale", 1.0) if standardize is not None else 1.0
-        return add_instance_noise(x, std, scale, self.rng)
+        return batch.with_x(add_instance_noise(batch.x, std, scale, self.rng))
 
-    def _d_objective(self, d, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def _d_objective(self, d, real: Batch, fake: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss without detaching ``fake`` (the unrolled steps differentiate through it)."""
         cfg = self.config
         if cfg.instance_noise > 0:
@@ -166,14 +183,14 @@ class Game:
         if self.penalties:
             # Penalties that differentiate D at the real points reuse these scores (R1's
             # double backward then costs one forward pass less).
-            real = real.detach().requires_grad_(True)
-        real_scores = d(real)
+            real = real.with_x(real.x.detach().requires_grad_(True))
+        real_scores = d(real.x)
         fake_features = None
         if cfg.diversity > 0:
-            fake_features = d.features(fake)
+            fake_features = d.features(fake.x)
             fake_scores = d.score(fake_features)
         else:
-            fake_scores = d(fake)
+            fake_scores = d(fake.x)
         if cfg.label_smoothing > 0:
             d_loss = label_smoothed_d_loss(real_scores, fake_scores, cfg.label_smoothing)
         else:
@@ -185,13 +202,13 @@ class Game:
         if cfg.instance_noise > 0:
             stats["instance_noise"] = torch.tensor(self.noise_std)
         total = d_loss
-        scored_real = real
+        scored_real = real.x
 
         def d_cached(x: Tensor) -> Tensor:
             return real_scores if x is scored_real else d(x)
 
         for penalty, weight in self.penalties:
-            value = penalty.fn(d_cached, real, fake, self.rng)
+            value = penalty.fn(d_cached, real.x, fake.x, self.rng)
             stats[f"penalty_{penalty.name}"] = value.detach()
             total = total + weight * value
         if fake_features is not None:
@@ -202,18 +219,19 @@ class Game:
         return total, stats
 
     def discriminator_loss(
-        self, d_fn: ScoreFn, real: Tensor, fake: Tensor
+        self, d_fn: ScoreFn, real: Batch | Tensor, fake: Batch | Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss on a real and a generated minibatch (``fake`` is detached here).
 
-        ``real``/``fake``: ``(n, ...)`` in data units. Returns the scalar loss and detached
-        statistics: ``d_real``/``d_fake`` (probabilities for sigmoid losses, raw scores
-        otherwise), each penalty's value, and the remedies' terms where on. With instance noise
-        the losses and the penalties all see the noisy samples."""
-        return self._d_objective(d_fn, real, fake.detach())
+        ``real``/``fake``: batches (or tensors) of ``(n, ...)`` in data units. Returns the
+        scalar loss and detached statistics: ``d_real``/``d_fake`` (probabilities for sigmoid
+        losses, raw scores otherwise), each penalty's value, and the remedies' terms where on.
+        With instance noise the losses and the penalties all see the noisy samples."""
+        fake = as_batch(fake)
+        return self._d_objective(d_fn, as_batch(real), fake.with_x(fake.x.detach()))
 
     def generator_loss(
-        self, d_fn: ScoreFn, fake: Tensor, real: Tensor | None = None
+        self, d_fn: ScoreFn, fake: Batch | Tensor, real: Batch | Tensor | None = None
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """G's loss on a generated minibatch (gradients flow through ``fake`` into G).
 
@@ -222,16 +240,17 @@ class Game:
         ``game.adversarial_g`` is false) + ``feature_matching`` * the squared distance of D's
         mean features + ``diversity`` * the which-generator cross-entropy."""
         cfg = self.config
+        fake = as_batch(fake)
         if cfg.instance_noise > 0:
             fake = self._noisy(d_fn, fake)
         if not self.needs_features:
-            fake_scores = d_fn(fake)
+            fake_scores = d_fn(fake.x)
             # The losses' g term reads only the fake scores; the real slot is never used for it.
             _, g_loss = self.loss(fake_scores.detach(), fake_scores)
             return g_loss, {"g_loss": g_loss.detach()}
-        fake_features = d_fn.features(fake)
+        fake_features = d_fn.features(fake.x)
         stats: dict[str, Tensor] = {}
-        total = torch.zeros((), device=fake.device, dtype=fake.dtype)
+        total = torch.zeros((), device=fake.x.device, dtype=fake.x.dtype)
         if cfg.adversarial_g:
             fake_scores = d_fn.score(fake_features)
             _, adversarial = self.loss(fake_scores.detach(), fake_scores)
@@ -240,9 +259,10 @@ class Game:
         if cfg.feature_matching > 0:
             if real is None:
                 raise ValueError("feature matching needs a real minibatch (generator_loss real=)")
+            real = as_batch(real)
             if cfg.instance_noise > 0:
                 real = self._noisy(d_fn, real)
-            fm = terms.feature_matching(d_fn.features(real), fake_features)
+            fm = terms.feature_matching(d_fn.features(real.x), fake_features)
             stats["feature_matching"] = fm.detach()
             total = total + cfg.feature_matching * fm
         if cfg.diversity > 0:
@@ -255,7 +275,7 @@ class Game:
     def unrolled(
         self,
         discriminator: nn.Module,
-        batches: Sequence[tuple[Tensor, Tensor]],
+        batches: Sequence[tuple[Batch, Batch]],
         optimizer: torch.optim.Optimizer,
     ) -> FunctionalDiscriminator:
         """D after ``len(batches)`` unrolled steps of its own loss (Metz et al. 2017), for
@@ -265,7 +285,7 @@ class Game:
         rule = rule_from_optimizer(optimizer, discriminator)
 
         def d_loss(view, real, fake):
-            return self._d_objective(view, real, fake)[0]
+            return self._d_objective(view, as_batch(real), as_batch(fake))[0]
 
         return unroll(d_loss, discriminator, batches, rule, clip=self.clip)
 

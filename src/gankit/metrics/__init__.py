@@ -14,6 +14,7 @@ from gankit.metrics.divergences import (
     wasserstein1_1d,
     wasserstein1_ot,
 )
+from gankit.metrics.features.streaming_fid import StreamingFID
 from gankit.metrics.fid import fid, gaussian_stats
 from gankit.metrics.frechet import frechet_distance
 from gankit.metrics.inception_score import inception_score
@@ -22,7 +23,7 @@ from gankit.metrics.modes import mode_metrics
 from gankit.metrics.nearest import nearest_neighbours
 from gankit.metrics.one_nn import one_nn_accuracy
 from gankit.metrics.prdc import precision_recall_density_coverage
-from gankit.metrics.streaming import GaussianStats, StreamingFID
+from gankit.metrics.streaming import GaussianStats
 
 __all__ = [
     "KID_DEFAULTS",

@@ -1,4 +1,4 @@
-"""Build G and D from the model config, and draw G's input noise."""
+"""Build G and D from the model config (G's input: `gankit.nets.latent`)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,6 @@ from gankit.nets.dirac import DiracDiscriminator, DiracGenerator, dirac_start
 from gankit.nets.mixture import MixtureGenerator
 from gankit.nets.mlp import Discriminator, generator_mlp
 from gankit.nets.moments import MOMENTS_GROUP, MomentsDiscriminator
-
-
-def sample_noise(
-    n: int,
-    dim: int,
-    kind: str,
-    generator: torch.Generator | None = None,
-    device: torch.device | str = "cpu",
-) -> torch.Tensor:
-    """``(n, dim)`` noise: ``uniform`` on [-1, 1] (the classic demo's prior) or ``normal``."""
-    if kind == "uniform":
-        u = torch.rand(n, dim, generator=generator, device=device)
-        return u.mul_(2.0).sub_(1.0)
-    if kind == "normal":
-        return torch.randn(n, dim, generator=generator, device=device)
-    raise ValueError(f"unknown noise '{kind}'; known: uniform, normal")
-
 
 STANDARDIZE_SAMPLES = 10_000
 

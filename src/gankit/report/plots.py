@@ -1,8 +1,13 @@
-"""Matplotlib figures of a run, read only from its directory: density, curves, snapshots."""
+"""``RUN/density.png`` and ``RUN/curves.png``: the final density of a toy run and its curves.
+
+The curves come from ``RUN/metrics.jsonl`` (the same panels as the report's). The density
+needs the trained model's samples and D's read-out, which only the layers that load models can
+give: the caller passes them in (`gankit.recipes.finish`), so this module reads no checkpoint.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -13,31 +18,28 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from gankit import runs  # noqa: E402
+from gankit.report.figures import (  # noqa: E402
+    curves_figure,
+    histogram_density,
+    optimal_discriminator,
+)
 
-PLOT_SAMPLES = 100_000
-
-
-def histogram_density(samples: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Density of ``samples`` on the bins ``edges`` (a histogram normalised to integrate to 1
-    over the samples that fall inside)."""
-    counts, _ = np.histogram(samples, bins=edges)
-    widths = np.diff(edges)
-    return counts / max(len(samples), 1) / widths
+Readout = Callable[[np.ndarray], "np.ndarray | None"]
 
 
-def optimal_discriminator(p_data: np.ndarray, p_model: np.ndarray) -> np.ndarray:
-    """D*(x) = p_data / (p_data + p_g) (Goodfellow et al. 2014, Proposition 1); NaN where both
-    densities vanish."""
-    total = p_data + p_model
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, p_data / total, np.nan)
-
-
-def density_figure(run) -> plt.Figure:
-    """1-D: G's histogram over the true density, and learned D beside D*. 2-D: samples over the
-    true density's contours."""
-    samples = run.sample(PLOT_SAMPLES, seed=1).numpy()
-    data = run.data
+def density_figure(
+    distribution,
+    samples: np.ndarray,
+    step: int,
+    readout: Readout,
+    probabilities: bool,
+    loss_name: str,
+) -> plt.Figure:
+    """1-D: G's histogram over the true density, and the learned D beside D*. 2-D: samples
+    over the true density's contours. ``samples``: ``(n, dim)``; ``readout(grid (g,)) ->
+    (g,)`` D's read-out on points (probabilities when ``probabilities``), or None for a D that
+    judges sets, not points."""
+    data = distribution
     if data.dim == 1:
         lo, hi = data.support()
         edges = np.linspace(lo, hi, 121)
@@ -49,21 +51,13 @@ def density_figure(run) -> plt.Figure:
         # over all samples (not only those inside the axes): mass G puts outside is missing
         ax1.stairs(p_model_bins, edges, fill=True, alpha=0.5, label="G(z) samples")
         ax1.plot(grid, p_data, "k", lw=2, label="p_data (true)")
-        ax1.set_title(f"samples at step {run.step}")
+        ax1.set_title(f"samples at step {step}")
         ax1.set_xlabel("x")
         ax1.legend()
         p_data_bins = np.exp(data.log_prob(torch.from_numpy(centres)).numpy())
         d_star = optimal_discriminator(p_data_bins, p_model_bins)
-        from gankit.game.losses import d_readout, get_loss
-
-        loss = get_loss(run.config.game.loss)
-        # A D that judges sets (minibatch layers, moments) has no score of a single point.
-        pointwise = getattr(run.discriminator, "pointwise", True)
-        if pointwise:
-            with torch.no_grad():
-                scores = run.discriminator(torch.from_numpy(grid).float().unsqueeze(1))
-            learned = d_readout(loss, scores.reshape(-1)).numpy()
-        if not pointwise:
+        learned = readout(grid)
+        if learned is None:
             ax2.plot(centres, d_star, "--", label="D* = p_data / (p_data + p_g)")
             ax2.set_ylim(-0.02, 1.02)
             ax2.text(
@@ -73,13 +67,13 @@ def density_figure(run) -> plt.Figure:
                 transform=ax2.transAxes,
                 ha="center",
             )
-        elif loss.probabilities:
+        elif probabilities:
             ax2.plot(grid, learned, label="learned D(x)")
             ax2.plot(centres, d_star, "--", label="D* = p_data / (p_data + p_g)")
             ax2.axhline(0.5, color="grey", lw=0.5)
             ax2.set_ylim(-0.02, 1.02)
         else:
-            ax2.plot(grid, learned, label=f"critic score ({loss.name})")
+            ax2.plot(grid, learned, label=f"critic score ({loss_name})")
             twin = ax2.twinx()
             twin.plot(centres, d_star, "--", color="C1", label="D* = p_data / (p_data + p_g)")
             twin.set_ylim(-0.02, 1.02)
@@ -102,57 +96,31 @@ def density_figure(run) -> plt.Figure:
     logp = data.log_prob(pts).numpy().reshape(xs.shape)
     ax.contour(xs, ys, np.exp(logp), levels=6, cmap="Greys")
     ax.scatter(shown[:, 0], shown[:, 1], s=2, alpha=0.4, label="G(z)")
-    ax.set_title(f"samples at step {run.step}")
+    ax.set_title(f"samples at step {step}")
     ax.set_aspect("equal")
     fig.tight_layout()
     return fig
 
 
-CURVE_PANELS = (
-    ("losses", ("d_loss", "g_loss")),
-    ("discriminator outputs", ("d_real", "d_fake")),
-    ("gradient norms", ("grad_norm_d", "grad_norm_g")),
-    ("divergence to the data", ("jsd", "kl_data_model", "w1", "ks")),
-)
-
-
-def curves_figure(rows: list[dict]) -> plt.Figure:
-    """Losses, D(x) and D(G(z)), gradient norms and the divergences over steps."""
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-    for ax, (title, keys) in zip(axes.ravel(), CURVE_PANELS):
-        for key in keys:
-            pts = [
-                (r["step"], r[key])
-                for r in rows
-                if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])
-            ]
-            if pts:
-                steps, values = zip(*pts)
-                ax.plot(steps, values, label=key, marker="." if len(pts) < 60 else None)
-        if title in ("gradient norms", "divergence to the data") and ax.lines:
-            ax.set_yscale("log")
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        if ax.lines:
-            ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def write_run_plots(run_dir: Path) -> list[Path]:
-    """``RUN/density.png`` and ``RUN/curves.png``."""
-    from gankit.api import load_run
-
-    run_dir = Path(run_dir)
-    run = load_run(run_dir)
-    written = []
-    for name, fig in (
-        ("density.png", density_figure(run)),
-        ("curves.png", curves_figure(runs.read_metrics(run_dir))),
-    ):
-        tmp = run_dir / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=100)
+def save_figure(fig: plt.Figure, path: Path, dpi: int = 100) -> Path:
+    """Save ``fig`` as a PNG atomically (temporary file + rename) and close it."""
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        tmp.replace(path)
+    finally:
         plt.close(fig)
-        tmp.replace(run_dir / name)
-        written.append(run_dir / name)
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_run_plots(run_dir: Path, density: plt.Figure | None = None) -> list[Path]:
+    """``RUN/curves.png`` (from ``metrics.jsonl``) and, where given, ``RUN/density.png``."""
+    run_dir = Path(run_dir)
+    written = []
+    if density is not None:
+        written.append(save_figure(density, run_dir / "density.png"))
+    curves = curves_figure(runs.read_metrics(run_dir), [])
+    if curves is not None:
+        written.append(save_figure(curves, run_dir / "curves.png"))
     return written

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit import runs
+from gankit.report.readers import load_snapshot, snapshot_steps
 
 TB = "tb"
 TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "lr_d", "lr_g")
@@ -29,9 +30,8 @@ def write_tensorboard(
     snapshots: list[tuple[int, Path]] | None = None,
 ) -> Path:
     """(Re)write ``RUN/tb/`` and return it."""
+    # heavy import (TensorFlow's protobufs, ~1 s): only a report that writes TensorBoard needs it
     from torch.utils.tensorboard import SummaryWriter
-
-    from gankit.report.html import load_snapshot, snapshot_steps
 
     run_dir = Path(run_dir)
     rows = runs.read_metrics(run_dir) if rows is None else rows

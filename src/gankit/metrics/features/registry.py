@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from gankit.data.checks import check_images, images_to_float01, images_to_uint8
 from gankit.errors import GankitError
-from gankit.metrics.checks import check_images, images_to_float01, images_to_uint8
 
 DEFAULT_BATCH_SIZE = 50
 

@@ -1,0 +1,99 @@
+"""What to try: the remedies each detector suggests, and which preset fixes which failure.
+
+Each piece of advice names the ``--set`` switch or the ``--preset`` that applies it.
+"""
+
+from __future__ import annotations
+
+from gankit.diagnose.common import cfg_value
+
+# failure preset -> its remedied preset; otherwise the toy's best preset
+REMEDIED_PRESETS = {
+    "oscillation": "oscillation-fixed",
+    "dirac-gan": "dirac-gan-r1",
+    "vanishing-gradients": "vanishing-gradients-fixed",
+    "gaussian-1d-moments": "gaussian-1d-moments-fixed",
+    "gaussian-1d-small-data": "gaussian-1d-small-data-r1",
+}
+BEST_PRESETS = {"ring-8": "ring-8-best", "grid-25": "grid-25-best"}
+
+
+def own_fix(config) -> str | None:
+    """The remedied preset of the failure preset this run came from, if any."""
+    return REMEDIED_PRESETS.get(cfg_value(config, "preset", ""))
+
+
+def best_preset(config) -> str | None:
+    """The preset that remedies this run: the failure preset's own fix, else its toy's best."""
+    return own_fix(config) or BEST_PRESETS.get(cfg_value(config, "data.name", ""))
+
+
+def diverged(config) -> list[str]:
+    advice = [
+        "lower both learning rates, e.g. --set optim.lr_d=2e-4 --set optim.lr_g=2e-4",
+        "add a gradient penalty on D: --set game.penalties.r1=1.0",
+    ]
+    if cfg_value(config, "game.loss", "") == "wasserstein":
+        advice.append("for the critic, use --set game.penalties.gp=10.0 instead of clipping")
+    advice.append("warm the learning rate up: --set optim.warmup=200")
+    return advice
+
+
+def vanishing_gradients(config) -> list[str]:
+    return [
+        "use the non-saturating loss: --set game.loss=nonsaturating "
+        "(--preset vanishing-gradients-fixed)",
+        "weaken D: --set game.d_steps=1 and a lower --set optim.lr_d",
+        "smooth D's slope: --set game.penalties.r1=1.0",
+        "blur both distributions so they overlap: --set game.instance_noise=1.0",
+    ]
+
+
+def mode_collapse(config, n_modes: int) -> list[str]:
+    """Remedies of a collapse onto a few of ``n_modes`` known modes (0: unknown)."""
+    best = best_preset(config)
+    mixture = f"--set model.generators={n_modes}" if n_modes else "--set model.generators=N"
+    return ([f"the remedied preset: --preset {best}"] if best else []) + [
+        f"a mixture of generators, one per mode: {mixture} "
+        "(MAD-GAN; add --set game.diversity=1.0 to keep them apart)",
+        "blur both distributions early on: --set game.instance_noise=0.5 (annealed to 0)",
+        "let D judge samples in pairs: --set model.pack=2 (PacGAN)",
+        "penalise D's slope on the data: --set game.penalties.r1=0.05",
+        "decay the learning rate: --set optim.schedule=linear",
+    ]
+
+
+def narrow_spread(config) -> list[str]:
+    """Remedies of 1-D samples that spread far less than the data (no modes known)."""
+    best = best_preset(config)
+    return mode_collapse(config, 0)[1 if best else 0 :] + [
+        "use normal noise: --set model.noise=normal"
+    ]
+
+
+def non_convergence(config) -> list[str]:
+    advice = [
+        "penalise D's slope on the data (damps the rotation, Mescheder et al. 2018): "
+        "--set game.penalties.r1=1.0",
+        "use Adam with a smaller step: --set optim.name=adam --set optim.lr_d=2e-4 "
+        "--set optim.lr_g=2e-4",
+        "decay the learning rate: --set optim.schedule=linear",
+        "average G's weights: --set model.ema=0.999",
+    ]
+    if cfg_value(config, "game.loss", "") == "wasserstein":
+        advice.insert(0, "replace clipping by a gradient penalty: --set game.penalties.gp=10.0")
+    best = best_preset(config)
+    if best:
+        advice.append(f"the remedied preset: --preset {best}")
+    return advice
+
+
+def discriminator_overfit(config) -> list[str]:
+    fix = own_fix(config)
+    return [
+        "penalise D's slope on the data, so it cannot put a bump on each training point: "
+        "--set game.penalties.r1=3.0",
+        "blur both distributions early on: --set game.instance_noise=0.5",
+        "more training data: --set data.train_size=N (0: fresh samples every step)",
+        "a smaller discriminator: --set model.d_width=32",
+    ] + ([f"the remedied preset: --preset {fix}"] if fix else [])

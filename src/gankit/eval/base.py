@@ -1,0 +1,59 @@
+"""What an evaluator reads and the random streams it draws from.
+
+An evaluator is built once per run for its kind of data (`gankit.eval.evaluator_for`) and
+called at evaluation steps with an `EvalState`: a way to sample the generator (G, or its EMA, or
+AdaGAN's mixture), the discriminator to read out where the evaluator reads one, and the step.
+It returns a flat dict of floats (a row of ``metrics.jsonl``) and names its ``headline`` metric
+(the progress bar shows it). It never touches training's random streams: evaluation at step N
+draws from `eval_stream` of (seed, N), so a resumed run evaluates exactly as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+#: samples per snapshot file (``RUN/snapshots/step-N.npz``)
+SNAPSHOT_SAMPLES = 5000
+#: points of the 1-D grid on which a snapshot reads D out
+GRID_POINTS = 400
+
+Sampler = Callable[[int, torch.Generator], Tensor]
+
+
+def eval_stream(seed: int, step: int) -> torch.Generator:
+    """A stream for evaluation at ``step`` that never touches training's streams."""
+    return torch.Generator().manual_seed(1_000_003 * (seed + 1) + step)
+
+
+@dataclass
+class EvalState:
+    """What an evaluator reads of a model at ``step``.
+
+    ``sample(n, generator) -> (n, ...)`` float32 CPU samples, in eval mode; ``discriminator``:
+    D (or a classifier standing in for it), read through ``readout_loss`` (the name of the loss
+    whose read-out applies: a probability for the sigmoid losses, the raw score otherwise);
+    None where nothing is to be read out."""
+
+    sample: Sampler
+    step: int
+    discriminator: nn.Module | None = None
+    readout_loss: str = "nonsaturating"
+
+
+class Evaluator(Protocol):
+    """One kind of data's evaluation (`gankit.eval.toy.ToyEvaluator`, ...)."""
+
+    kind: str
+    headline: str
+
+    def __call__(self, state: EvalState) -> dict[str, float]: ...
+
+    def snapshot(self, state: EvalState, run_dir: Path) -> None: ...
+
+    def final(self, samples: Tensor) -> dict[str, float]: ...

@@ -1,0 +1,54 @@
+"""Model families, one recipe each, found in one registry by the config.
+
+``RECIPES`` maps a name to the recipe that builds, trains, loads and samples that family
+(`gankit.recipes.base.Recipe`). `recipe_name` reads it from the config: ``model.family``
+(``gan``; the classical baselines will add theirs), except that a GAN with
+``game.boost_rounds > 0`` is trained as AdaGAN's rounds (``adagan``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gankit import config as config_mod
+from gankit import runs
+from gankit.config import Config
+from gankit.errors import GankitError
+from gankit.recipes.adagan import AdaGanRecipe
+from gankit.recipes.base import LoadedRun, Recipe
+from gankit.recipes.gan import GanRecipe
+
+RECIPES: dict[str, Recipe] = {"gan": GanRecipe(), "adagan": AdaGanRecipe()}
+
+
+def register_recipe(name: str, recipe: Recipe) -> None:
+    """Add a model family's recipe; a name can be registered once."""
+    if name in RECIPES:
+        raise GankitError(f"a recipe named '{name}' is already registered")
+    RECIPES[name] = recipe
+
+
+def recipe_name(config: Config) -> str:
+    """The registry key of ``config``'s family (see the module docstring)."""
+    if config.model.family == "gan" and config.game.boost_rounds > 0:
+        return "adagan"
+    return config.model.family
+
+
+def recipe_for(config: Config) -> Recipe:
+    """The recipe that trains ``config``; `GankitError` naming ``model.family`` otherwise."""
+    name = recipe_name(config)
+    if name not in RECIPES:
+        known = ", ".join(sorted(RECIPES))
+        raise GankitError(f"model.family: no recipe named '{name}' (known: {known})")
+    return RECIPES[name]
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    """Load ``RUN``'s config and newest checkpoint (G's EMA when present) onto the CPU."""
+    path = runs.require_run_dir(path)
+    config = config_mod.resolve(config_file=path / runs.CONFIG)
+    return recipe_for(config).load(path, config)
+
+
+__all__ = ["RECIPES", "LoadedRun", "Recipe", "load_run", "recipe_for", "register_recipe"]

@@ -1,0 +1,37 @@
+"""AdaGAN boosting (Tolstikhin et al. 2017) as a recipe: rounds of GANs on a reweighted pool,
+the mixture of their generators as the model. The math is `gankit.game.adagan`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gankit.config import Config
+from gankit.recipes.adagan.driver import train_rounds
+from gankit.recipes.adagan.loading import BoostedRun, load_boosted
+from gankit.recipes.finish import finish
+
+
+class AdaGanRecipe:
+    """A boosted GAN: ``game.boost_rounds = T`` rounds, each an ordinary GAN run."""
+
+    name = "adagan"
+
+    def train(
+        self,
+        config: Config,
+        out: Path,
+        resume: bool = False,
+        force: bool = False,
+        progress: bool = True,
+        stop_after: int | None = None,
+        on_log=None,
+    ) -> Path:
+        if train_rounds(config, out, resume, force, progress, stop_after, on_log):
+            finish(self.load(out, config))
+        return out
+
+    def load(self, path: Path, config: Config) -> BoostedRun:
+        return load_boosted(path, config)
+
+
+__all__ = ["AdaGanRecipe", "BoostedRun"]

@@ -1,0 +1,84 @@
+"""What every model family's recipe provides, and a trained run loaded back.
+
+A recipe (`gankit.recipes.gan.GanRecipe`, `gankit.recipes.adagan.AdaGanRecipe`; the baselines
+later) knows how to build, train, load and sample its family; the registry
+(`gankit.recipes.recipe_for`) picks it from the config. A loaded run (`LoadedRun`) samples its
+model, reads D out on points and evaluates itself with the evaluator of its data's kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+from gankit.config import Config
+from gankit.errors import GankitError
+from gankit.eval import evaluator_for
+from gankit.game.losses import d_readout, get_loss
+from gankit.nets.latent import eval_mode, generate
+
+
+class Recipe(Protocol):
+    """How to train and load one model family (see the module docstring)."""
+
+    name: str
+
+    def train(
+        self,
+        config: Config,
+        out: Path,
+        resume: bool = False,
+        force: bool = False,
+        progress: bool = True,
+        stop_after: int | None = None,
+        on_log=None,
+    ) -> Path: ...
+
+    def load(self, path: Path, config: Config) -> LoadedRun: ...
+
+
+@dataclass
+class LoadedRun:
+    """A trained run loaded back from its directory (newest checkpoint), on the CPU.
+
+    ``data``: the run's data (`gankit.data.sources.ToyData`, ...); ``generator``: G's EMA
+    where the run kept one, else G; ``discriminator``: D; ``step``: the checkpoint's step."""
+
+    path: Path
+    config: Config
+    data: object
+    generator: nn.Module
+    discriminator: nn.Module
+    step: int
+
+    @property
+    def readout_loss(self) -> str:
+        """The loss whose read-out applies to ``discriminator``'s raw scores."""
+        return self.config.game.loss
+
+    def sample(self, n: int, seed: int = 0) -> Tensor:
+        """``(n, ...)`` float32 samples of the run's generator, reproducible from ``seed``."""
+        if n < 1:
+            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        return generate(self.generator, self.config.model, n, torch.Generator().manual_seed(seed))
+
+    @torch.no_grad()
+    def readout(self, x: Tensor) -> Tensor | None:
+        """``(n,)`` D's read-out on points ``x`` (probabilities for the sigmoid losses); None for
+        a D that judges sets, not points (minibatch layers, moments)."""
+        d = self.discriminator
+        if not getattr(d, "pointwise", True):
+            return None
+        with eval_mode(d):
+            scores = d(x).float().reshape(-1)
+        return d_readout(get_loss(self.readout_loss), scores)
+
+    def evaluate(self, n: int | None = None, seed: int = 0) -> dict[str, float]:
+        """The metrics of ``n`` samples (default ``log.final_samples``) against the data."""
+        n = n or self.config.log.final_samples
+        metrics = evaluator_for(self.config, self.data).final(self.sample(n, seed=seed))
+        return {"step": self.step, "samples": n, **metrics}

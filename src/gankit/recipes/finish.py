@@ -1,0 +1,49 @@
+"""What a finished run writes beside its checkpoints: the final evaluation, the diagnosis, the
+plots and the report (the report and TensorBoard files are written from the run's files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gankit import runs
+from gankit.diagnose import write_diagnosis
+from gankit.game.losses import get_loss
+from gankit.recipes.base import LoadedRun
+from gankit.report.plots import density_figure, write_run_plots
+from gankit.report.run_page import write_report
+
+#: samples drawn for ``RUN/density.png``
+PLOT_SAMPLES = 100_000
+
+
+def density_plot(run: LoadedRun):
+    """The final density figure of a toy run: its samples and D's read-out (None otherwise)."""
+    if run.data.kind != "toy":
+        return None
+    samples = run.sample(PLOT_SAMPLES, seed=1).numpy()
+
+    def readout(grid: np.ndarray):
+        values = run.readout(torch.from_numpy(grid).float().unsqueeze(1))
+        return None if values is None else values.numpy()
+
+    loss = get_loss(run.readout_loss)
+    return density_figure(
+        run.data.distribution, samples, run.step, readout, loss.probabilities, loss.name
+    )
+
+
+def finish(run: LoadedRun) -> None:
+    """``final_metrics.json``, ``diagnosis.json``, the plots, ``report.html`` and ``tb/``."""
+    runs.write_json(run.path / runs.FINAL, run.evaluate())
+    write_diagnosis(run.path)
+    write_run_plots(run.path, density_plot(run))
+    write_report(run.path)
+
+
+def finish_diverged(path: Path) -> None:
+    """A run that diverged gets its diagnosis only: its generator's samples are not finite, and
+    it may have stopped before its first checkpoint."""
+    write_diagnosis(path)

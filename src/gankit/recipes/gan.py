@@ -1,0 +1,159 @@
+"""The GAN family: build G and D for the run's data, train them with Algorithm 1 and its
+callbacks, load them back, sample them.
+
+A run trains in ``out``: the refusals (a remedy that does not fit the loss or the nets, a batch
+size D cannot split) come first, before anything is written; then the run directory, the
+`~gankit.train.trainer.Trainer` with the standard callbacks and the evaluator of the data's kind,
+and at the end the final evaluation, diagnosis, plots and report (`gankit.recipes.finish`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gankit import config as config_mod
+from gankit import runs
+from gankit.config import Config
+from gankit.data.sources import build_data
+from gankit.devices import pick_device
+from gankit.errors import GankitError
+from gankit.eval import EvalState, evaluator_for
+from gankit.game.game import Game
+from gankit.nets.build import batch_multiple, build_models
+from gankit.nets.latent import generate
+from gankit.recipes.base import LoadedRun
+from gankit.recipes.finish import finish, finish_diverged
+from gankit.train.callbacks import standard_callbacks
+from gankit.train.trainer import Source, Trainer
+
+
+def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
+    """(G, D) of ``config`` for ``data`` (anything with ``dim`` and ``sample(n, generator)``,
+    which fits the nets' standardisation); refuses a minibatch size that D cannot split into
+    packs (``model.pack``) or moment groups (``model.d_input = "moments"``)."""
+    multiple = batch_multiple(config.model)
+    if config.train.batch_size % multiple != 0:
+        key = "model.pack" if config.model.d_input == "samples" else "model.d_input"
+        raise GankitError(
+            f"train.batch_size = {config.train.batch_size} is not a multiple of {multiple}, "
+            f"which {key} = {getattr(config.model, key.split('.')[1])!r} needs"
+        )
+    return build_models(
+        config.model,
+        data.dim,
+        data.sample,
+        config.train.seed,
+        identity_head=config.game.diversity > 0,
+    )
+
+
+def build_checked_models(config: Config, data) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for ``config``, after the game's refusals (a remedy that does not fit the loss or
+    the nets): called before anything is written."""
+    generator, discriminator = build_models_for(config, data)
+    Game(config.game, model=config.model, total_steps=config.train.steps).check_discriminator(
+        discriminator
+    )
+    return generator, discriminator
+
+
+def eval_state(
+    generator: nn.Module, discriminator: nn.Module, step: int, config: Config, device
+) -> EvalState:
+    """What the evaluator reads of a GAN: G's samples in eval mode, D read through the loss."""
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        return generate(generator, config.model, n, rng, device)
+
+    return EvalState(sample, step, discriminator, config.game.loss)
+
+
+def make_trainer(
+    config: Config,
+    source: Source,
+    data,
+    generator: nn.Module,
+    discriminator: nn.Module,
+    out: Path,
+    device: torch.device,
+    progress: bool = True,
+    on_log=None,
+) -> Trainer:
+    """The `Trainer` of one run directory: minibatches from ``source`` (which may reweight the
+    data, as AdaGAN's rounds do), evaluation and snapshots against ``data`` by the evaluator of
+    its kind, the standard callbacks."""
+    evaluator = evaluator_for(config, data, device)
+
+    def state(trainer: Trainer) -> EvalState:
+        return eval_state(trainer.sampler, trainer.D, trainer.step, config, device)
+
+    callbacks = standard_callbacks(
+        config,
+        out,
+        evaluate=lambda trainer: evaluator(state(trainer)),
+        snapshot=lambda trainer: evaluator.snapshot(state(trainer), out),
+        headline=evaluator.headline,
+        progress=progress,
+        on_log=on_log,
+    )
+    return Trainer(config, source, generator, discriminator, out, device, callbacks)
+
+
+def load_players(path: Path, config: Config, data) -> tuple[nn.Module, nn.Module, int]:
+    """(G for sampling -- its EMA where the run kept one --, D, step) of the run in ``path``
+    (or an AdaGAN round's sub-run), from its newest checkpoint, in eval mode on the CPU."""
+    generator, discriminator = build_models_for(config, data)
+    step, tensors, _ = runs.load_checkpoint(runs.latest_checkpoint(path))
+    name = "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
+    runs.restore(tensors, {}, {name: generator, "D": discriminator}, {}, {})
+    return generator.eval(), discriminator.eval(), step
+
+
+class GanRecipe:
+    """A GAN: G against D (see the module docstring)."""
+
+    name = "gan"
+
+    def train(
+        self,
+        config: Config,
+        out: Path,
+        resume: bool = False,
+        force: bool = False,
+        progress: bool = True,
+        stop_after: int | None = None,
+        on_log=None,
+    ) -> Path:
+        """Train ``config`` into ``out`` (``resume``: continue it from its newest checkpoint
+        with the config stored there); ``stop_after`` stops early at that step, as an
+        interruption would, for tests."""
+        runs.check_out(out, resume, force)
+        if resume:
+            config = config_mod.resolve(config_file=out / runs.CONFIG)
+        data = build_data(config)
+        device = pick_device(config.train.device)
+        if config.train.threads:
+            torch.set_num_threads(config.train.threads)
+        torch.manual_seed(config.train.seed)  # initial weights
+        generator, discriminator = build_checked_models(config, data)
+        if not resume:
+            runs.start_run_dir(out, config_mod.dumps(config), force)
+        trainer = make_trainer(
+            config, data.source, data, generator, discriminator, out, device, progress, on_log
+        )
+        if resume:
+            trainer.resume()
+        trainer.fit(stop_after=stop_after)
+        if trainer.stopped_reason:
+            finish_diverged(out)
+        elif trainer.step >= config.train.steps:
+            finish(self.load(out, config))
+        return out
+
+    def load(self, path: Path, config: Config) -> LoadedRun:
+        data = build_data(config)
+        generator, discriminator, step = load_players(path, config, data)
+        return LoadedRun(Path(path), config, data, generator, discriminator, step)

@@ -1,0 +1,281 @@
+"""Comparing runs: groups of seeds, mean +- std and 95% t-intervals (the page:
+`gankit.report.compare_page`).
+
+Runs whose resolved configs differ only in ``train.seed`` form a group. For each metric of the
+final evaluation (``RUN/final_metrics.json``; the last evaluated line of ``RUN/metrics.jsonl``
+for a run that has not finished) a group reports n, the mean, the sample standard deviation
+(ddof = 1) and the 95% confidence interval of the mean, mean +- t(0.975, n - 1) * std / sqrt(n)
+(Student's t, `scipy.stats.t`). Non-finite values (an infinite KL is a true value) are left out
+of the statistics and counted in ``n_nonfinite``; with fewer than 2 finite values std and the
+interval are NaN (``null`` in JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from gankit import config as config_mod
+from gankit.errors import GankitError
+from gankit.report.figures import CURVE_PANELS
+from gankit.report.readers import read_run
+
+NOT_METRICS = {"step", "samples", "time", "event", "n_modes", "w1_floor"}
+FIRST = (
+    "jsd",
+    "kl_data_model",
+    "kl_model_data",
+    "w1",
+    "ks",
+    "modes_covered",
+    "high_quality",
+    "reverse_kl",
+    "mean",
+    "std",
+    "skew",
+    "kurtosis",
+)
+#: the curves compared, one panel each: the run report's panels, key by key
+CURVE_KEYS = tuple(key for _, keys, _ in CURVE_PANELS for key in keys)
+LOG_KEYS = {key for _, keys, log in CURVE_PANELS if log for key in keys}
+
+
+@dataclass
+class Stats:
+    n: int
+    mean: float
+    std: float
+    ci_low: float
+    ci_high: float
+    n_nonfinite: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "mean": _finite(self.mean),
+            "std": _finite(self.std),
+            "ci95": [_finite(self.ci_low), _finite(self.ci_high)],
+            "n_nonfinite": self.n_nonfinite,
+        }
+
+
+def _finite(x: float):
+    return x if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+def group_stats(values, level: float = 0.95) -> Stats:
+    """n, mean, sample std (ddof 1) and the ``level`` t-interval of the mean of ``values``."""
+    arr = np.asarray([v for v in values if v is not None], dtype=float)
+    finite = arr[np.isfinite(arr)]
+    n = len(finite)
+    nonfinite = len(arr) - n
+    if n == 0:
+        return Stats(0, math.nan, math.nan, math.nan, math.nan, nonfinite)
+    mean = float(finite.mean())
+    if n < 2:
+        return Stats(1, mean, math.nan, math.nan, math.nan, nonfinite)
+    std = float(finite.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
+    return Stats(n, mean, std, mean - half, mean + half, nonfinite)
+
+
+# ----------------------------------------------------------------------------- runs and groups
+
+
+@dataclass
+class CompareRun:
+    path: Path
+    label: str
+    config: object
+    table: dict
+    metrics: dict
+    rows: list
+    snapshots: list
+    data: object = field(repr=False)
+
+    @property
+    def seed(self) -> int:
+        return self.config.train.seed
+
+
+@dataclass
+class Group:
+    label: str
+    runs: list[CompareRun]
+    differs: dict = field(default_factory=dict)
+
+    def stats(self) -> dict[str, Stats]:
+        keys = metric_keys(self.runs)
+        return {k: group_stats([r.metrics.get(k) for r in self.runs]) for k in keys}
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def final_metrics(run) -> dict:
+    """``final_metrics.json``, else the metrics of the last evaluated line of ``metrics.jsonl``."""
+    if run.final:
+        source = run.final
+    else:
+        source = {}
+        for row in run.rows:
+            if any(k in row for k in ("jsd", "w1", "ks", "modes_covered")):
+                source = row
+    return {
+        k: float(v)
+        for k, v in source.items()
+        if k not in NOT_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+def load_runs(paths) -> list[CompareRun]:
+    if not paths:
+        raise GankitError("compare: give at least one run directory")
+    seen, loaded = set(), []
+    for p in paths:
+        key = Path(p).resolve()
+        if key in seen:
+            raise GankitError(f"{p}: run given twice")
+        seen.add(key)
+        run = read_run(p)
+        table = _flatten(config_mod.to_dict(run.config))
+        loaded.append(
+            CompareRun(
+                Path(p),
+                Path(p).resolve().name,
+                run.config,
+                table,
+                final_metrics(run),
+                run.rows,
+                run.snapshots,
+                run.data,
+            )
+        )
+    return loaded
+
+
+def group_runs(loaded: list[CompareRun]) -> list[Group]:
+    """Runs whose configs are equal apart from ``train.seed``, in the order first seen; each group
+    is labelled by the config keys that tell the groups apart."""
+    groups: dict[str, list[CompareRun]] = {}
+    for r in loaded:
+        key = json.dumps(
+            {k: v for k, v in r.table.items() if k != "train.seed"}, sort_keys=True, default=str
+        )
+        groups.setdefault(key, []).append(r)
+    members = list(groups.values())
+    firsts = [g[0].table for g in members]
+    keys = sorted({k for t in firsts for k in t} - {"train.seed"})
+    varying = [k for k in keys if len({json.dumps(t.get(k), default=str) for t in firsts}) > 1]
+    shown = [k for k in varying if k != "description"] or varying
+    out, used = [], set()
+    for g in members:
+        differs = {k: g[0].table.get(k) for k in shown}
+        if differs:  # short: at most three keys (the page lists every difference)
+            items = [f"{k.split('.')[-1]}={v}" for k, v in differs.items()]
+            label = ", ".join(items[:3]) + (f" +{len(items) - 3} more" if len(items) > 3 else "")
+        else:
+            cfg = g[0].config
+            label = cfg.preset or cfg.data.name
+        base, i = label, 2
+        while label in used:
+            label, i = f"{base} #{i}", i + 1
+        used.add(label)
+        out.append(Group(label, g, differs))
+    return out
+
+
+def metric_keys(items: list[CompareRun]) -> list[str]:
+    present = {k for r in items for k in r.metrics}
+    return [k for k in FIRST if k in present] + sorted(present - set(FIRST))
+
+
+def _jsonable(x):
+    if isinstance(x, float):
+        return _finite(x)
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def comparison(paths) -> dict:
+    """The comparison as plain data (what ``gankit compare --json`` prints)."""
+    loaded = load_runs(paths)
+    groups = group_runs(loaded)
+    return {
+        "runs": [
+            {"run": str(r.path), "group": g.label, "seed": r.seed, "metrics": _jsonable(r.metrics)}
+            for g in groups
+            for r in g.runs
+        ],
+        "groups": [
+            {
+                "group": g.label,
+                "differs": _jsonable(g.differs),
+                "runs": [str(r.path) for r in g.runs],
+                "seeds": [r.seed for r in g.runs],
+                "metrics": {k: s.as_dict() for k, s in g.stats().items()},
+            }
+            for g in groups
+        ],
+    }
+
+
+def fmt_stat(x) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-" if x is None or math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return f"{x:.4g}"
+
+
+def comparison_text(result: dict) -> str:
+    """The comparison as aligned text: one table of runs, then one per group."""
+    lines = []
+    runs_ = result["runs"]
+    keys = []
+    for r in runs_:
+        keys += [k for k in r["metrics"] if k not in keys]
+    keys = [k for k in FIRST if k in keys] + sorted(set(keys) - set(FIRST))
+    header = ["run", "group", "seed"] + keys
+    table = [
+        [r["run"], r["group"], str(r["seed"])]
+        + [fmt_stat(r["metrics"].get(k)) if k in r["metrics"] else "" for k in keys]
+        for r in runs_
+    ]
+    lines += _align([header] + table)
+    for g in result["groups"]:
+        lines.append("")
+        seeds = ", ".join(str(s) for s in g["seeds"])
+        lines.append(f"group {g['group']}: {len(g['runs'])} run(s), seeds {seeds}")
+        rows = [["metric", "n", "mean", "std", "95% CI"]]
+        for k, s in g["metrics"].items():
+            lo, hi = s["ci95"]
+            ci = f"[{fmt_stat(lo)}, {fmt_stat(hi)}]" if lo is not None else "-"
+            n = str(s["n"]) + (f" (+{s['n_nonfinite']} inf/nan)" if s["n_nonfinite"] else "")
+            rows.append([k, n, fmt_stat(s["mean"]), fmt_stat(s["std"]), ci])
+        lines += ["  " + line for line in _align(rows)]
+    return "\n".join(lines)
+
+
+def _align(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        ).rstrip()
+        for r in rows
+    ]

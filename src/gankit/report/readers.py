@@ -1,0 +1,105 @@
+"""Reading a run directory for the reports: plain files only (config, metrics.jsonl, the
+final metrics, the diagnosis, the snapshots). Never imports the layers that train or load
+models: a report can be written for any run directory, finished, killed or downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gankit import config as config_mod
+from gankit import runs
+from gankit.data.sources import build_toy, data_kind
+from gankit.errors import GankitError
+
+
+@dataclass
+class RunFiles:
+    """What a report needs, read from a run directory (and nothing else). ``data``: the toy
+    distribution of a toy run (its exact density, drawn under the samples); None otherwise."""
+
+    path: Path
+    config: Any
+    config_text: str
+    rows: list[dict]
+    final: dict | None
+    diagnosis: dict | None
+    diagnosis_error: str | None
+    snapshots: list[tuple[int, Path]]
+    data: Any = field(repr=False)
+
+
+def read_json_object(path: Path) -> dict:
+    """A JSON object from ``path``; `GankitError` naming the file when it is not one."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GankitError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise GankitError(f"{path}: expected a JSON object")
+    return value
+
+
+def snapshot_steps(run_dir: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of ``RUN/snapshots/step-N.npz``, by step."""
+    found = []
+    for p in (Path(run_dir) / runs.SNAPSHOTS).glob("step-*.npz"):
+        m = re.fullmatch(r"step-(\d+)\.npz", p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def load_snapshot(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise GankitError(f"{path}: not a readable snapshot ({exc})") from None
+
+
+def read_run(run_dir: str | Path) -> RunFiles:
+    """Read a run directory; `GankitError` naming the directory or file when it is not one."""
+    path = runs.require_run_dir(run_dir)
+    config_text = (path / runs.CONFIG).read_text()
+    try:
+        config = config_mod.resolve(config_file=path / runs.CONFIG)
+    except GankitError as exc:
+        message = str(exc)
+        raise GankitError(
+            message if str(path) in message else f"{path / runs.CONFIG}: {message}"
+        ) from None
+    data = build_toy(config.data) if data_kind(config.data) == "toy" else None
+    rows = runs.read_metrics(path)
+    final = read_json_object(path / runs.FINAL) if (path / runs.FINAL).is_file() else None
+    diagnosis, diagnosis_error = None, None
+    if (path / runs.DIAGNOSIS).is_file():
+        try:
+            diagnosis = read_json_object(path / runs.DIAGNOSIS)
+            if not isinstance(diagnosis.get("failures", []), list):
+                raise GankitError(f"{path / runs.DIAGNOSIS}: 'failures' is not a list")
+        except GankitError as exc:
+            diagnosis, diagnosis_error = None, str(exc)
+    return RunFiles(
+        path,
+        config,
+        config_text,
+        rows,
+        final,
+        diagnosis,
+        diagnosis_error,
+        snapshot_steps(path),
+        data,
+    )
+
+
+def failures_of(run: RunFiles) -> list[dict]:
+    if not run.diagnosis:
+        return []
+    return [f for f in run.diagnosis.get("failures", []) if isinstance(f, dict)]

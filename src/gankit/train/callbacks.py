@@ -1,0 +1,201 @@
+"""What happens around Algorithm 1, one small callback per job.
+
+A callback sees the `~gankit.train.trainer.Trainer` at four points: ``on_fit_start``,
+``on_log(trainer, row)`` for each logged step (callbacks run in order and may add keys to the
+row: evaluation before the log that writes it), ``on_step_end`` after every step, and
+``on_fit_end`` (also when training raises). The standard order (`standard_callbacks`):
+
+1. `StopOnDivergence`: a non-finite number in the row marks it ``event = "diverged"`` and stops
+   training (no evaluation, no checkpoint of the broken weights);
+2. `Evaluation`: every ``log.eval_every`` steps and at the last, the evaluator's metrics join the
+   row; the progress bar shows its headline metric;
+3. `Snapshots`: at the same steps, the evaluator's snapshot files;
+4. `MetricsLog`: the row, with the seconds since the fit started, as one line of
+   ``RUN/metrics.jsonl``;
+5. `LogHook`: a caller's function of each row (tests, and later the lab's live feed);
+6. `Progress`: a tqdm bar on a terminal;
+7. `Checkpoints`: every ``train.checkpoint_every`` steps and at the end.
+
+DDP's rank-0-only writes will wrap these; nothing here reads the data or the nets' kinds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gankit import runs
+from gankit.config import Config
+
+
+class Callback:
+    """No-op hooks; subclasses override what they need."""
+
+    def on_fit_start(self, trainer) -> None:
+        pass
+
+    def on_log(self, trainer, row: dict) -> None:
+        pass
+
+    def on_step_end(self, trainer) -> None:
+        pass
+
+    def on_fit_end(self, trainer) -> None:
+        pass
+
+
+def all_finite(row: dict) -> bool:
+    """Whether every number of a logged row is finite."""
+    return all(
+        math.isfinite(v)
+        for v in row.values()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    )
+
+
+class StopOnDivergence(Callback):
+    """A non-finite loss, gradient or read-out stops training at once, marking the row."""
+
+    def on_log(self, trainer, row: dict) -> None:
+        if not all_finite(row):
+            trainer.stop(f"non-finite loss or gradient at step {trainer.step}")
+            row["event"] = "diverged"
+
+
+def evaluation_due(trainer, row: dict, every: int) -> bool:
+    """An evaluation step (every ``every`` steps and the last) whose row is not an event."""
+    step = trainer.step
+    return (step % every == 0 or step == trainer.cfg.train.steps) and row.get("event") is None
+
+
+class Evaluation(Callback):
+    """``row.update(evaluate(trainer))`` at evaluation steps; ``latest`` keeps the last result."""
+
+    def __init__(self, evaluate: Callable[[object], dict[str, float]], every: int):
+        self.evaluate = evaluate
+        self.every = every
+        self.latest: dict[str, float] = {}
+
+    def on_log(self, trainer, row: dict) -> None:
+        if evaluation_due(trainer, row, self.every):
+            self.latest = self.evaluate(trainer)
+            row.update(self.latest)
+
+
+class Snapshots(Callback):
+    """``write(trainer)`` at evaluation steps (samples, D's read-out: the evaluator's files)."""
+
+    def __init__(self, write: Callable[[object], None], every: int):
+        self.write = write
+        self.every = every
+
+    def on_log(self, trainer, row: dict) -> None:
+        if evaluation_due(trainer, row, self.every):
+            self.write(trainer)
+
+
+class MetricsLog(Callback):
+    """Appends each row, with ``time`` (seconds since the fit started), to ``metrics.jsonl``."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.file = None
+        self.started = 0.0
+
+    def on_fit_start(self, trainer) -> None:
+        self.file = open(self.path, "a")
+        self.started = time.perf_counter()
+
+    def on_log(self, trainer, row: dict) -> None:
+        row["time"] = round(time.perf_counter() - self.started, 3)
+        self.file.write(json.dumps(row) + "\n")
+        self.file.flush()
+
+    def on_fit_end(self, trainer) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+class LogHook(Callback):
+    """Calls ``fn(row)`` with every finished row."""
+
+    def __init__(self, fn: Callable[[dict], None]):
+        self.fn = fn
+
+    def on_log(self, trainer, row: dict) -> None:
+        self.fn(row)
+
+
+class Progress(Callback):
+    """A tqdm bar on a terminal: D's and G's losses and the evaluator's ``headline`` metric."""
+
+    def __init__(self, headline: str | None = None, enabled: bool = True):
+        self.headline = headline
+        self.enabled = enabled
+        self.bar = None
+        self.shown: dict[str, str] = {}
+
+    def on_fit_start(self, trainer) -> None:
+        if self.enabled and sys.stdout.isatty():
+            from tqdm import tqdm  # imported only where a terminal shows the bar
+
+            total = trainer.cfg.train.steps
+            self.bar = tqdm(total=total, initial=trainer.step, desc="train", dynamic_ncols=True)
+
+    def on_log(self, trainer, row: dict) -> None:
+        if self.bar is None:
+            return
+        self.shown.update(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}")
+        if self.headline and isinstance(row.get(self.headline), (int, float)):
+            self.shown[self.headline] = f"{row[self.headline]:.4g}"
+        self.bar.set_postfix(self.shown, refresh=False)
+
+    def on_step_end(self, trainer) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def on_fit_end(self, trainer) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class Checkpoints(Callback):
+    """``trainer.save()`` every ``every`` steps and at the end of the fit (not after a stop)."""
+
+    def __init__(self, every: int):
+        self.every = every
+
+    def on_step_end(self, trainer) -> None:
+        if trainer.stopped_reason:
+            return
+        if trainer.step % self.every == 0 or trainer.step == trainer.end:
+            trainer.save()
+
+
+def standard_callbacks(
+    config: Config,
+    run_dir: Path,
+    evaluate: Callable[[object], dict[str, float]] | None = None,
+    snapshot: Callable[[object], None] | None = None,
+    headline: str | None = None,
+    progress: bool = True,
+    on_log: Callable[[dict], None] | None = None,
+) -> list[Callback]:
+    """The callbacks of a run directory, in the order of the module docstring."""
+    every = config.log.eval_every
+    callbacks: list[Callback] = [StopOnDivergence()]
+    if evaluate is not None:
+        callbacks.append(Evaluation(evaluate, every))
+        if snapshot is not None:
+            callbacks.append(Snapshots(snapshot, every))
+    callbacks.append(MetricsLog(Path(run_dir) / runs.METRICS))
+    if on_log is not None:
+        callbacks.append(LogHook(on_log))
+    callbacks += [Progress(headline, progress), Checkpoints(config.train.checkpoint_every)]
+    return callbacks
