@@ -27,7 +27,9 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
 	  echo "chromium not installed: the browser test will be skipped"
 
+# The import contract first (seconds): a new upward import or cycle fails CI before the suite runs.
 test: install browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 -q
 
 test-slow: install
@@ -45,6 +47,7 @@ bench-remedies: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -19,10 +19,10 @@ from gankit.data.toy import PointMass, make_toy
 from gankit.diagnose import diagnose
 from gankit.errors import GankitError
 from gankit.game.dirac import closed_form_mismatch, trajectory
-from gankit.report.dirac import run_trajectories
 from gankit.metrics.divergences import toy_metrics
 from gankit.nets.build import build_models
 from gankit.nets.dirac import DiracDiscriminator, DiracGenerator, dirac_start
+from gankit.report.dirac import run_trajectories
 
 torch.set_num_threads(1)
 

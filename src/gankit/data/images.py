@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from gankit.data.checks import check_images
 from gankit.errors import GankitError
@@ -30,7 +31,7 @@ def load_digits_images(return_labels: bool = False):
     The raw pixels are integers 0..16, so they are divided by 16 (exactly representable).
     With ``return_labels`` also returns the ``(1797,)`` int64 labels.
     """
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # heavy import (~1 s): only the digits need it
 
     bunch = load_digits()
     x = (bunch.images.astype(np.float32) / 16.0)[:, None, :, :]
@@ -72,8 +73,6 @@ def _load_npz(path: Path) -> np.ndarray:
 
 
 def _load_folder(path: Path) -> np.ndarray:
-    from PIL import Image
-
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise GankitError(

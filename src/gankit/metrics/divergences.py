@@ -31,6 +31,8 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
+from scipy.special import digamma, gammaln
 
 from gankit.data.toy import PointMass, ToyDistribution
 from gankit.errors import GankitError
@@ -387,7 +389,7 @@ def wasserstein1_ot(a, b) -> float:
     shrinks like ``n^(-1/d)`` -- compare with the same protocol on two true samples (``w1_floor``
     in :func:`toy_metrics`).
     """
-    import ot
+    import ot  # heavy import (~1 s, POT): only 2-D toys' exact W1 needs it
 
     a = _cloud(a, "a", 1)
     b = _samples_nd(b, a.shape[1], "b", 1)
@@ -411,8 +413,6 @@ def knn_log_density(model, points, k: int = KNN_K, leave_one_out: bool = False) 
     Kulkarni and Verdu 2009), which is what KL and entropy estimates need. ``+inf`` where
     ``r_k = 0`` (``k`` or more identical samples: a point mass).
     """
-    from scipy.spatial import cKDTree
-    from scipy.special import digamma, gammaln
 
     n, d = model.shape
     kk = k + 1 if leave_one_out else k

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from gankit.errors import GankitError
 
@@ -107,8 +108,6 @@ def spectral_normalize(module: nn.Module) -> nn.Module:
     power-iteration vectors ``_u``/``_v`` as buffers: all are in ``state_dict`` (checkpoints
     restore the estimate exactly), ``torch.func.functional_call`` accepts the raw weights, and
     the normalised weight is twice differentiable (R1/GP penalties). Returns ``module``."""
-    from torch.nn.utils.parametrizations import spectral_norm
-
     for layer in list(module.modules()):
         if isinstance(layer, nn.Linear):
             spectral_norm(layer)

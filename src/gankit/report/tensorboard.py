@@ -30,8 +30,7 @@ def write_tensorboard(
     snapshots: list[tuple[int, Path]] | None = None,
 ) -> Path:
     """(Re)write ``RUN/tb/`` and return it."""
-    # heavy import (TensorFlow's protobufs, ~1 s): only a report that writes TensorBoard needs it
-    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard import SummaryWriter  # heavy import: only tb/ needs it
 
     run_dir = Path(run_dir)
     rows = runs.read_metrics(run_dir) if rows is None else rows

@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tqdm import tqdm
+
 from gankit import runs
 from gankit.config import Config
 
@@ -142,8 +144,6 @@ class Progress(Callback):
 
     def on_fit_start(self, trainer) -> None:
         if self.enabled and sys.stdout.isatty():
-            from tqdm import tqdm  # imported only where a terminal shows the bar
-
             total = trainer.cfg.train.steps
             self.bar = tqdm(total=total, initial=trainer.step, desc="train", dynamic_ncols=True)
 

@@ -225,4 +225,3 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_fit_end(self)
         return self.step
-

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 
 from gankit.data.batch import Batch
 from gankit.data.checks import check_images
@@ -33,8 +34,6 @@ def pil_filter(name: str):
     """Pillow's resampling constant for a filter name of `RESIZE_FILTERS`.
 
     Raises `GankitError` listing the choices for an unknown name."""
-    from PIL import Image
-
     if name not in RESIZE_FILTERS:
         raise GankitError(
             f"data.resize_filter: unknown resize filter {name!r}; choose one of "
@@ -215,8 +214,6 @@ def _luma(images: np.ndarray) -> np.ndarray:
 def _resize(images: np.ndarray, size: int, resample) -> np.ndarray:
     """Every channel of every image resized to ``size x size`` by Pillow (per-channel "L" for
     uint8, "F" for float, then clipped to [0, 1]: bicubic and lanczos overshoot)."""
-    from PIL import Image
-
     n, c = images.shape[:2]
     dtype = np.uint8 if images.dtype == np.uint8 else np.float32
     src = images if dtype == np.uint8 else images.astype(np.float32)

@@ -29,8 +29,7 @@ DIGITS_CLASSES = tuple(str(i) for i in range(10))
 def load_digits_dataset() -> ImageDataset:
     """All 1797 digits: images ``(1797, 1, 8, 8)`` ``float32`` in [0, 1] (pixels / 16),
     labels ``int64`` 0..9, classes "0".."9", source "sklearn"."""
-    # heavy import (~1 s): only the digits loader needs it
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # heavy import (~1 s): only the digits need it
 
     bunch = load_digits()
     images = (bunch.images.astype(np.float32) / np.float32(16.0))[:, None, :, :]

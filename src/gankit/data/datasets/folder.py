@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from gankit.data.datasets.dataset import ImageDataset, check_shape_options
 from gankit.errors import GankitError
@@ -34,8 +35,6 @@ def _images_in(folder: Path) -> list[Path]:
 def _read(path: Path, image_size: int | None, channels: int | None, resample) -> np.ndarray:
     """One image as uint8 ``(C, H, W)``: C = ``channels``, or 1 for a grey image and 3 for
     anything else when ``channels`` is None."""
-    from PIL import Image
-
     try:
         with Image.open(path) as im:
             im.load()

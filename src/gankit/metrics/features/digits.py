@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from gankit.errors import GankitError
@@ -46,8 +47,6 @@ class DigitsNet(nn.Module):
 
 def load_digits_net(path: str | Path | None = None) -> DigitsNet:
     """The shipped (or a given) digits net, in eval mode with gradients off."""
-    from safetensors.torch import load_file
-
     path = Path(path) if path is not None else WEIGHTS_PATH
     if not path.is_file():
         raise GankitError(

@@ -18,9 +18,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from gankit.data.checks import check_images, images_to_float01, images_to_uint8
 from gankit.errors import GankitError
+from gankit.metrics.features.digits import load_digits_net
+from gankit.metrics.features.inception import file_sha256, load_inception
 
 DEFAULT_BATCH_SIZE = 50
 
@@ -109,8 +112,6 @@ class Extractor:
 def _make_inception(
     inception_weights=None, resize: str = "tf1", logits_bias: bool = False, device="cpu"
 ) -> Extractor:
-    from gankit.metrics.features.inception import file_sha256, load_inception
-
     model = load_inception(inception_weights, resize=resize, logits_bias=logits_bias)
     identity = (
         f"inception-v3-fid:{file_sha256(inception_weights)}:resize={resize}:"
@@ -121,8 +122,6 @@ def _make_inception(
 
 
 def _make_digits(device="cpu", **_ignored) -> Extractor:
-    from gankit.metrics.features.digits import load_digits_net
-
     net = load_digits_net()
     return Extractor(
         net,
@@ -185,8 +184,6 @@ def extract_features(
     feats, logits = [], []
     starts = range(0, images.shape[0], batch_size)
     if progress:
-        from tqdm import tqdm
-
         starts = tqdm(starts, desc=f"{extractor.name} features", unit="batch")
     for start in starts:
         f, lg = extractor(images[start : start + batch_size])

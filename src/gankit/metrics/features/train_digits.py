@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import save_file
 
 from gankit.data.images import load_digits_images
 from gankit.metrics.features.digits import WEIGHTS_PATH, DigitsNet
@@ -33,7 +34,7 @@ MIN_ACCURACY = 0.97
 
 def split_digits(seed: int = 0, test_size: float = 0.2):
     """The stratified train/held-out split the shipped net was trained and tested on."""
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # heavy import (~1 s): only here
 
     x, y = load_digits_images(return_labels=True)
     return train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
@@ -88,8 +89,6 @@ def train(settings: dict = SETTINGS, verbose: bool = True) -> tuple[DigitsNet, f
 
 
 def main(argv: list[str] | None = None) -> int:
-    from safetensors.torch import save_file
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
     args = parser.parse_args(argv)

@@ -1,0 +1,129 @@
+"""The import contract (pyproject.toml, docs/architecture.md) holds, and can fail.
+
+`lint-imports` checks the layers, the absence of cycles, that reports and diagnoses never reach
+the training layers, and that nothing but the CIFAR unpickler imports pickle. These tests run it
+on the package, then on copies of the package with a deliberately upward import and a
+deliberate cycle added, which it must reject; and they read every module for function-level
+imports, which may only bring in a heavy third-party dependency, with its reason on the line.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "gankit"
+LINT = Path(sys.executable).with_name("lint-imports")
+CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+
+
+def lint_imports(src: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` on the package found in ``src`` (ahead of the installed one)."""
+    return subprocess.run(
+        [str(LINT), "--no-cache", "--config", str(ROOT / "pyproject.toml")],
+        cwd=cwd,
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def copy_package(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    shutil.copytree(PACKAGE, src / "gankit", ignore=shutil.ignore_patterns("__pycache__"))
+    return src
+
+
+def test_the_package_keeps_every_contract(tmp_path):
+    result = lint_imports(ROOT / "src", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_an_upward_import_breaks_the_layers(tmp_path):
+    src = copy_package(tmp_path)
+    with open(src / "gankit" / "data" / "toy.py", "a") as fh:
+        fh.write("\nfrom gankit import api  # noqa: E402,F401  deliberately upward\n")
+    result = lint_imports(src, tmp_path)
+    assert result.returncode != 0
+    assert "gankit.data.toy -> gankit.api" in result.stdout
+
+
+def test_a_cycle_inside_a_package_is_refused(tmp_path):
+    src = copy_package(tmp_path)
+    with open(src / "gankit" / "report" / "figures.py", "a") as fh:
+        fh.write("\nfrom gankit.report import groups  # noqa: E402,F401  deliberate cycle\n")
+    result = lint_imports(src, tmp_path)
+    assert result.returncode != 0
+    assert "No cycles are allowed in gankit.report" in result.stdout
+
+
+def test_a_function_level_import_is_seen_by_the_contract(tmp_path):
+    """A lazy import inside a function is an import: it cannot dodge the layers."""
+    src = copy_package(tmp_path)
+    with open(src / "gankit" / "metrics" / "fid.py", "a") as fh:
+        fh.write("\n\ndef _sneaky():\n    from gankit.recipes import load_run\n\n    return 1\n")
+    result = lint_imports(src, tmp_path)
+    assert result.returncode != 0
+    assert "gankit.metrics.fid -> gankit.recipes" in result.stdout
+
+
+def test_the_layers_cover_every_top_level_module():
+    layers = next(c for c in CONTRACTS["contracts"] if c["id"] == "layers")["layers"]
+    named = {m.strip() for layer in layers for m in layer.split("|")}
+    found = {
+        f"gankit.{p.stem if p.is_file() else p.name}"
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+    assert found == named, f"not in a layer: {found - named}; no such module: {named - found}"
+
+
+def function_level_imports(package: Path):
+    """``(path, line, module, text)`` of every import statement inside a function."""
+    for path in sorted(package.rglob("*.py")):
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Import):
+                    yield path, sub.lineno, sub.names[0].name, lines[sub.lineno - 1]
+                elif isinstance(sub, ast.ImportFrom):
+                    yield path, sub.lineno, sub.module or "", lines[sub.lineno - 1]
+
+
+def unexplained_function_level_imports(package: Path) -> list[str]:
+    """Function-level imports of gankit modules (they would hide a cycle), or of third-party
+    modules without ``# heavy import`` and a reason on the line."""
+    return [
+        f"{path.name}:{line}: {text.strip()}"
+        for path, line, module, text in function_level_imports(package)
+        if module.startswith("gankit") or "# heavy import" not in text
+    ]
+
+
+def test_function_level_imports_are_only_heavy_optional_dependencies():
+    bad = unexplained_function_level_imports(PACKAGE)
+    assert not bad, "function-level imports without a reason:\n" + "\n".join(bad)
+
+
+def test_the_function_level_scan_can_fail(tmp_path):
+    (tmp_path / "m.py").write_text(
+        "import os\n\n\n"
+        "def f():\n    from gankit import api  # heavy import: no excuse for gankit\n\n\n"
+        "def g():\n    import tqdm\n\n\n"
+        "def h():\n    import ot  # heavy import (~1 s): only here\n"
+    )
+    bad = unexplained_function_level_imports(tmp_path)
+    assert [b.split(": ", 1)[1] for b in bad] == [
+        "from gankit import api  # heavy import: no excuse for gankit",
+        "import tqdm",
+    ]
