@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from gankit import api, recipes
@@ -30,9 +28,9 @@ def test_api_dispatches_to_a_registered_recipe(tmp_path, monkeypatch):
     class Fake:
         name = "fake"
 
-        def train(self, config, out, resume, force, progress, stop_after, on_log):
-            calls.append((config.preset, Path(out), resume, force))
-            return Path(out)
+        def train(self, config, options):
+            calls.append((config.preset, options.out, options.resume, options.force))
+            return options.out
 
         def load(self, path, config):
             return ("loaded", path)

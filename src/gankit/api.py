@@ -13,7 +13,7 @@ from gankit import config as config_mod
 from gankit import recipes, runs
 from gankit.config import Config
 from gankit.diagnose import summary
-from gankit.recipes import LoadedRun
+from gankit.recipes import LoadedRun, TrainOptions
 
 #: the final metrics `summary_lines` shows, where present, in this order
 SUMMARY_KEYS = (
@@ -49,8 +49,8 @@ def train(
     out = Path(out) if out is not None else runs.default_run_dir(config.preset or "custom")
     if resume and runs.is_run_dir(out):
         config = config_mod.resolve(config_file=out / runs.CONFIG)
-    recipe = recipes.recipe_for(config)
-    return recipe.train(config, out, resume, force, progress, stop_after, on_log)
+    options = TrainOptions(out, resume, force, progress, stop_after, on_log)
+    return recipes.recipe_for(config).train(config, options)
 
 
 def load_run(path: str | Path) -> LoadedRun:

@@ -15,7 +15,7 @@ from gankit import runs
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.recipes.adagan import AdaGanRecipe
-from gankit.recipes.base import LoadedRun, Recipe
+from gankit.recipes.base import LoadedRun, Recipe, TrainOptions
 from gankit.recipes.gan import GanRecipe
 
 RECIPES: dict[str, Recipe] = {"gan": GanRecipe(), "adagan": AdaGanRecipe()}
@@ -51,4 +51,12 @@ def load_run(path: str | Path) -> LoadedRun:
     return recipe_for(config).load(path, config)
 
 
-__all__ = ["RECIPES", "LoadedRun", "Recipe", "load_run", "recipe_for", "register_recipe"]
+__all__ = [
+    "RECIPES",
+    "LoadedRun",
+    "Recipe",
+    "TrainOptions",
+    "load_run",
+    "recipe_for",
+    "register_recipe",
+]

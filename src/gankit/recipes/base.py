@@ -8,6 +8,7 @@ model, reads D out on points and evaluates itself with the evaluator of its data
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -22,21 +23,27 @@ from gankit.game.losses import d_readout, get_loss
 from gankit.nets.latent import eval_mode, generate
 
 
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to run a training, apart from the config: into ``out``; ``resume`` it from its
+    newest checkpoint (with the config stored there); ``force``: replace what ``out`` holds;
+    ``progress``: a bar on a terminal; ``stop_after``: stop at that step, as an interruption
+    would (tests); ``on_log``: called with each logged row."""
+
+    out: Path
+    resume: bool = False
+    force: bool = False
+    progress: bool = True
+    stop_after: int | None = None
+    on_log: Callable[[dict], None] | None = None
+
+
 class Recipe(Protocol):
     """How to train and load one model family (see the module docstring)."""
 
     name: str
 
-    def train(
-        self,
-        config: Config,
-        out: Path,
-        resume: bool = False,
-        force: bool = False,
-        progress: bool = True,
-        stop_after: int | None = None,
-        on_log=None,
-    ) -> Path: ...
+    def train(self, config: Config, options: TrainOptions) -> Path: ...
 
     def load(self, path: Path, config: Config) -> LoadedRun: ...
 

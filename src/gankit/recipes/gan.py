@@ -24,7 +24,7 @@ from gankit.eval import EvalState, evaluator_for
 from gankit.game.game import Game
 from gankit.nets.build import batch_multiple, build_models
 from gankit.nets.latent import generate
-from gankit.recipes.base import LoadedRun
+from gankit.recipes.base import LoadedRun, TrainOptions
 from gankit.recipes.finish import finish, finish_diverged
 from gankit.train.callbacks import standard_callbacks
 from gankit.train.trainer import Source, Trainer
@@ -117,20 +117,10 @@ class GanRecipe:
 
     name = "gan"
 
-    def train(
-        self,
-        config: Config,
-        out: Path,
-        resume: bool = False,
-        force: bool = False,
-        progress: bool = True,
-        stop_after: int | None = None,
-        on_log=None,
-    ) -> Path:
-        """Train ``config`` into ``out`` (``resume``: continue it from its newest checkpoint
-        with the config stored there); ``stop_after`` stops early at that step, as an
-        interruption would, for tests."""
-        runs.check_out(out, resume, force)
+    def train(self, config: Config, options: TrainOptions) -> Path:
+        """Train ``config`` as ``options`` say; returns the run directory."""
+        out, resume = Path(options.out), options.resume
+        runs.check_out(out, resume, options.force)
         if resume:
             config = config_mod.resolve(config_file=out / runs.CONFIG)
         data = build_data(config)
@@ -140,13 +130,21 @@ class GanRecipe:
         torch.manual_seed(config.train.seed)  # initial weights
         generator, discriminator = build_checked_models(config, data)
         if not resume:
-            runs.start_run_dir(out, config_mod.dumps(config), force)
+            runs.start_run_dir(out, config_mod.dumps(config), options.force)
         trainer = make_trainer(
-            config, data.source, data, generator, discriminator, out, device, progress, on_log
+            config,
+            data.source,
+            data,
+            generator,
+            discriminator,
+            out,
+            device,
+            options.progress,
+            options.on_log,
         )
         if resume:
             trainer.resume()
-        trainer.fit(stop_after=stop_after)
+        trainer.fit(stop_after=options.stop_after)
         if trainer.stopped_reason:
             finish_diverged(out)
         elif trainer.step >= config.train.steps:

@@ -8,6 +8,7 @@ from pathlib import Path
 from gankit.config import Config
 from gankit.recipes.adagan.driver import train_rounds
 from gankit.recipes.adagan.loading import BoostedRun, load_boosted
+from gankit.recipes.base import TrainOptions
 from gankit.recipes.finish import finish
 
 
@@ -16,19 +17,10 @@ class AdaGanRecipe:
 
     name = "adagan"
 
-    def train(
-        self,
-        config: Config,
-        out: Path,
-        resume: bool = False,
-        force: bool = False,
-        progress: bool = True,
-        stop_after: int | None = None,
-        on_log=None,
-    ) -> Path:
-        if train_rounds(config, out, resume, force, progress, stop_after, on_log):
-            finish(self.load(out, config))
-        return out
+    def train(self, config: Config, options: TrainOptions) -> Path:
+        if train_rounds(config, options):
+            finish(self.load(options.out, config))
+        return Path(options.out)
 
     def load(self, path: Path, config: Config) -> BoostedRun:
         return load_boosted(path, config)

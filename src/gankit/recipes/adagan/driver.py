@@ -40,33 +40,26 @@ from gankit.recipes.adagan.rounds import (
     write_mixture,
     write_tensors,
 )
+from gankit.recipes.base import TrainOptions
 from gankit.recipes.finish import finish_diverged
 from gankit.recipes.gan import build_checked_models, build_models_for, make_trainer
 
 
-def train_rounds(
-    config: Config,
-    out: Path,
-    resume: bool = False,
-    force: bool = False,
-    progress: bool = True,
-    stop_after: int | None = None,
-    on_log=None,
-) -> bool:
-    """Train the rounds of a boosted run (``game.boost_rounds = T``) into ``out``; returns
-    whether every round is done.
+def train_rounds(config: Config, options: TrainOptions) -> bool:
+    """Train the rounds of a boosted run (``game.boost_rounds = T``) into ``options.out``;
+    returns whether every round is done.
 
-    ``resume`` continues ``out`` with the config stored there, at its first unfinished round;
+    ``resume`` continues the run with the config stored there, at its first unfinished round;
     ``stop_after`` stops after that many generator steps in all (rounds of ``train.steps``
     each), as an interruption would, for tests. Validation happens before anything is written.
     """
-    out = Path(out)
+    out, resume, stop_after = Path(options.out), options.resume, options.stop_after
     if resume:
         if not runs.is_run_dir(out):
             raise GankitError(f"--resume: {out} is not a run directory (no {runs.CONFIG})")
         config = config_mod.resolve(config_file=out / runs.CONFIG)
     else:
-        runs.check_out(out, resume=False, force=force)
+        runs.check_out(out, resume=False, force=options.force)
     check_config(config)
     data = build_data(config)
     device = pick_device(config.train.device)
@@ -74,7 +67,7 @@ def train_rounds(
         torch.set_num_threads(config.train.threads)
     build_checked_models(round_config(config, 1), data)  # refusals before any write
     if not resume:
-        runs.start_run_dir(out, config_mod.dumps(config), force)
+        runs.start_run_dir(out, config_mod.dumps(config), options.force)
 
     total_rounds, steps = config.game.boost_rounds, config.train.steps
     evaluator = evaluator_for(config, data, device)
@@ -105,7 +98,15 @@ def train_rounds(
         generator, discriminator = build_models_for(sub_config, source)
 
         trainer = make_trainer(
-            sub_config, source, data, generator, discriminator, sub, device, progress, on_log
+            sub_config,
+            source,
+            data,
+            generator,
+            discriminator,
+            sub,
+            device,
+            options.progress,
+            options.on_log,
         )
         if sub_resume:
             trainer.resume()
@@ -136,8 +137,8 @@ def train_rounds(
         row.update(evaluator(EvalState(sample, step)))
         evaluator.snapshot(EvalState(sample, step, clf, readout_loss="nonsaturating"), out)
         runs.append_metrics_row(out, row)
-        if on_log is not None:
-            on_log(row)
+        if options.on_log is not None:
+            options.on_log(row)
         state["rounds"].append(
             {"round": t, "beta": betas[-1], "steps": steps, "seed": sub_config.train.seed}
         )
