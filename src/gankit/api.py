@@ -28,6 +28,8 @@ SUMMARY_KEYS = (
     "high_quality",
     "reverse_kl",
 )
+#: image runs: the metrics of these families, in every feature space (``fid_digits``, ...)
+SUMMARY_PREFIXES = ("fid_", "precision_", "recall_", "one_nn_accuracy_", "classes_covered")
 
 
 def train(
@@ -59,8 +61,9 @@ def load_run(path: str | Path) -> LoadedRun:
 
 
 def sample(path: str | Path, n: int, seed: int = 0) -> torch.Tensor:
-    """``(n, ...)`` float32 samples of a run's generator, reproducible from ``seed``."""
-    return load_run(path).sample(n, seed=seed)
+    """``(n, ...)`` float32 samples of a run's generator, reproducible from ``seed``: toy
+    samples ``(n, dim)`` in data units, images ``(n, C, H, W)`` in [0, 1]."""
+    return load_run(path).export(n, seed=seed)
 
 
 def evaluate_run(path: str | Path, n: int | None = None, seed: int = 0) -> dict:
@@ -77,6 +80,12 @@ def summary_lines(path: str | Path) -> list[str]:
         return []
     metrics = json.loads(final.read_text())
     keys = [k for k in SUMMARY_KEYS if k in metrics]
+    keys += [
+        k
+        for p in SUMMARY_PREFIXES
+        for k in sorted(metrics)
+        if k.startswith(p) and isinstance(metrics[k], (int, float))
+    ]
     lines = ["final: " + "  ".join(f"{k}={metrics[k]:.4g}" for k in keys)]
     diagnosis = Path(path) / runs.DIAGNOSIS
     if diagnosis.is_file():

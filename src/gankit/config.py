@@ -27,8 +27,12 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "silu", "gelu")
 NOISES = ("uniform", "normal")
 SCHEDULES = ("constant", "linear", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16")
 D_INPUTS = ("samples", "moments")
-ARCHS = ("mlp", "dirac")
+ARCHS = ("mlp", "dirac", "dcgan")
+D_NORMS = ("batch", "none", "layer")
+FEATURES = ("auto", "digits", "classifier", "inception")
+RESIZE_FILTERS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
 #: model families (`gankit.recipes`); a GAN with game.boost_rounds > 0 trains as AdaGAN's rounds
 FAMILIES = ("gan",)
 
@@ -43,14 +47,41 @@ def _num(default, doc, lo=None, hi=None, lo_open=False):
 
 @dataclass
 class DataConfig:
-    name: str = field(default="gaussian", metadata={"doc": "toy distribution or dataset name"})
+    name: str = field(
+        default="gaussian",
+        metadata={
+            "doc": "a toy (gaussian, ring-8, ...) or an image dataset (digits, mnist, "
+            "fashion-mnist, cifar10, image-folder, arrays)"
+        },
+    )
     params: dict = field(default_factory=dict, metadata={"doc": "parameters of the distribution"})
     train_size: int = _num(
         0,
-        "0: every minibatch is fresh from the toy's density; N > 0: a fixed training set of N "
-        "samples drawn once (seeded by train.seed), minibatches drawn from it with replacement "
-        "(D can overfit it: logged as d_overfit)",
+        "toys -- 0: every minibatch is fresh from the toy's density; N > 0: a fixed training set "
+        "of N samples drawn once (seeded by train.seed), minibatches drawn from it with "
+        "replacement (D can overfit it: logged as d_overfit); images -- 0: the whole training "
+        "split; N > 0: a seeded subset of N of its images",
         lo=0,
+    )
+    path: str = field(
+        default="",
+        metadata={
+            "doc": "images: the folder (mnist, fashion-mnist: IDX files; cifar10: its batches; "
+            "image-folder: images, class sub-folders as labels) or file (arrays: .npy/.npz)"
+        },
+    )
+    image_size: int = _num(0, "images: resize to this side in pixels (0 = as stored)", lo=0)
+    channels: int = _num(0, "images: 1 (grey) or 3 (colour); 0 = as stored", lo=0, hi=3)
+    resize_filter: str = _choice(
+        "bilinear", RESIZE_FILTERS, "images: the Pillow filter of data.image_size"
+    )
+    heldout_fraction: float = _num(
+        0.1,
+        "images: the share held out of an image-folder or arrays (datasets published with a "
+        "split keep theirs)",
+        lo=0.0,
+        hi=0.9,
+        lo_open=True,
     )
 
 
@@ -64,8 +95,9 @@ class ModelConfig:
     arch: str = _choice(
         "mlp",
         ARCHS,
-        "the nets: MLPs, or the Dirac-GAN's one-parameter G(z) = theta and D(x) = psi * x "
-        "(Mescheder et al. 2018; every other model key is then unused)",
+        "the nets: MLPs (toys), DCGAN (images: Radford et al. 2016; depth follows "
+        "data.image_size, g_width/d_width are the last/first layer's channels), or the "
+        "Dirac-GAN's one-parameter G(z) = theta and D(x) = psi * x (Mescheder et al. 2018)",
     )
     noise: str = _choice("uniform", NOISES, "prior of the generator's input z")
     noise_dim: int = _num(1, "dimension of z", lo=1)
@@ -102,6 +134,12 @@ class ModelConfig:
     )
     minibatch_kernel_dim: int = _num(5, "dimension C of each minibatch discrimination kernel", lo=1)
     pack: int = _num(1, "samples D judges jointly (PacGAN, Lin et al. 2018; 1 = off)", lo=1)
+    d_norm: str = _choice(
+        "batch",
+        D_NORMS,
+        "DCGAN D's normalisation after its first layer (layer: per sample, for gradient "
+        "penalties; spectral_norm replaces batch by none)",
+    )
 
 
 @dataclass
@@ -140,6 +178,13 @@ class GameConfig:
     diversity: float = _num(
         0.0, "weight of the which-generator classification term with model.generators > 1", lo=0.0
     )
+    augment: str = field(
+        default="",
+        metadata={
+            "doc": "images: DiffAugment policy applied to D's real and fake inputs alike (Zhao "
+            "et al. 2020), a comma-separated subset of colour, translation, cutout ('' = off)"
+        },
+    )
 
 
 @dataclass
@@ -162,6 +207,16 @@ class TrainConfig:
     device: str = _choice("auto", DEVICES, "where to train (auto picks CUDA when present)")
     checkpoint_every: int = _num(1000, "steps between checkpoints", lo=1)
     threads: int = _num(0, "torch CPU threads (0 = torch's default)", lo=0)
+    precision: str = _choice(
+        "fp32",
+        PRECISIONS,
+        "bf16: both players' forward passes under bfloat16 autocast (weights, optimizer "
+        "state and losses' reductions stay float32)",
+    )
+    channels_last: bool = field(
+        default=False,
+        metadata={"doc": "images: nets and batches in channels-last memory (faster convolutions)"},
+    )
 
 
 @dataclass
@@ -171,6 +226,21 @@ class LogConfig:
     eval_samples: int = _num(20000, "generated samples per evaluation", lo=2)
     final_samples: int = _num(100000, "generated samples for the final evaluation", lo=2)
     progress: bool = field(default=True, metadata={"doc": "progress bar on a terminal"})
+    features: str = _choice(
+        "auto",
+        FEATURES,
+        "images: the feature space of FID/KID/PRDC/IS; auto: digits for the digits, inception "
+        "where log.inception_weights is given, else a classifier trained on the labelled "
+        "training split",
+    )
+    inception_weights: str = field(
+        default="",
+        metadata={
+            "doc": "images: a local FID Inception-v3 weights file (pt_inception-2015-12-05-"
+            "6726825d.pth); never downloaded"
+        },
+    )
+    grid: int = _num(64, "images: generated images in RUN/samples/step-N.png", lo=1, hi=1024)
 
 
 @dataclass

@@ -116,7 +116,7 @@ def test_image_sources(tmp_path):
     np.savez(tmp_path / "a.npz", images=u8, labels=np.arange(3))
     np.testing.assert_array_equal(load_images(tmp_path / "a.npz"), u8)
     np.savez(tmp_path / "b.npz", foo=u8, bar=u8)
-    with pytest.raises(GankitError, match="name the images one of"):
+    with pytest.raises(GankitError, match="store the images under one of"):
         load_images(tmp_path / "b.npz")
     folder = tmp_path / "pngs"
     folder.mkdir()
@@ -128,7 +128,7 @@ def test_image_sources(tmp_path):
     Image.fromarray(u8[0, 0]).save(gray / "g.png")
     assert load_images(gray).shape == (1, 1, 6, 5)
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(gray / "h.png")
-    with pytest.raises(GankitError, match="share one size"):
+    with pytest.raises(GankitError, match="set data.image_size to resize them all"):
         load_images(gray)
     run = tmp_path / "run"
     run.mkdir()

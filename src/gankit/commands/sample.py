@@ -1,4 +1,10 @@
-"""`gankit sample RUN -n N --out FILE.npy`: generated samples as a float32 numpy array."""
+"""`gankit sample RUN -n N --out FILE.npy | DIR/ [--png] [--grid FILE.png]`: generated samples.
+
+Toy runs: ``(N, dim)`` float32 in data units. Image runs: ``(N, C, H, W)`` float32 in [0, 1]
+in a ``.npy``; ``--out DIR/`` (or ``--png``) writes ``DIR/sample-00000.png``...; ``--grid
+FILE.png`` writes the N images as one grid. Nothing is overwritten without ``--force``; every
+file is written whole or not at all.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +14,82 @@ from pathlib import Path
 import numpy as np
 
 from gankit import api
+from gankit.data.grid import make_grid, png_bytes, to_uint8
 from gankit.errors import GankitError
 from gankit.runs import atomic_write_bytes
 
 NAME = "sample"
-HELP = "draw N samples from a run's generator into a .npy file"
+HELP = "draw N samples from a run's generator into a .npy file, PNG files or a grid"
+#: more samples than this in one call is refused (a typo such as -n 10000000000 would fill the
+#: disk or the memory before anything is written)
+MAX_SAMPLES = 10_000_000
 
 
 def add_arguments(p):
     p.add_argument("run", metavar="RUN")
     p.add_argument("-n", type=int, required=True, help="number of samples (>= 1)")
-    p.add_argument("--out", required=True, metavar="FILE.npy")
+    p.add_argument(
+        "--out",
+        metavar="FILE.npy|DIR/",
+        help="a .npy file, or (images) a folder for PNG files (a trailing / or --png)",
+    )
+    p.add_argument("--png", action="store_true", help="images: --out is a folder of PNG files")
+    p.add_argument("--grid", metavar="FILE.png", help="images: the N samples as one grid PNG")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+
+
+def _targets(args) -> tuple[Path | None, Path | None, Path | None]:
+    """(npy file, png folder, grid file), checked before anything is drawn."""
+    if args.n < 1:
+        raise GankitError(f"-n: number of samples must be >= 1, got {args.n}")
+    if args.n > MAX_SAMPLES:
+        raise GankitError(f"-n: {args.n} samples is more than the {MAX_SAMPLES:,} gankit draws")
+    if args.out is None and args.grid is None:
+        raise GankitError("sample: give --out FILE.npy, --out DIR/ or --grid FILE.png")
+    npy = folder = grid = None
+    if args.out is not None:
+        out = Path(args.out)
+        if args.png or args.out.endswith(("/", "\\")):
+            folder = out
+            if folder.exists() and not folder.is_dir():
+                raise GankitError(f"--out {folder} is a file, not a folder")
+            if folder.is_dir() and any(folder.glob("sample-*.png")) and not args.force:
+                raise GankitError(f"--out {folder} already holds samples; use --force")
+        else:
+            if out.suffix != ".npy":
+                raise GankitError(f"--out {out}: must end in .npy (or / for a folder of PNGs)")
+            if out.exists() and not args.force:
+                raise GankitError(f"--out {out} already exists; use --force to overwrite it")
+            npy = out
+    if args.grid is not None:
+        grid = Path(args.grid)
+        if grid.suffix.lower() != ".png":
+            raise GankitError(f"--grid {grid}: must end in .png")
+        if grid.exists() and not args.force:
+            raise GankitError(f"--grid {grid} already exists; use --force to overwrite it")
+    return npy, folder, grid
 
 
 def run(args) -> int:
-    if args.n < 1:
-        raise GankitError(f"-n: number of samples must be >= 1, got {args.n}")
-    out = Path(args.out)
-    if out.suffix != ".npy":
-        raise GankitError(f"--out {out}: must end in .npy")
-    if out.exists() and not args.force:
-        raise GankitError(f"--out {out} already exists; use --force to overwrite it")
+    npy, folder, grid = _targets(args)
     samples = api.sample(args.run, args.n, seed=args.seed).numpy().astype(np.float32)
-    buffer = io.BytesIO()
-    np.save(buffer, samples)
-    atomic_write_bytes(out, buffer.getvalue())
-    print(f"wrote {samples.shape[0]} samples of shape {samples.shape[1:]} to {out}")
+    images = samples.ndim == 4
+    if (folder or grid) and not images:
+        raise GankitError(f"{args.run}: a toy run's samples are points, not images (use .npy)")
+    if npy is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, samples)
+        atomic_write_bytes(npy, buffer.getvalue())
+        print(f"wrote {samples.shape[0]} samples of shape {samples.shape[1:]} to {npy}")
+    if folder is not None:
+        pixels = to_uint8(samples)
+        width = len(str(len(pixels) - 1))
+        for i, image in enumerate(pixels):
+            png = png_bytes(image.transpose(1, 2, 0))
+            atomic_write_bytes(folder / f"sample-{i:0{max(width, 5)}d}.png", png)
+        print(f"wrote {len(pixels)} PNG files to {folder}")
+    if grid is not None:
+        atomic_write_bytes(grid, png_bytes(make_grid(samples)))
+        print(f"wrote a grid of {len(samples)} samples to {grid}")
     return 0

@@ -49,6 +49,21 @@ def check_images(x, name: str = "images") -> torch.Tensor:
     return t
 
 
+def from_net(samples: torch.Tensor) -> torch.Tensor:
+    """Images as the nets produce them, in [-1, 1], as float32 in [0, 1] (clamped)."""
+    return ((samples.float() + 1.0) / 2.0).clamp_(0.0, 1.0)
+
+
+def to_net(images) -> torch.Tensor:
+    """Images at the edges (uint8, or float in [0, 1]) as float32 in [-1, 1], as nets read them."""
+    x = (
+        torch.from_numpy(np.ascontiguousarray(images))
+        if not isinstance(images, torch.Tensor)
+        else images
+    )
+    return x.float() / 127.5 - 1.0 if x.dtype == torch.uint8 else x.float() * 2.0 - 1.0
+
+
 def images_to_float01(images: torch.Tensor) -> torch.Tensor:
     """Checked images as float32 in [0, 1] (uint8 is divided by 255)."""
     if images.dtype == torch.uint8:

@@ -7,17 +7,23 @@ data stream, restored on resume, so that a resumed run draws the same minibatche
 * `ToySource`: a toy density, every minibatch fresh from it (the default for toys);
 * `gankit.data.finite.TrainingSet`: a finite training set drawn once from a toy
   (``data.train_size``), minibatches with replacement;
-* `gankit.data.weighted.WeightedPool`: a finite pool with sampling weights (AdaGAN's rounds).
+* `gankit.data.weighted.WeightedPool`: a finite pool with sampling weights (AdaGAN's rounds);
+* `gankit.data.datasets.ImageSource`: an image dataset's training split (images in [-1, 1]).
+
+`build_data` turns a config into the run's data: `ToyData` (the exact distribution and the
+source) or `ImageData` (the training and held-out splits and the source), by `data_kind`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from gankit.config import Config, DataConfig
 from gankit.data.batch import Batch
+from gankit.data.datasets import ImageDataset, ImageSource, dataset_names, load_splits
 from gankit.data.finite import TrainingSet
 from gankit.data.toy import ToyDistribution, make_toy, toy_names
 from gankit.errors import GankitError
@@ -36,11 +42,20 @@ class ToySource:
         return Batch(self.distribution.sample(n, generator))
 
 
+#: the seed of every split and subset of an image dataset: fixed, so that runs of different
+#: ``train.seed`` train and are evaluated on the same images
+SPLIT_SEED = 0
+
+
 def data_kind(data: DataConfig) -> str:
-    """``"toy"`` for the toy densities; the evaluator and the nets are chosen by it."""
+    """``"toy"`` for the toy densities, ``"images"`` for the image datasets; the evaluator and
+    the nets are chosen by it. `GankitError` naming ``data.name`` for anything else."""
     if data.name in toy_names():
         return "toy"
-    raise GankitError(f"data.name: unknown data '{data.name}'; known: {', '.join(toy_names())}")
+    if data.name in dataset_names():
+        return "images"
+    known = ", ".join([*toy_names(), *dataset_names()])
+    raise GankitError(f"data.name: unknown data '{data.name}'; known: {known}")
 
 
 def build_toy(data: DataConfig) -> ToyDistribution:
@@ -81,8 +96,53 @@ class ToyData:
         return self.distribution.sample(n, generator)
 
 
-def build_data(config: Config) -> ToyData:
-    """The data of a run, by its kind (``data.name``); errors name the key."""
-    data_kind(config.data)
+@dataclass
+class ImageData:
+    """A run's image data: the ``train`` split (what the ``source`` serves, in [-1, 1]) and the
+    ``heldout`` split (what evaluation compares against, never trained on)."""
+
+    name: str
+    train: ImageDataset
+    heldout: ImageDataset
+    source: ImageSource
+    kind: str = "images"
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one image."""
+        return self.train.shape
+
+    @property
+    def num_classes(self) -> int:
+        return self.train.num_classes
+
+
+def load_image_data(data: DataConfig) -> ImageData:
+    """The (train, held-out) splits of ``data.name`` shaped as ``data.image_size`` /
+    ``data.channels`` say; with ``data.train_size = N``, a seeded subset of N training images."""
+    train, heldout = load_splits(
+        data.name,
+        data.path or None,
+        image_size=data.image_size or None,
+        channels=data.channels or None,
+        resize_filter=data.resize_filter,
+        heldout_fraction=data.heldout_fraction,
+        seed=SPLIT_SEED,
+    )
+    if data.train_size:
+        if data.train_size > len(train):
+            raise GankitError(
+                f"data.train_size = {data.train_size}: the training split of {data.name} has "
+                f"only {len(train)} images"
+            )
+        keep = np.random.default_rng(SPLIT_SEED).permutation(len(train))[: data.train_size]
+        train = train.subset(np.sort(keep))
+    return ImageData(data.name, train, heldout, ImageSource(train))
+
+
+def build_data(config: Config) -> ToyData | ImageData:
+    """The data of a run, by its kind (``data.name``); errors name the key or the file."""
+    if data_kind(config.data) == "images":
+        return load_image_data(config.data)
     distribution = build_toy(config.data)
     return ToyData(distribution, toy_source(config.data, distribution, config.train.seed))

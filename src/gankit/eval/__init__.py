@@ -1,6 +1,6 @@
 """Evaluation, one evaluator per kind of data, looked up by the data's kind.
 
-``EVALUATORS`` maps a kind (``"toy"``; ``"images"`` next) to the class that evaluates it;
+``EVALUATORS`` maps a kind (``"toy"``, ``"images"``) to the class that evaluates it;
 `evaluator_for` builds the one a run's data needs. Evaluators read an `EvalState` and return a
 dict of floats (`gankit.eval.base`).
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.eval.base import EvalState, Evaluator, eval_stream
+from gankit.eval.images import ImageEvaluator
 from gankit.eval.toy import ToyEvaluator
 
-EVALUATORS: dict[str, type] = {"toy": ToyEvaluator}
+EVALUATORS: dict[str, type] = {"toy": ToyEvaluator, "images": ImageEvaluator}
 
 
 def register_evaluator(kind: str, cls: type) -> None:

@@ -49,7 +49,8 @@ class ToyEvaluator:
             metrics.update(self.overfit(state, samples, stream))
         return metrics
 
-    def final(self, samples: Tensor) -> dict[str, float]:
+    def final(self, samples: Tensor, run_dir: Path | None = None) -> dict[str, float]:
+        """The exact metrics of the final ``samples`` (a toy run writes no extra file)."""
         return toy_metrics(self.distribution, samples)
 
     def _reads_points(self, state: EvalState) -> bool:

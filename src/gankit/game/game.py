@@ -18,7 +18,10 @@ loss and the model (errors name the key):
 * ``unroll``: G's loss against D after k differentiable D steps (Metz et al. 2017),
   `gankit.game.unrolled`, via :meth:`Game.unrolled`;
 * ``diversity``: both players minimise D's which-generator cross-entropy on generated samples
-  (MAD-GAN, Ghosh et al. 2018, in MGAN's loss-agnostic form, Hoang et al. 2018).
+  (MAD-GAN, Ghosh et al. 2018, in MGAN's loss-agnostic form, Hoang et al. 2018);
+* ``augment``: DiffAugment (Zhao et al. 2020), `gankit.game.augment`: D reads every image,
+  real or generated, in its losses and its penalties, through the same random differentiable
+  transforms (inside D, as StyleGAN2-ADA's ``run_D``: penalties differentiate through them).
 
 What flows in: the real minibatch is a `~gankit.data.batch.Batch` as the source returned it,
 the generated one a `Batch` made by :meth:`Game.fake` from a `~gankit.data.batch.Latent` (its
@@ -43,6 +46,7 @@ from gankit.config import GameConfig, ModelConfig
 from gankit.data.batch import Batch, Latent
 from gankit.errors import GankitError
 from gankit.game import terms
+from gankit.game.augment import DiffAugment
 from gankit.game.losses import Loss, d_readout, get_loss, label_smoothed_d_loss
 from gankit.game.noise import add_instance_noise, instance_noise_std
 from gankit.game.penalties import Penalty, clip_weights, get_penalty
@@ -55,6 +59,28 @@ ScoreFn = Callable[[Tensor], Tensor]
 def as_batch(examples: Tensor | Batch) -> Batch:
     """``examples`` as a `Batch` (a bare tensor is ``Batch(x)``)."""
     return examples if isinstance(examples, Batch) else Batch(examples)
+
+
+class AugmentedDiscriminator:
+    """D reading its inputs through DiffAugment: ``D(T(x))``, ``features(T(x))``; the heads
+    that read features (``score``, ``identity``) are D's own."""
+
+    def __init__(self, discriminator, augment: DiffAugment):
+        self.discriminator = discriminator
+        self.augment = augment
+        self.standardize = getattr(discriminator, "standardize", None)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.discriminator(self.augment(x))
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.discriminator.features(self.augment(x))
+
+    def score(self, f: Tensor) -> Tensor:
+        return self.discriminator.score(f)
+
+    def identity(self, f: Tensor) -> Tensor:
+        return self.discriminator.identity(f)
 
 
 class Game:
@@ -125,6 +151,11 @@ class Game:
         self.anneal_steps = config.instance_noise_steps or total_steps
         self.rng = generator
         self.step = 0
+        try:
+            augment = DiffAugment(config.augment, generator)
+        except ValueError as exc:
+            raise GankitError(f"game.augment: {exc}") from None
+        self.augment = augment if augment else None
 
     # -------------------------------------------------------------------- schedule and checks
 
@@ -175,9 +206,14 @@ class Game:
         scale = getattr(standardize, "scale", 1.0) if standardize is not None else 1.0
         return batch.with_x(add_instance_noise(batch.x, std, scale, self.rng))
 
+    def _view(self, d):
+        """D as the losses read it: through DiffAugment where ``game.augment`` is set."""
+        return AugmentedDiscriminator(d, self.augment) if self.augment is not None else d
+
     def _d_objective(self, d, real: Batch, fake: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss without detaching ``fake`` (the unrolled steps differentiate through it)."""
         cfg = self.config
+        d = self._view(d)
         if cfg.instance_noise > 0:
             real, fake = self._noisy(d, real), self._noisy(d, fake)
         if self.penalties:
@@ -241,6 +277,7 @@ class Game:
         mean features + ``diversity`` * the which-generator cross-entropy."""
         cfg = self.config
         fake = as_batch(fake)
+        d_fn = self._view(d_fn)
         if cfg.instance_noise > 0:
             fake = self._noisy(d_fn, fake)
         if not self.needs_features:

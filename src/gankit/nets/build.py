@@ -7,6 +7,7 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.errors import GankitError
+from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gankit.nets.dirac import DiracDiscriminator, DiracGenerator, dirac_start
 from gankit.nets.mixture import MixtureGenerator
 from gankit.nets.mlp import Discriminator, generator_mlp
@@ -24,6 +25,8 @@ def check_model(model: ModelConfig, identity_head: bool = False) -> None:
     if model.arch == "dirac":
         _check_dirac(model, identity_head)
         return
+    if model.arch == "dcgan":
+        _check_dcgan(model)
     moments = model.d_input == "moments"
     if moments and model.pack > 1:
         raise GankitError(
@@ -72,6 +75,54 @@ def _check_dirac(model: ModelConfig, identity_head: bool) -> None:
         )
 
 
+def _check_dcgan(model: ModelConfig) -> None:
+    """DCGAN's nets are convolutional: the toy-only switches do not apply to them."""
+    if model.d_input == "moments":
+        raise GankitError(
+            "model.d_input = 'moments' is the 1-D moments trap's D; model.arch = 'dcgan' "
+            "judges images: use model.d_input = 'samples'"
+        )
+    if model.generators > 1:
+        raise GankitError(
+            f"model.generators = {model.generators}: the mixture of generators is built of "
+            "MLPs (toys); model.arch = 'dcgan' has one generator"
+        )
+
+
+def build_image_models(
+    model: ModelConfig, shape: tuple[int, int, int], *, identity_head: bool = False
+) -> tuple[nn.Module, nn.Module]:
+    """DCGAN's (G, D) for images of ``shape = (C, H, W)`` (square, side 8..64): G from
+    ``model.noise_dim`` with ``model.g_width`` channels in its last hidden layer, D with
+    ``model.d_width`` in its first and the remedies of ``model`` (pack, minibatch layers,
+    spectral norm, ``model.d_norm``). Raises `GankitError` naming the key that does not fit."""
+    if model.arch != "dcgan":
+        raise GankitError(
+            f"model.arch = {model.arch!r} is for toy data; images need model.arch = 'dcgan'"
+        )
+    check_model(model, identity_head)
+    channels, height, width = shape
+    if height != width:
+        raise GankitError(
+            f"data.image_size: DCGAN needs square images, got {height}x{width}; "
+            "set data.image_size to resize them"
+        )
+    g = DCGANGenerator(model.noise_dim, channels, height, model.g_width)
+    d = DCGANDiscriminator(
+        channels,
+        height,
+        model.d_width,
+        norm=model.d_norm,
+        pack=model.pack,
+        minibatch_std=model.minibatch_std,
+        minibatch_kernels=model.minibatch_kernels,
+        minibatch_kernel_dim=model.minibatch_kernel_dim,
+        identity_classes=model.generators if identity_head else 0,
+        spectral_norm=model.spectral_norm,
+    )
+    return g, d
+
+
 def build_models(
     model: ModelConfig,
     data_dim: int,
@@ -93,6 +144,8 @@ def build_models(
     of ``seed`` (the paper's (1, 1) for seed 0), without standardisation (the data is a point
     mass: it has no scale to fit), for 1-D data only.
     Raises `GankitError` for combinations :func:`check_model` refuses."""
+    if model.arch == "dcgan":
+        raise GankitError("model.arch = 'dcgan' needs image data (data.name = digits, mnist, ...)")
     check_model(model, identity_head)
     if model.arch == "dirac":
         if data_dim != 1:

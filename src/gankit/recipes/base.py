@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
+from gankit.data.checks import from_net
 from gankit.errors import GankitError
 from gankit.eval import evaluator_for
 from gankit.game.losses import d_readout, get_loss
@@ -73,6 +74,12 @@ class LoadedRun:
             raise GankitError(f"-n: number of samples must be >= 1, got {n}")
         return generate(self.generator, self.config.model, n, torch.Generator().manual_seed(seed))
 
+    def export(self, n: int, seed: int = 0) -> Tensor:
+        """:meth:`sample` in the convention of files at gankit's edges: images as float32 in
+        [0, 1] ``(n, C, H, W)``; toy samples ``(n, dim)`` as they are."""
+        samples = self.sample(n, seed=seed)
+        return from_net(samples) if self.data.kind == "images" else samples
+
     @torch.no_grad()
     def readout(self, x: Tensor) -> Tensor | None:
         """``(n,)`` D's read-out on points ``x`` (probabilities for the sigmoid losses); None for
@@ -84,8 +91,11 @@ class LoadedRun:
             scores = d(x).float().reshape(-1)
         return d_readout(get_loss(self.readout_loss), scores)
 
-    def evaluate(self, n: int | None = None, seed: int = 0) -> dict[str, float]:
-        """The metrics of ``n`` samples (default ``log.final_samples``) against the data."""
+    def evaluate(self, n: int | None = None, seed: int = 0, write: bool = False) -> dict:
+        """The metrics of ``n`` samples (default ``log.final_samples``) against the data;
+        ``write``: also the evaluator's final files in the run directory (image runs:
+        ``nearest.npz``)."""
         n = n or self.config.log.final_samples
-        metrics = evaluator_for(self.config, self.data).final(self.sample(n, seed=seed))
+        evaluator = evaluator_for(self.config, self.data)
+        metrics = evaluator.final(self.sample(n, seed=seed), self.path if write else None)
         return {"step": self.step, "samples": n, **metrics}

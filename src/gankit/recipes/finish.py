@@ -37,7 +37,7 @@ def density_plot(run: LoadedRun):
 
 def finish(run: LoadedRun) -> None:
     """``final_metrics.json``, ``diagnosis.json``, the plots, ``report.html`` and ``tb/``."""
-    runs.write_json(run.path / runs.FINAL, run.evaluate())
+    runs.write_json(run.path / runs.FINAL, run.evaluate(write=True))
     write_diagnosis(run.path)
     write_run_plots(run.path, density_plot(run))
     write_report(run.path)

@@ -22,7 +22,7 @@ from gankit.devices import pick_device
 from gankit.errors import GankitError
 from gankit.eval import EvalState, evaluator_for
 from gankit.game.game import Game
-from gankit.nets.build import batch_multiple, build_models
+from gankit.nets.build import batch_multiple, build_image_models, build_models
 from gankit.nets.latent import generate
 from gankit.recipes.base import LoadedRun, TrainOptions
 from gankit.recipes.finish import finish, finish_diverged
@@ -31,9 +31,10 @@ from gankit.train.trainer import Source, Trainer
 
 
 def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
-    """(G, D) of ``config`` for ``data`` (anything with ``dim`` and ``sample(n, generator)``,
-    which fits the nets' standardisation); refuses a minibatch size that D cannot split into
-    packs (``model.pack``) or moment groups (``model.d_input = "moments"``)."""
+    """(G, D) of ``config`` for ``data``: DCGAN's for images (`gankit.data.sources.ImageData`),
+    else vector nets for anything with ``dim`` and ``sample(n, generator)`` (which fits their
+    standardisation); refuses a minibatch size that D cannot split into packs
+    (``model.pack``) or moment groups (``model.d_input = "moments"``)."""
     multiple = batch_multiple(config.model)
     if config.train.batch_size % multiple != 0:
         key = "model.pack" if config.model.d_input == "samples" else "model.d_input"
@@ -41,18 +42,26 @@ def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
             f"train.batch_size = {config.train.batch_size} is not a multiple of {multiple}, "
             f"which {key} = {getattr(config.model, key.split('.')[1])!r} needs"
         )
+    identity_head = config.game.diversity > 0
+    if getattr(data, "kind", "toy") == "images":
+        return build_image_models(config.model, data.shape, identity_head=identity_head)
     return build_models(
         config.model,
         data.dim,
         data.sample,
         config.train.seed,
-        identity_head=config.game.diversity > 0,
+        identity_head=identity_head,
     )
 
 
 def build_checked_models(config: Config, data) -> tuple[nn.Module, nn.Module]:
     """(G, D) for ``config``, after the game's refusals (a remedy that does not fit the loss or
     the nets): called before anything is written."""
+    if config.game.augment and getattr(data, "kind", "toy") != "images":
+        raise GankitError(
+            f"game.augment = {config.game.augment!r}: DiffAugment transforms images; "
+            "leave it empty for toy data"
+        )
     generator, discriminator = build_models_for(config, data)
     Game(config.game, model=config.model, total_steps=config.train.steps).check_discriminator(
         discriminator
@@ -81,11 +90,12 @@ def make_trainer(
     device: torch.device,
     progress: bool = True,
     on_log=None,
+    evaluator=None,
 ) -> Trainer:
     """The `Trainer` of one run directory: minibatches from ``source`` (which may reweight the
-    data, as AdaGAN's rounds do), evaluation and snapshots against ``data`` by the evaluator of
-    its kind, the standard callbacks."""
-    evaluator = evaluator_for(config, data, device)
+    data, as AdaGAN's rounds do), evaluation and snapshots against ``data`` by ``evaluator``
+    (default: the evaluator of its kind), the standard callbacks."""
+    evaluator = evaluator if evaluator is not None else evaluator_for(config, data, device)
 
     def state(trainer: Trainer) -> EvalState:
         return eval_state(trainer.sampler, trainer.D, trainer.step, config, device)
@@ -129,6 +139,7 @@ class GanRecipe:
             torch.set_num_threads(config.train.threads)
         torch.manual_seed(config.train.seed)  # initial weights
         generator, discriminator = build_checked_models(config, data)
+        evaluator = evaluator_for(config, data, device)  # its refusals, before any write
         if not resume:
             runs.start_run_dir(out, config_mod.dumps(config), options.force)
         trainer = make_trainer(
@@ -141,6 +152,7 @@ class GanRecipe:
             device,
             options.progress,
             options.on_log,
+            evaluator,
         )
         if resume:
             trainer.resume()

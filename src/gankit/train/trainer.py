@@ -17,6 +17,7 @@ minibatch then a latent batch; for the G-step a latent batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -58,8 +59,11 @@ class Trainer:
         self.cfg = config
         self.source = source
         self.device = device
-        self.G = generator.to(device)
-        self.D = discriminator.to(device)
+        self.memory_format = (
+            torch.channels_last if config.train.channels_last else torch.contiguous_format
+        )
+        self.G = generator.to(device, memory_format=self.memory_format)
+        self.D = discriminator.to(device, memory_format=self.memory_format)
         self.ema = EmaTracker(self.G) if config.model.ema > 0 else None
         self.G_ema = self.ema.module if self.ema is not None else None
         self.run_dir = Path(run_dir)
@@ -118,7 +122,16 @@ class Trainer:
         return sample_latent(n, self.cfg.model, self.rngs["noise"], self.device)
 
     def _real(self, m: int) -> Batch:
-        return self.source.batch(m, self.rngs["data"]).to(self.device, non_blocking=True)
+        real = self.source.batch(m, self.rngs["data"]).to(self.device, non_blocking=True)
+        if self.memory_format is torch.channels_last and real.x.ndim == 4:
+            real = real.with_x(real.x.contiguous(memory_format=torch.channels_last))
+        return real
+
+    def autocast(self) -> AbstractContextManager:
+        """bfloat16 autocast of the forward passes where ``train.precision = "bf16"``."""
+        if self.cfg.train.precision != "bf16":
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def learning_rates(self, step: int) -> tuple[float, float]:
         """(lr_d, lr_g) at ``step`` (0-based): the base rates times the schedule's factor."""
@@ -152,9 +165,10 @@ class Trainer:
     def discriminator_step(self, m: int, log: bool) -> tuple[dict, float]:
         """One D update on a fresh real minibatch and a generated one: (statistics, grad norm)."""
         real = self._real(m)
-        with torch.no_grad():
-            fake = self.game.fake(self.G, self._latent(m))
-        d_loss, d_stats = self.game.discriminator_loss(self.D, real, fake)
+        with self.autocast():
+            with torch.no_grad():
+                fake = self.game.fake(self.G, self._latent(m))
+            d_loss, d_stats = self.game.discriminator_loss(self.D, real, fake)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         gnorm = grad_norm(self.D) if log else 0.0
@@ -164,7 +178,8 @@ class Trainer:
 
     def generator_step(self, m: int, log: bool) -> tuple[dict, float]:
         """One G update (then G's EMA): (statistics, grad norm)."""
-        g_loss, g_stats = self._generator_step_loss(m)
+        with self.autocast():
+            g_loss, g_stats = self._generator_step_loss(m)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         gnorm = grad_norm(self.G) if log else 0.0

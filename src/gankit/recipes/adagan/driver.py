@@ -65,12 +65,17 @@ def train_rounds(config: Config, options: TrainOptions) -> bool:
     device = pick_device(config.train.device)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
+    if data.kind != "toy":
+        raise GankitError(
+            f"game.boost_rounds = {config.game.boost_rounds}: AdaGAN's rounds reweight a pool "
+            f"of toy points; {config.data.name} is image data"
+        )
     build_checked_models(round_config(config, 1), data)  # refusals before any write
+    evaluator = evaluator_for(config, data, device)
     if not resume:
         runs.start_run_dir(out, config_mod.dumps(config), options.force)
 
     total_rounds, steps = config.game.boost_rounds, config.train.steps
-    evaluator = evaluator_for(config, data, device)
     pool = draw_pool(data.distribution, config.train.seed)
     state = read_mixture(out)
     state["pool_size"] = len(pool)
@@ -107,7 +112,7 @@ def train_rounds(config: Config, options: TrainOptions) -> bool:
             device,
             options.progress,
             options.on_log,
-        )
+        )  # the round's own evaluator: its evaluation streams follow the round's seed
         if sub_resume:
             trainer.resume()
         trainer.fit(stop_after=budget)

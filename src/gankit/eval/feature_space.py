@@ -1,0 +1,97 @@
+"""Which network image metrics are computed in, named in every metric key (``fid_<space>``),
+so that numbers from different networks are never confused (`docs/image-runs.md`).
+
+``log.features``: ``digits`` (the shipped 8x8 digits net), ``inception`` (FID Inception-v3 from
+``log.inception_weights``, never downloaded), ``classifier`` (a small CNN gankit trains once on
+the labelled training split, held-out accuracy reported, cached under a hash of the data:
+`gankit.metrics.features.classifier`), or ``auto``: digits for the digits, inception where
+weights are given, else the classifier. An unlabelled dataset without Inception weights has no
+feature space, and is refused with the two ways out.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from gankit.config import Config
+from gankit.data.sources import ImageData
+from gankit.errors import GankitError
+from gankit.metrics.features import Extractor, get_extractor
+from gankit.metrics.features.classifier import classifier_extractor
+
+
+@dataclass
+class FeatureSpace:
+    """An extractor and the name its metrics carry; ``classes``: whether its logits are the
+    dataset's classes (a class histogram means something); ``info``: how it was made."""
+
+    extractor: Extractor
+    name: str
+    classes: bool
+    info: dict = field(default_factory=dict)
+
+
+def space_name(data_name: str) -> str:
+    """A dataset's name as a metric-key suffix (``fashion-mnist`` -> ``fashion_mnist``)."""
+    return data_name.replace("-", "_")
+
+
+def _choice(config: Config, data: ImageData) -> str:
+    choice = config.log.features
+    if choice != "auto":
+        return choice
+    if data.name == "digits" and data.shape == (1, 8, 8):
+        return "digits"
+    if config.log.inception_weights:
+        return "inception"
+    if data.num_classes >= 2:
+        return "classifier"
+    raise GankitError(
+        f"log.features: {data.name} at {config.data.path or '(no path)'} has no labels, so "
+        "gankit cannot train its feature space; give Inception weights (--set "
+        "log.inception_weights=FILE) or sort the images into one sub-folder per class"
+    )
+
+
+def resolve_feature_space(config: Config, data: ImageData, device="cpu") -> FeatureSpace:
+    """The feature space of an image run (see the module docstring); the classifier is trained
+    here the first time (a few CPU minutes for MNIST), then loaded from the cache."""
+    choice = _choice(config, data)
+    if choice == "digits":
+        if data.shape != (1, 8, 8):
+            raise GankitError(
+                f"log.features = 'digits': the digits net reads 1x8x8 images, these are "
+                f"{'x'.join(map(str, data.shape))}"
+            )
+        return FeatureSpace(get_extractor("digits", device=device), "digits", True)
+    if choice == "inception":
+        if not config.log.inception_weights:
+            raise GankitError(
+                "log.features = 'inception' needs log.inception_weights (a local "
+                "pt_inception-2015-12-05-6726825d.pth; gankit never downloads it)"
+            )
+        extractor = get_extractor(
+            "inception", inception_weights=config.log.inception_weights, device=device
+        )
+        return FeatureSpace(extractor, "inception", False)
+    if data.num_classes < 2:
+        raise GankitError(
+            f"log.features = 'classifier': {data.name} has no labels to train a classifier on"
+        )
+    name = space_name(data.name)
+    print(f"gankit: feature space '{name}': a classifier of the training split", file=sys.stderr)
+    extractor, info = classifier_extractor(
+        data.train.images,
+        data.train.labels,
+        data.heldout.images,
+        data.heldout.labels,
+        name=name,
+        device=device,
+    )
+    print(
+        f"gankit: feature space '{name}': held-out accuracy {info['heldout_accuracy']:.4f}"
+        + (" (cached)" if info["cached"] else f" (trained in {info['seconds']:.0f} s)"),
+        file=sys.stderr,
+    )
+    return FeatureSpace(extractor, name, True, info)

@@ -1,0 +1,244 @@
+"""Evaluation of image runs, in a named feature space (`gankit.eval.feature_space`).
+
+At each evaluation (``log.eval_every``): ``log.eval_samples`` generated images against the
+held-out split -- FID (float64 statistics; the held-out side computed once per run and cached on
+disk under a hash of the images and the network), its real floor (as many training images
+against the held-out split: what a perfect generator scores at this sample size), KID,
+precision / recall / density / coverage (Naeem et al. 2020), IS where the network has logits,
+the class histogram of the generated images where its logits are the dataset's classes, and
+D's read-outs on training, held-out and generated images with Karras et al.'s r_v. Snapshots:
+a grid of ``log.grid`` images from one fixed latent batch (the same noise at every step), a row
+per predicted class. The final evaluation adds the 1-NN two-sample accuracy and the
+nearest-neighbour memorisation check, and writes ``RUN/nearest.npz``. Keys and files:
+`docs/image-runs.md`.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gankit import runs
+from gankit.config import Config
+from gankit.data.checks import from_net, to_net
+from gankit.data.grid import class_rows, make_grid, png_bytes, to_uint8
+from gankit.data.sources import ImageData
+from gankit.errors import GankitError
+from gankit.eval.base import EvalState, eval_stream
+from gankit.eval.feature_space import resolve_feature_space
+from gankit.game.losses import d_readout, get_loss
+from gankit.metrics.features import cache_key, cached_stats, data_hash, extract_features
+from gankit.metrics.frechet import frechet_distance
+from gankit.metrics.inception_score import inception_score
+from gankit.metrics.kid import KID_DEFAULTS, kid
+from gankit.metrics.nearest import nearest_neighbours
+from gankit.metrics.one_nn import one_nn_accuracy
+from gankit.metrics.overfit import overfit_ratio
+from gankit.metrics.prdc import precision_recall_density_coverage
+from gankit.metrics.streaming import GaussianStats
+from gankit.nets.latent import eval_mode
+
+#: PRDC, KID and the 1-NN test read at most this many images of each side (the first ones: the
+#: samples are i.i.d., the held-out split in a fixed order), so that their cost stays bounded
+NEIGHBOUR_MAX = 5000
+PRDC_K = 5
+#: D's read-outs average over at most this many images of each kind
+READOUT_MAX = 1000
+NEAREST_PAIRS = 16
+REAL_SHOWN = 64
+#: the fixed latent batch of the grids is drawn from this stream (the same at every step)
+GRID_SEED_OFFSET = 2_000_003
+SUBSET_SEED = 0
+
+
+class ImageEvaluator:
+    """The metrics of an image run (see the module docstring)."""
+
+    kind = "images"
+
+    def __init__(self, config: Config, data: ImageData, device: torch.device | str = "cpu"):
+        self.config = config
+        self.data = data
+        self.device = device
+        self.space = resolve_feature_space(config, data, device)
+        self.suffix = self.space.name
+        self.headline = f"fid_{self.suffix}"
+        extractor = self.space.extractor
+        self.heldout_features, _ = extract_features(data.heldout.images, extractor)
+        self._check_sizes(self.heldout_features.shape[1])
+        key = cache_key(
+            kind="heldout-stats", data=data_hash(data.heldout.images), extractor=extractor.identity
+        )
+        self.heldout_stats, _ = cached_stats(key, lambda: self._stats(self.heldout_features))
+        self._train_features: np.ndarray | None = None
+        self._floors: dict[int, float] = {}
+
+    def _check_sizes(self, dim: int) -> None:
+        """Refuse sample sizes on which FID (a full-rank covariance: more samples than the
+        feature space has dimensions) or PRDC would mean nothing, before training starts."""
+        need = max(dim + 1, PRDC_K + 1)
+        where = f"FID in the {self.suffix} feature space ({dim} dimensions)"
+        for key, n in (
+            ("log.eval_samples", self.config.log.eval_samples),
+            ("log.final_samples", self.config.log.final_samples),
+        ):
+            if n < need:
+                raise GankitError(f"{key} = {n}: {where} needs at least {need} samples")
+        held = len(self.data.heldout)
+        if held < need:
+            raise GankitError(
+                f"data.heldout_fraction: the held-out split of {self.data.name} has {held} "
+                f"images; {where} needs at least {need}"
+            )
+
+    # -------------------------------------------------------------------- features
+
+    def features(self, images01) -> tuple[np.ndarray, np.ndarray | None]:
+        return extract_features(images01, self.space.extractor)
+
+    @staticmethod
+    def _stats(features: np.ndarray) -> GaussianStats:
+        stats = GaussianStats()
+        stats.update(features)
+        return stats
+
+    @property
+    def train_features(self) -> np.ndarray:
+        """Features of the whole training split (for the floor and the memorisation check)."""
+        if self._train_features is None:
+            self._train_features, _ = self.features(self.data.train.images)
+        return self._train_features
+
+    def _subset(self, n: int, size: int) -> np.ndarray:
+        """A fixed, seeded choice of ``min(n, size)`` of ``size`` indices, sorted."""
+        keep = np.random.default_rng(SUBSET_SEED).permutation(size)[: min(n, size)]
+        return np.sort(keep)
+
+    def _fid(self, features: np.ndarray) -> float:
+        mine, held = self._stats(features), self.heldout_stats
+        return frechet_distance(held.mean, held.cov, mine.mean, mine.cov)
+
+    def floor(self, n: int) -> float:
+        """FID of ``n`` training images (fewer where the split is smaller) against the
+        held-out split: the score of a perfect generator at this sample size."""
+        if n not in self._floors:
+            index = self._subset(n, len(self.data.train))
+            self._floors[n] = self._fid(self.train_features[index])
+        return self._floors[n]
+
+    # -------------------------------------------------------------------- metrics
+
+    def metrics(self, samples: Tensor) -> tuple[dict, np.ndarray, np.ndarray | None]:
+        """The metrics of generated ``samples`` (``(n, C, H, W)`` in [-1, 1]) and their
+        features and logits."""
+        s = self.suffix
+        feats, logits = self.features(from_net(samples))
+        n = feats.shape[0]
+        out = {f"fid_{s}": self._fid(feats), f"fid_floor_{s}": self.floor(n)}
+        held, gen = self.heldout_features[:NEIGHBOUR_MAX], feats[:NEIGHBOUR_MAX]
+        size = min(KID_DEFAULTS["subset_size"], len(held), len(gen))
+        out[f"kid_{s}"], out[f"kid_std_{s}"] = kid(held, gen, subset_size=size, generator=0)
+        prdc = precision_recall_density_coverage(held, gen, k=PRDC_K)
+        out.update({f"{k}_{s}": v for k, v in prdc.items()})
+        if logits is not None and n >= 10:
+            out[f"is_{s}"], out[f"is_std_{s}"] = inception_score(logits, splits=10)
+        if logits is not None and self.space.classes:
+            out.update(class_balance(logits.argmax(1), logits.shape[1]))
+        return out, feats, logits
+
+    def __call__(self, state: EvalState) -> dict:
+        stream = eval_stream(self.config.train.seed, state.step)
+        samples = state.sample(self.config.log.eval_samples, stream)
+        out, _, _ = self.metrics(samples)
+        if state.discriminator is not None:
+            out.update(self.overfit(state, samples))
+        return out
+
+    @torch.no_grad()
+    def overfit(self, state: EvalState, samples: Tensor) -> dict:
+        """D's mean read-out on training, held-out and generated images and r_v (Karras et al.
+        2020); empty for a D that judges sets (packing, minibatch layers)."""
+        d = state.discriminator
+        if self.config.model.pack > 1 or not getattr(d, "pointwise", True):
+            return {}
+        n = min(READOUT_MAX, samples.shape[0], len(self.data.train), len(self.data.heldout))
+        train = to_net(self.data.train.images[self._subset(n, len(self.data.train))])
+        held = to_net(self.data.heldout.images[:n])
+        loss = get_loss(state.readout_loss)
+        with eval_mode(d):
+            reads = [
+                d_readout(loss, d(x.to(self.device)).float().cpu().reshape(-1))
+                for x in (train, held, samples[:n])
+            ]
+        return overfit_ratio(*reads)
+
+    def final(self, samples: Tensor, run_dir: Path | None = None) -> dict:
+        """The final metrics of ``samples``, with the 1-NN test and the memorisation check;
+        with ``run_dir``, also ``RUN/nearest.npz``."""
+        s = self.suffix
+        out, feats, _ = self.metrics(samples)
+        held, gen = self.heldout_features[:NEIGHBOUR_MAX], feats[:NEIGHBOUR_MAX]
+        out[f"one_nn_accuracy_{s}"] = one_nn_accuracy(held, gen)
+        near = nearest_neighbours(gen, self.train_features, held_out=held, n_pairs=NEAREST_PAIRS)
+        out[f"nn_train_distance_{s}"] = near["median_distance"]
+        out[f"nn_heldout_distance_{s}"] = near["held_out_median_distance"]
+        out[f"nn_ratio_{s}"] = near["ratio"]
+        if run_dir is not None:
+            self._write_nearest(samples, near["pairs"], Path(run_dir))
+        return out
+
+    def _write_nearest(self, samples: Tensor, pairs: list[dict], run_dir: Path) -> None:
+        generated = to_uint8(from_net(samples[[p["generated"] for p in pairs]]))
+        train = to_uint8(self.data.train.images[[p["train"] for p in pairs]])
+        arrays = {
+            "generated": generated,
+            "nearest_train": train,
+            "distances": np.array([p["distance"] for p in pairs], dtype=np.float64),
+            "real": to_uint8(self.data.heldout.images[:REAL_SHOWN]),
+        }
+        _write_npz(run_dir / "nearest.npz", arrays)
+
+    # -------------------------------------------------------------------- snapshots
+
+    def snapshot(self, state: EvalState, run_dir: Path) -> None:
+        """``RUN/samples/step-N.png`` and ``RUN/snapshots/step-N.npz`` of the fixed latents."""
+        grid_rng = torch.Generator().manual_seed(self.config.train.seed + GRID_SEED_OFFSET)
+        images = to_uint8(from_net(state.sample(self.config.log.grid, grid_rng)))
+        arrays = {"samples": images}
+        rows = None
+        if self.space.classes:
+            _, logits = self.features(images)
+            classes = logits.argmax(1).astype(np.int64)
+            arrays["classes"] = classes
+            rows = class_rows(classes, logits.shape[1])
+            cols = 2 * -(-len(images) // logits.shape[1])
+            grid = make_grid(images, cols=cols, rows=rows)
+        else:
+            grid = make_grid(images)
+        run_dir = Path(run_dir)
+        runs.atomic_write_bytes(run_dir / "samples" / f"step-{state.step}.png", png_bytes(grid))
+        _write_npz(run_dir / runs.SNAPSHOTS / f"step-{state.step}.npz", arrays)
+
+
+def class_balance(predicted: np.ndarray, n_classes: int) -> dict:
+    """The class histogram of generated images and how far it is from uniform: classes that
+    get at least half their uniform share, and the smallest and largest share over 1/K."""
+    counts = np.bincount(np.asarray(predicted), minlength=n_classes)
+    share = counts / max(counts.sum(), 1) * n_classes
+    return {
+        "class_histogram": counts.tolist(),
+        "n_classes": n_classes,
+        "classes_covered": int((share >= 0.5).sum()),
+        "class_ratio_min": float(share.min()),
+        "class_ratio_max": float(share.max()),
+    }
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    runs.atomic_write_bytes(path, buffer.getvalue())
