@@ -35,25 +35,29 @@ def make_grid(
     rows: list[list[int]] | None = None,
     pad: int = 2,
     scale: int | None = None,
+    background: int = BACKGROUND,
+    border: bool = True,
 ) -> np.ndarray:
-    """``(Hg, Wg, C)`` uint8: the images in a grid of ``cols`` columns (default about square),
-    or, with ``rows``, one row per list of image indices (a row per class; short rows are
-    padded with background, long ones cut at ``cols``)."""
+    """``(Hg, Wg, C)`` uint8: the images in a grid of ``cols`` columns (default about square,
+    never more than there are images), or, with ``rows``, one row per list of image indices (a
+    row per class; short rows are padded with ``background``, long ones cut at ``cols``).
+    ``pad`` pixels between the images, and around them where ``border``; each image scaled up
+    by ``scale`` (default: to about 32 pixels)."""
     x = to_uint8(images)
     n, c, h, w = x.shape
     scale = scale or scale_for(max(h, w))
     if rows is None:
-        cols = cols or math.ceil(math.sqrt(n))
+        cols = max(1, min(cols or math.ceil(math.sqrt(n)), n))
         rows = [list(range(i, min(i + cols, n))) for i in range(0, n, cols)]
     cols = cols or max((len(r) for r in rows), default=1)
     hs, ws = h * scale, w * scale
-    out = np.full(
-        (len(rows) * (hs + pad) + pad, cols * (ws + pad) + pad, c), BACKGROUND, dtype=np.uint8
-    )
+    edge = pad if border else 0
+    shape = (len(rows) * (hs + pad) - pad + 2 * edge, cols * (ws + pad) - pad + 2 * edge, c)
+    out = np.full(shape, background, dtype=np.uint8)
     for r, row in enumerate(rows):
         for k, i in enumerate(row[:cols]):
             tile = x[i].transpose(1, 2, 0).repeat(scale, 0).repeat(scale, 1)
-            top, left = pad + r * (hs + pad), pad + k * (ws + pad)
+            top, left = edge + r * (hs + pad), edge + k * (ws + pad)
             out[top : top + hs, left : left + ws] = tile
     return out
 

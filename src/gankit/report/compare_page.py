@@ -1,6 +1,7 @@
 """The comparison page: ``DIR/report.html`` for several runs, seeds of one config grouped
 (`gankit.report.groups`): sortable tables of groups and runs, curves overlaid, final samples
-side by side, the config keys that tell the groups apart."""
+side by side (a toy run's last snapshot over its density, an image run's last sample grid), the
+config keys that tell the groups apart."""
 
 from __future__ import annotations
 
@@ -11,57 +12,77 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from gankit import runs
-from gankit.report.figures import DensityFrames, histogram_density, png_data_uri, series
+from gankit.report.figures import (
+    DensityFrames,
+    histogram_density,
+    key_panels,
+    logged_keys,
+    png_data_uri,
+    series,
+)
 from gankit.report.groups import (
-    CURVE_KEYS,
-    LOG_KEYS,
     Group,
     fmt_stat,
     group_runs,
     load_runs,
     metric_keys,
 )
-from gankit.report.htmlkit import SORT_JS, esc, img, page
+from gankit.report.htmlkit import SORT_JS, esc, figure, img, page, pixel_img
+from gankit.report.imagegrid import last_grid, zoom_width
 from gankit.report.readers import load_snapshot
 
 
 def _curves_figure(groups: list[Group]):
-    present = [k for k in CURVE_KEYS if any(series(r.rows, k)[0] for g in groups for r in g.runs)]
-    if not present:
+    """One panel per key of `CURVE_PANELS` that some run logged (a reference such as FID's
+    real-data floor dashed on its metric's panel), every run overlaid, coloured by group."""
+    present = set()
+    for g in groups:
+        for r in g.runs:
+            present |= logged_keys(r.rows)
+    panels = [
+        (key, refs, log)
+        for key, refs, log in key_panels(present)
+        if any(series(r.rows, key)[0] for g in groups for r in g.runs)
+    ]
+    if not panels:
         return None
     cols = 2
-    nrows = math.ceil(len(present) / cols)
+    nrows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(11, 2.7 * nrows), squeeze=False)
-    for ax, key in zip(axes.ravel(), present):
+    for ax, (key, refs, log) in zip(axes.ravel(), panels):
         positive = True
         for gi, g in enumerate(groups):
             for ri, r in enumerate(g.runs):
-                steps, values = series(r.rows, key)
-                if steps:
+                for ref in (key, *refs):
+                    steps, values = series(r.rows, ref)
+                    if not steps:
+                        continue
                     positive &= min(values) > 0
                     ax.plot(
                         steps,
                         values,
                         color=f"C{gi % 10}",
-                        lw=1,
+                        lw=1 if ref == key else 0.8,
+                        ls="-" if ref == key else "--",
                         alpha=0.75,
-                        label=g.label if ri == 0 else None,
+                        label=g.label if ri == 0 and ref == key else None,
                     )
-        if key in LOG_KEYS and positive:
+        if log and positive:
             ax.set_yscale("log")
-        ax.set_title(key, fontsize=10)
+        ax.set_title(key + (f" (dashed: {', '.join(refs)})" if refs else ""), fontsize=10)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     axes.ravel()[0].legend(fontsize=7)
-    for ax in axes.ravel()[len(present) :]:
+    for ax in axes.ravel()[len(panels) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
 
 
 def _samples_figure(groups: list[Group], limit: int = 16):
-    items = [(g, r) for g in groups for r in g.runs if r.snapshots][:limit]
+    """The toy runs' last snapshots, over their true densities (None without one)."""
+    items = [(g, r) for g in groups for r in g.runs if r.kind == "toy" and r.snapshots][:limit]
     if not items:
         return None
     cols = min(4, len(items))
@@ -88,6 +109,27 @@ def _samples_figure(groups: list[Group], limit: int = 16):
         ax.set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def _grids_html(groups: list[Group], limit: int = 16) -> str:
+    """The image runs' last sample grids side by side, captioned with run and step ("" without
+    an image run)."""
+    items = [r for g in groups for r in g.runs if r.kind == "images"]
+    shown, missing = [], []
+    for r in items[:limit]:
+        last = last_grid(r.grids, r.snapshots)
+        if last is None:
+            missing.append(r.label)
+            continue
+        step, uri, width = last
+        alt = f"final samples of {r.label}"
+        shown.append(figure(pixel_img(uri, alt, zoom_width(width, 240)), f"{r.label}, step {step}"))
+    out = f'<div class="strip">{"".join(shown)}</div>' if shown else ""
+    if missing:
+        out += f'<p class="na">no sample grid: {esc(", ".join(missing))}</p>'
+    if len(items) > limit:
+        out += f'<p class="na">{len(items) - limit} more image run(s) not shown</p>'
+    return out
 
 
 def comparison_html(groups: list[Group], out_dir: Path) -> str:
@@ -163,13 +205,12 @@ def comparison_html(groups: list[Group], out_dir: Path) -> str:
         )
     )
     samples = _samples_figure(groups)
+    grids = _grids_html(groups)
     parts.append(
         "<h2>Final samples</h2>"
-        + (
-            img(png_data_uri(samples), "final samples of each run")
-            if samples is not None
-            else '<p class="na">no snapshots</p>'
-        )
+        + (img(png_data_uri(samples), "final samples of each run") if samples is not None else "")
+        + grids
+        + ('<p class="na">no snapshots</p>' if samples is None and not grids else "")
     )
     differs = sorted({k for g in groups for k in g.differs})
     if differs:

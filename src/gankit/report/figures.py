@@ -1,6 +1,8 @@
 """The report's figures, drawn from a run's plain files: curves over steps with the diagnosed
-failures shaded, and the density's evolution (1-D: G's histogram over the true density, the
-learned D beside D* = p_data / (p_data + p_g); 2-D: samples over the density's contours).
+failures shaded (one table of panels for toy and image runs, `CURVE_PANELS`; an image run's
+metrics are logged per feature space, ``fid_digits``, `split_spaced`), and the density's
+evolution (1-D: G's histogram over the true density, the learned D beside
+D* = p_data / (p_data + p_g); 2-D: samples over the density's contours).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -62,14 +65,135 @@ def series(rows: list[dict], key: str) -> tuple[list[int], list[float]]:
     return steps, values
 
 
+@dataclass(frozen=True)
+class Curve:
+    """One curve of a panel. ``key``: the logged key, or with ``spaced`` the base of keys logged
+    as ``f"{key}_{S}"`` in a feature space S (`docs/image-runs.md`), one curve per S.
+    ``reference``: a reference level (the real data's own score), drawn dashed and never drawn
+    alone. ``spread``: the (equally spaced) key of its standard deviation, a band of +- 1 std.
+    ``twin``: on a second y-axis beside the panel's first curve."""
+
+    key: str
+    spaced: bool = False
+    reference: bool = False
+    spread: str | None = None
+    twin: bool = False
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of curves; ``log``: a log y-axis where every value is positive; ``level``: a
+    horizontal line (labelled ``level_label``)."""
+
+    title: str
+    curves: tuple[Curve, ...]
+    log: bool = False
+    level: float | None = None
+    level_label: str = ""
+
+
+def _curves(*keys: str, **kw) -> tuple[Curve, ...]:
+    return tuple(Curve(k, **kw) for k in keys)
+
+
+#: the one table of curves over steps, for toy and image runs alike: the run page, the final
+#: ``curves.png`` and (key by key) the comparison page draw the panels whose keys were logged
 CURVE_PANELS = (
-    ("losses", ("d_loss", "g_loss"), False),
-    ("D(x) and D(G(z))", ("d_real", "d_fake"), False),
-    ("gradient norms", ("grad_norm_d", "grad_norm_g"), True),
-    ("learning rates", ("lr_d", "lr_g"), False),
-    ("divergences to the data", ("jsd", "kl_data_model", "kl_model_data", "w1", "ks"), True),
-    ("modes", ("modes_covered", "high_quality"), False),
+    Panel("losses", _curves("d_loss", "g_loss")),
+    Panel("D(x) and D(G(z))", _curves("d_real", "d_fake")),
+    Panel("gradient norms", _curves("grad_norm_d", "grad_norm_g"), log=True),
+    Panel("learning rates", _curves("lr_d", "lr_g")),
+    Panel(
+        "divergences to the data",
+        _curves("jsd", "kl_data_model", "kl_model_data", "w1", "ks"),
+        log=True,
+    ),
+    Panel("modes", (Curve("modes_covered"), Curve("high_quality", twin=True))),
+    Panel(
+        "FID (dashed: the real data's floor)",
+        (Curve("fid", spaced=True), Curve("fid_floor", spaced=True, reference=True)),
+        log=True,
+    ),
+    Panel("KID (band: +- 1 std over subsets)", (Curve("kid", spaced=True, spread="kid_std"),)),
+    Panel("precision and recall", _curves("precision", "recall", spaced=True)),
+    Panel("density and coverage", _curves("density", "coverage", spaced=True)),
+    Panel("inception score", (Curve("is", spaced=True, spread="is_std"),)),
+    Panel(
+        "class share / uniform share",
+        _curves("class_ratio_min", "class_ratio_max"),
+        level=1.0,
+        level_label="uniform",
+    ),
+    Panel(
+        "D on training, held-out and generated data",
+        (*_curves("d_train", "d_heldout", "d_gen"), Curve("d_overfit", twin=True)),
+    ),
 )
+
+#: the bases of keys logged per feature space (``fid`` for ``fid_digits``, ...)
+SPACED_BASES = frozenset(
+    base
+    for panel in CURVE_PANELS
+    for c in panel.curves
+    for base in ((c.key, c.spread) if c.spread else (c.key,))
+    if c.spaced
+)
+
+
+def split_spaced(key: str) -> tuple[str, str] | None:
+    """``(base, S)`` of a key logged in feature space S (``fid_floor_digits`` -> ``("fid_floor",
+    "digits")``: the longest base wins), None for any other key."""
+    bases = [b for b in SPACED_BASES if key.startswith(b + "_") and len(key) > len(b) + 1]
+    if not bases:
+        return None
+    base = max(bases, key=len)
+    return base, key[len(base) + 1 :]
+
+
+def feature_spaces(keys) -> list[str]:
+    """The feature spaces named by ``keys`` (sorted)."""
+    return sorted({split[1] for k in keys if (split := split_spaced(k))})
+
+
+def logged_keys(rows: list[dict]) -> set[str]:
+    """Every key of every row."""
+    return {k for r in rows for k in r}
+
+
+def panel_keys(panel: Panel, keys) -> list[tuple[Curve, str, str]]:
+    """``(curve, key, S)`` for each of ``panel``'s curves logged under a key in ``keys``, in the
+    table's order (S: ``""`` for keys without a feature space)."""
+    spaced: dict[str, list[str]] = {}
+    for k in keys:
+        split = split_spaced(k)
+        if split:
+            spaced.setdefault(split[0], []).append(split[1])
+    out = []
+    for c in panel.curves:
+        if c.spaced:
+            out += [(c, f"{c.key}_{s}", s) for s in sorted(spaced.get(c.key, ()))]
+        elif c.key in keys:
+            out.append((c, c.key, ""))
+    return out
+
+
+def spread_key(curve: Curve, space: str) -> str | None:
+    if not curve.spread:
+        return None
+    return f"{curve.spread}_{space}" if curve.spaced else curve.spread
+
+
+def key_panels(keys) -> list[tuple[str, list[str], bool]]:
+    """The comparison page's panels, one per logged key of the table (references excluded):
+    ``(key, [its panel's reference keys in the same feature space], log)``."""
+    out = []
+    for panel in CURVE_PANELS:
+        found = panel_keys(panel, keys)
+        for curve, key, space in found:
+            if not curve.reference:
+                refs = [k for c, k, s in found if c.reference and s == space]
+                out.append((key, refs, panel.log))
+    return out
 
 
 def shade_failures(ax, failures: list[dict], label: bool = False) -> None:
@@ -90,38 +214,69 @@ def shade_failures(ax, failures: list[dict], label: bool = False) -> None:
         )
 
 
-def curves_figure(rows: list[dict], failures: list[dict]) -> plt.Figure | None:
+def curve_panels(rows: list[dict]) -> list[tuple[Panel, list[tuple[Curve, str, str, list, list]]]]:
+    """The panels of `CURVE_PANELS` that ``rows`` logged a curve of (a reference alone draws
+    no panel), each with its curves ``(curve, key, S, steps, values)``."""
+    present = logged_keys(rows)
     panels = []
-    for title, keys, log in CURVE_PANELS:
-        drawn = [(k, *series(rows, k)) for k in keys]
-        drawn = [s for s in drawn if s[1]]
-        if drawn:
-            panels.append((title, drawn, log))
+    for panel in CURVE_PANELS:
+        drawn = [(c, k, s, *series(rows, k)) for c, k, s in panel_keys(panel, present)]
+        drawn = [d for d in drawn if d[3]]
+        if any(not d[0].reference for d in drawn):
+            panels.append((panel, drawn))
+    return panels
+
+
+def curves_figure(rows: list[dict], failures: list[dict]) -> plt.Figure | None:
+    """The panels of `curve_panels`, failures shaded; None when there is none."""
+    panels = curve_panels(rows)
     if not panels:
         return None
     cols = 2
     nrows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(11, 3.0 * nrows), squeeze=False)
-    for ax, (title, drawn, log) in zip(axes.ravel(), panels):
+    for ax, (panel, drawn) in zip(axes.ravel(), panels):
         twin = None
-        for i, (key, steps, values) in enumerate(drawn):
+        spaces = sorted({s for _, _, s, _, _ in drawn if s})
+        colour_of: dict[str, str] = {}
+        for i, (curve, key, space, steps, values) in enumerate(drawn):
             target = ax
-            if title == "modes" and key == "high_quality" and i > 0:  # a fraction beside a count
-                twin = target = ax.twinx()
-                target.set_ylim(-0.02, 1.02)
-                target.set_ylabel("high_quality (fraction)", fontsize=8)
+            if curve.twin and i > 0:  # a second scale beside the first curve's
+                if twin is None:
+                    twin = ax.twinx()
+                    twin.tick_params(labelsize=8)
+                target = twin
+                target.set_ylabel(key, fontsize=8)
+                if all(0 <= v <= 1 for v in values):
+                    target.set_ylim(-0.02, 1.02)
+            if curve.reference:  # dashed, in the colour of its feature space's first curve
+                colour = colour_of.get(space, "k")
+            else:
+                colour = f"C{i % 10}"
+                colour_of.setdefault(space, colour)
             target.plot(
                 steps,
                 values,
-                label=key,
-                lw=1.2,
-                color=f"C{i}",
-                marker="." if len(steps) < 40 else None,
+                label=key + (" (real data)" if curve.reference else ""),
+                lw=1.0 if curve.reference else 1.2,
+                ls="--" if curve.reference else "-",
+                color=colour,
+                marker="." if len(steps) < 40 and not curve.reference else None,
             )
-        if log and all(v > 0 for _, _, vals in drawn for v in vals):
+            spread = spread_key(curve, space)
+            if spread:
+                std = dict(zip(*series(rows, spread)))
+                at = [(st, v, std[st]) for st, v in zip(steps, values) if st in std]
+                if at:
+                    xs, mid, sd = (np.array(a, dtype=float) for a in zip(*at))
+                    target.fill_between(xs, mid - sd, mid + sd, color=colour, alpha=0.2, lw=0)
+        on_ax = [v for d in drawn if not d[0].twin or d is drawn[0] for v in d[4]]
+        if panel.log and on_ax and all(v > 0 for v in on_ax):
             ax.set_yscale("log")
+        if panel.level is not None:
+            ax.axhline(panel.level, color="grey", lw=0.8, ls=":", label=panel.level_label or None)
         shade_failures(ax, failures, label=True)
-        ax.set_title(title)
+        ax.set_title(panel.title + (f" [{', '.join(spaces)}]" if spaces else ""), fontsize=10)
         ax.set_xlabel("step")
         handles, labels = ax.get_legend_handles_labels()
         if twin is not None:

@@ -22,10 +22,10 @@ from scipy import stats
 
 from gankit import config as config_mod
 from gankit.errors import GankitError
-from gankit.report.figures import CURVE_PANELS
+from gankit.report.figures import split_spaced
 from gankit.report.readers import read_run
 
-NOT_METRICS = {"step", "samples", "time", "event", "n_modes", "w1_floor"}
+NOT_METRICS = {"step", "samples", "time", "event", "n_modes", "w1_floor", "n_classes"}
 FIRST = (
     "jsd",
     "kl_data_model",
@@ -40,9 +40,23 @@ FIRST = (
     "skew",
     "kurtosis",
 )
-#: the curves compared, one panel each: the run report's panels, key by key
-CURVE_KEYS = tuple(key for _, keys, _ in CURVE_PANELS for key in keys)
-LOG_KEYS = {key for _, keys, log in CURVE_PANELS if log for key in keys}
+#: an image run's metrics, by base (``fid`` for ``fid_digits``; `docs/image-runs.md`), after FIRST
+FIRST_SPACED = (
+    "fid",
+    "fid_floor",
+    "kid",
+    "kid_std",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "is",
+    "is_std",
+    "one_nn_accuracy",
+    "nn_ratio",
+    "nn_train_distance",
+    "nn_heldout_distance",
+)
 
 
 @dataclass
@@ -97,6 +111,8 @@ class CompareRun:
     rows: list
     snapshots: list
     data: object = field(repr=False)
+    kind: str = "toy"
+    grids: list = field(default_factory=list)
 
     @property
     def seed(self) -> int:
@@ -132,7 +148,9 @@ def final_metrics(run) -> dict:
     else:
         source = {}
         for row in run.rows:
-            if any(k in row for k in ("jsd", "w1", "ks", "modes_covered")):
+            if any(k in row for k in ("jsd", "w1", "ks", "modes_covered")) or any(
+                (split := split_spaced(k)) and split[0] == "fid" for k in row
+            ):
                 source = row
     return {
         k: float(v)
@@ -162,6 +180,8 @@ def load_runs(paths) -> list[CompareRun]:
                 run.rows,
                 run.snapshots,
                 run.data,
+                kind=run.kind,
+                grids=run.grids,
             )
         )
     return loaded
@@ -198,9 +218,23 @@ def group_runs(loaded: list[CompareRun]) -> list[Group]:
     return out
 
 
+def order_keys(keys) -> list[str]:
+    """Metric keys in the tables' order: `FIRST`, then an image run's by `FIRST_SPACED`
+    (feature spaces apart by name), then the rest by name."""
+
+    def rank(key: str) -> tuple:
+        if key in FIRST:
+            return (0, FIRST.index(key), "")
+        split = split_spaced(key)
+        if split and split[0] in FIRST_SPACED:
+            return (1, split[1], FIRST_SPACED.index(split[0]))
+        return (2, key, 0)
+
+    return sorted(set(keys), key=rank)
+
+
 def metric_keys(items: list[CompareRun]) -> list[str]:
-    present = {k for r in items for k in r.metrics}
-    return [k for k in FIRST if k in present] + sorted(present - set(FIRST))
+    return order_keys(k for r in items for k in r.metrics)
 
 
 def _jsonable(x):
@@ -249,7 +283,7 @@ def comparison_text(result: dict) -> str:
     keys = []
     for r in runs_:
         keys += [k for k in r["metrics"] if k not in keys]
-    keys = [k for k in FIRST if k in keys] + sorted(set(keys) - set(FIRST))
+    keys = order_keys(keys)
     header = ["run", "group", "seed"] + keys
     table = [
         [r["run"], r["group"], str(r["seed"])]

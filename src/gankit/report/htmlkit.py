@@ -32,6 +32,9 @@ table.sortable th{cursor:pointer}table.sortable th:hover{background:#ddd}
 figcaption{font-size:12px;color:#555;text-align:center}
 details summary{cursor:pointer;color:#444}
 .scroll{overflow-x:auto}td.l{text-align:left}
+img.pix,.pix img{image-rendering:pixelated}
+.strip{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end}.strip figure{margin:0}
+.strip img{margin:2px auto}
 """
 
 PLAYER_JS = """
@@ -95,23 +98,48 @@ def page(title: str, body: str, scripts: tuple[str, ...] = ()) -> str:
     )
 
 
-def player_html(frames: list[tuple[int, str]], alt: str) -> str:
+def pixel_img(uri: str, alt: str, width: int) -> str:
+    """A small image (a grid of generated images) drawn ``width`` CSS pixels wide, its pixels
+    kept sharp."""
+    return f'<img class="pix" src="{uri}" alt="{esc(alt)}" style="width:{int(width)}px">'
+
+
+def figure(image: str, caption: str) -> str:
+    return f"<figure>{image}<figcaption>{esc(caption)}</figcaption></figure>"
+
+
+def player_html(frames: list[tuple[int, str]], alt: str, width: int | None = None) -> str:
+    """An animation of ``(step, uri)`` frames (`PLAYER_JS`); with ``width`` the frames are drawn
+    that many CSS pixels wide, pixels kept sharp (grids of small images)."""
+    size = f' style="width:{int(width)}px"' if width else ""
     imgs = "".join(
         f'<img class="frame{" on" if i == len(frames) - 1 else ""}" data-step="{step}" '
-        f'src="{uri}" alt="{esc(alt)} at step {step}">'
+        f'src="{uri}" alt="{esc(alt)} at step {step}"{size}>'
         for i, (step, uri) in enumerate(frames)
     )
     return (
-        f'<div class="player">{imgs}<div class="controls"><button type="button">play'
+        f'<div class="player{" pix" if width else ""}">{imgs}<div class="controls">'
+        f'<button type="button">play'
         f'</button><input type="range" min="0" max="{len(frames) - 1}" '
         f'value="{len(frames) - 1}" aria-label="frame"><span>step <b class="step">'
         f"{frames[-1][0]}</b></span></div></div>"
     )
 
 
+def fmt_value(value: Any, most: int = 12) -> str:
+    """`fmt`, lists item by item (a long list shortened, its length given)."""
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(fmt(v) for v in value[:most])
+        return f"[{items}{', ...' if len(value) > most else ''}]" + (
+            f" ({len(value)} values)" if len(value) > most else ""
+        )
+    return fmt(value)
+
+
 def metrics_table(metrics: dict) -> str:
     rows = "".join(
-        f"<tr><td>{esc(k)}</td><td>{esc(fmt(v))}</td></tr>" for k, v in sorted(metrics.items())
+        f"<tr><td>{esc(k)}</td><td>{esc(fmt_value(v))}</td></tr>"
+        for k, v in sorted(metrics.items())
     )
     return (
         f"<table><thead><tr><th>metric</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"

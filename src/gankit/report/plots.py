@@ -1,6 +1,8 @@
-"""``RUN/density.png`` and ``RUN/curves.png``: the final density of a toy run and its curves.
+"""``RUN/density.png`` and ``RUN/curves.png``: the final density of a toy run, and the curves
+of any run (toy or image).
 
-The curves come from ``RUN/metrics.jsonl`` (the same panels as the report's). The density
+The curves come from ``RUN/metrics.jsonl`` (the same panels as the report's,
+`gankit.report.figures.CURVE_PANELS`). The density
 needs the trained model's samples and D's read-out, which only the layers that load models can
 give: the caller passes them in (`gankit.recipes.finish`), so this module reads no checkpoint.
 """

@@ -1,12 +1,14 @@
 """Reading a run directory for the reports: plain files only (config, metrics.jsonl, the
-final metrics, the diagnosis, the snapshots). Never imports the layers that train or load
-models: a report can be written for any run directory, finished, killed or downloaded.
+final metrics, the diagnosis, the snapshots; for image runs the sample grids and
+``nearest.npz``, `docs/image-runs.md`). Never imports the layers that train or load models: a
+report can be written for any run directory, finished, killed or downloaded.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,14 +17,23 @@ import numpy as np
 
 from gankit import config as config_mod
 from gankit import runs
+from gankit.data.datasets import dataset_names
 from gankit.data.sources import build_toy, data_kind
+from gankit.data.toy import toy_names
 from gankit.errors import GankitError
+
+#: ``RUN/samples/step-N.png``: an image run's grid of generated images at step N
+SAMPLES = "samples"
+#: ``RUN/nearest.npz``: generated images beside their nearest training images, held-out images
+NEAREST = "nearest.npz"
 
 
 @dataclass
 class RunFiles:
-    """What a report needs, read from a run directory (and nothing else). ``data``: the toy
-    distribution of a toy run (its exact density, drawn under the samples); None otherwise."""
+    """What a report needs, read from a run directory (and nothing else). ``kind``: ``"toy"`` or
+    ``"images"`` (`run_kind`). ``data``: the toy distribution of a toy run (its exact density,
+    drawn under the samples); None otherwise. ``grids``: ``(step, RUN/samples/step-N.png)`` of
+    an image run, by step."""
 
     path: Path
     config: Any
@@ -33,6 +44,8 @@ class RunFiles:
     diagnosis_error: str | None
     snapshots: list[tuple[int, Path]]
     data: Any = field(repr=False)
+    kind: str = "toy"
+    grids: list[tuple[int, Path]] = field(default_factory=list)
 
 
 def read_json_object(path: Path) -> dict:
@@ -46,22 +59,46 @@ def read_json_object(path: Path) -> dict:
     return value
 
 
-def snapshot_steps(run_dir: Path) -> list[tuple[int, Path]]:
-    """``(step, path)`` of ``RUN/snapshots/step-N.npz``, by step."""
+def run_kind(data) -> str:
+    """``"toy"`` for a toy density, ``"images"`` for an image dataset (`docs/image-runs.md`);
+    any other name is `gankit.data.sources.data_kind`'s to judge."""
+    if data.name in toy_names():
+        return "toy"
+    if data.name in dataset_names():
+        return "images"
+    return data_kind(data)
+
+
+def _steps(folder: Path, suffix: str) -> list[tuple[int, Path]]:
     found = []
-    for p in (Path(run_dir) / runs.SNAPSHOTS).glob("step-*.npz"):
-        m = re.fullmatch(r"step-(\d+)\.npz", p.name)
-        if m:
+    for p in folder.glob(f"step-*{suffix}"):
+        m = re.fullmatch(r"step-(\d+)" + re.escape(suffix), p.name)
+        if m and p.is_file():
             found.append((int(m.group(1)), p))
     return sorted(found)
 
 
-def load_snapshot(path: Path) -> dict[str, np.ndarray]:
+def snapshot_steps(run_dir: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of ``RUN/snapshots/step-N.npz``, by step."""
+    return _steps(Path(run_dir) / runs.SNAPSHOTS, ".npz")
+
+
+def grid_steps(run_dir: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of ``RUN/samples/step-N.png`` (an image run's sample grids), by step."""
+    return _steps(Path(run_dir) / SAMPLES, ".png")
+
+
+def load_arrays(path: Path, what: str = "snapshot") -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file (never pickles); `GankitError` naming the file."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise GankitError(f"{path}: not a readable snapshot ({exc})") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise GankitError(f"{path}: not a readable {what} ({exc})") from None
+
+
+def load_snapshot(path: Path) -> dict[str, np.ndarray]:
+    return load_arrays(path, "snapshot")
 
 
 def read_run(run_dir: str | Path) -> RunFiles:
@@ -75,7 +112,8 @@ def read_run(run_dir: str | Path) -> RunFiles:
         raise GankitError(
             message if str(path) in message else f"{path / runs.CONFIG}: {message}"
         ) from None
-    data = build_toy(config.data) if data_kind(config.data) == "toy" else None
+    kind = run_kind(config.data)
+    data = build_toy(config.data) if kind == "toy" else None
     rows = runs.read_metrics(path)
     final = read_json_object(path / runs.FINAL) if (path / runs.FINAL).is_file() else None
     diagnosis, diagnosis_error = None, None
@@ -96,6 +134,8 @@ def read_run(run_dir: str | Path) -> RunFiles:
         diagnosis_error,
         snapshot_steps(path),
         data,
+        kind=kind,
+        grids=grid_steps(path) if kind == "images" else [],
     )
 
 

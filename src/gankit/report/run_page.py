@@ -1,14 +1,15 @@
 """``RUN/report.html``: one self-contained page built only from a run directory's files.
 
 Every image is a PNG inlined as a base64 data URI, the CSS is inline, the one script (the
-density animation's player) is inline: the page makes no network request and opens offline.
+animation's player) is inline: the page makes no network request and opens offline.
 
-Sections: the resolved config and the command that reproduces it; the diagnosis
-(``RUN/diagnosis.json``); the final metrics (``RUN/final_metrics.json``); curves over steps
-(losses, D(x)/D(G(z)), gradient norms, learning rates, divergences, mode metrics) with the
-diagnosed failures' step ranges shaded; the density's evolution from ``RUN/snapshots/`` (1-D: G's
-histogram over the true density and the learned D beside the estimate of D*; 2-D: samples over
-the true density's contours), as a few frames and as an animation.
+Sections: the header (preset, data, loss, steps, seed, description; the feature space of an
+image run); the diagnosis (``RUN/diagnosis.json``); the final metrics
+(``RUN/final_metrics.json``); curves over steps (`gankit.report.figures.CURVE_PANELS`) with the
+diagnosed failures' step ranges shaded; then by the run's kind (`KIND_SECTIONS`) the toy
+sections (`gankit.report.toy_sections`: parameter space, density evolution) or the image
+sections (`gankit.report.image_sections`: samples over time, class histogram, nearest
+neighbours, real vs generated); last the resolved config and the command that reproduces it.
 """
 
 from __future__ import annotations
@@ -18,20 +19,12 @@ import time
 from pathlib import Path
 
 from gankit import runs
-from gankit.report.dirac import run_trajectories, trajectory_figure
-from gankit.report.figures import (
-    FAIL_COLOURS,
-    DensityFrames,
-    curves_figure,
-    pick_evenly,
-    png_data_uri,
-)
-from gankit.report.htmlkit import PLAYER_JS, esc, img, metrics_table, page, player_html
-from gankit.report.readers import RunFiles, failures_of, load_snapshot, read_run
+from gankit.report.figures import FAIL_COLOURS, curves_figure, png_data_uri
+from gankit.report.htmlkit import PLAYER_JS, esc, img, metrics_table, page
+from gankit.report.image_sections import feature_space_text, image_sections
+from gankit.report.readers import RunFiles, failures_of, read_run
 from gankit.report.tensorboard import write_tensorboard
-
-MAX_FRAMES = 12  # animation frames (evenly spread over the snapshots, the last always kept)
-STATIC_FRAMES = 4  # frames shown side by side
+from gankit.report.toy_sections import toy_sections
 
 
 def diagnosis_html(run: RunFiles) -> str:
@@ -84,92 +77,68 @@ def diagnosis_html(run: RunFiles) -> str:
     )
 
 
-def evolution_html(run: RunFiles) -> str:
-    if not run.snapshots:
-        return '<p class="na">no snapshots in the run directory</p>'
-    chosen = pick_evenly(run.snapshots, MAX_FRAMES)
-    snaps = [(step, load_snapshot(p)) for step, p in chosen]
-    frames = DensityFrames(run.data, snaps)
-    static = pick_evenly(snaps, STATIC_FRAMES)
-    strip = png_data_uri(frames.strip(static))
-    animated = [(step, png_data_uri(frames.frame(step, snap))) for step, snap in snaps]
-    if run.data.dim == 1:
-        what = (
-            "Top: G's samples (histogram) over the true density p_data. Bottom: the learned "
-            "discriminator D(x) beside D* = p_data / (p_data + p_g), estimated from the same "
-            "histogram."
-        )
-    else:
-        what = "G's samples over the contours of the true density."
+def header_html(run: RunFiles, title: str) -> str:
+    cfg = run.config
+    facts = [
+        esc(cfg.preset or "custom"),
+        f"data {esc(cfg.data.name)}",
+        f"loss {esc(cfg.game.loss)}",
+        f"{esc(cfg.train.steps)} steps",
+        f"seed {esc(cfg.train.seed)}",
+    ]
+    if cfg.description:
+        facts.append(esc(cfg.description))
+    if run.kind == "images":
+        facts.append(esc(feature_space_text(run)))
+    return f'<h1>{esc(title)}</h1><p class="sub">{" &middot; ".join(facts)}</p>'
+
+
+def final_html(run: RunFiles) -> str:
+    if run.final:
+        return metrics_table(run.final)
+    return '<p class="na">no final_metrics.json (the run has not finished)</p>'
+
+
+def curves_html(run: RunFiles) -> str:
+    curves = curves_figure(run.rows, failures_of(run))
+    if curves is None:
+        return '<p class="na">metrics.jsonl holds no logged step</p>'
+    return img(png_data_uri(curves), "training curves")
+
+
+def config_html(run: RunFiles) -> str:
+    command = f"gankit train --config {run.path / runs.CONFIG} --out NEW"
     return (
-        f"<p>{esc(what)} {len(run.snapshots)} snapshot(s); {len(snaps)} shown in the "
-        f"animation.</p>{img(strip, 'density at a few steps')}"
-        f"<h3>animation</h3>{player_html(animated, 'density')}"
+        f"<p>Reproduce this run:</p><pre>{esc(command)}</pre><p>The resolved config "
+        f"(<code>config.toml</code>):</p><pre>{esc(run.config_text)}</pre>"
     )
 
 
-def parameter_space_html(run: RunFiles) -> str | None:
-    """The Dirac-GAN's path in the (theta, psi) plane over the gradient field, beside the
-    closed-form iteration of the same game; ``None`` for nets that log no parameters."""
-    trajs, labels, note = run_trajectories(run.rows, run.config)
-    if not trajs:
-        return None
-    fig = trajectory_figure(trajs, labels=labels, styles=["-", ":"][: len(trajs)])
-    what = (
-        "G's parameter theta against D's parameter psi, over the negative gradient field of the "
-        "game; the equilibrium is (0, 0). A circle that never closes in is the non-convergence "
-        "of Mescheder et al. (2018); R1 spirals in."
-    )
-    return f"<p>{esc(what)} {esc(note)}.</p>{img(png_data_uri(fig), 'parameter space')}"
+#: the sections of each kind of run, between the curves and the config
+KIND_SECTIONS = {"toy": toy_sections, "images": image_sections}
 
 
 def report_html(run: RunFiles) -> str:
-    name = run.path.resolve().name
-    cfg = run.config
-    title = f"gankit report: {name}"
-    head = (
-        f'<h1>{esc(title)}</h1><p class="sub">{esc(cfg.preset or "custom")} &middot; '
-        f"data {esc(cfg.data.name)} &middot; loss {esc(cfg.game.loss)} &middot; "
-        f"{esc(cfg.train.steps)} steps &middot; seed {esc(cfg.train.seed)}"
-        + (f" &middot; {esc(cfg.description)}" if cfg.description else "")
-        + "</p>"
+    title = f"gankit report: {run.path.resolve().name}"
+    sections = [
+        ("diagnosis", "Diagnosis", diagnosis_html(run)),
+        ("final", "Final metrics", final_html(run)),
+        ("curves", "Curves over steps", curves_html(run)),
+        *KIND_SECTIONS.get(run.kind, lambda _: [])(run),
+        ("config", "Config", config_html(run)),
+    ]
+    toc = " &middot; ".join(
+        f'<a href="#{key}">{esc(name.lower())}</a>' for key, name, _ in sections
     )
-    toc = (
-        '<p><a href="#diagnosis">diagnosis</a> &middot; <a href="#final">final metrics</a> '
-        '&middot; <a href="#curves">curves</a> &middot; <a href="#density">density</a> '
-        '&middot; <a href="#config">config</a></p>'
-    )
-    sections = [head, toc]
-    sections.append(f'<section id="diagnosis"><h2>Diagnosis</h2>{diagnosis_html(run)}</section>')
-    if run.final:
-        final = metrics_table(run.final)
-    else:
-        final = '<p class="na">no final_metrics.json (the run has not finished)</p>'
-    sections.append(f'<section id="final"><h2>Final metrics</h2>{final}</section>')
-    curves = curves_figure(run.rows, failures_of(run))
-    body = (
-        img(png_data_uri(curves), "training curves")
-        if curves is not None
-        else '<p class="na">metrics.jsonl holds no logged step</p>'
-    )
-    sections.append(f'<section id="curves"><h2>Curves over steps</h2>{body}</section>')
-    params = parameter_space_html(run)
-    if params is not None:
-        sections.append(f'<section id="parameters"><h2>Parameter space</h2>{params}</section>')
-    sections.append(
-        f'<section id="density"><h2>Density evolution</h2>{evolution_html(run)}</section>'
-    )
-    command = f"gankit train --config {run.path / runs.CONFIG} --out NEW"
-    sections.append(
-        f'<section id="config"><h2>Config</h2><p>Reproduce this run:</p>'
-        f"<pre>{esc(command)}</pre><p>The resolved config (<code>config.toml</code>):</p>"
-        f"<pre>{esc(run.config_text)}</pre></section>"
-    )
-    sections.append(
+    body = [header_html(run, title), f"<p>{toc}</p>"]
+    body += [
+        f'<section id="{key}"><h2>{esc(name)}</h2>{html}</section>' for key, name, html in sections
+    ]
+    body.append(
         f'<p class="sub">written {esc(time.strftime("%Y-%m-%d %H:%M:%S"))} by '
         "gankit report from the files of the run directory.</p>"
     )
-    return page(title, "".join(sections), (PLAYER_JS,))
+    return page(title, "".join(body), (PLAYER_JS,))
 
 
 def write_report(

@@ -1,10 +1,12 @@
 """``RUN/tb/``: TensorBoard event files written after the fact from a run's own files.
 
 Scalars come from ``RUN/metrics.jsonl`` (``train/`` for the per-step statistics, ``eval/`` for
-the metrics against the data), histograms of G's samples from ``RUN/snapshots/`` (one per
-dimension, ``samples/x0``, ...), and the config as text. Writing post hoc keeps the trainer free
-of any logger and makes the result the same for a resumed run: the folder is rebuilt whole and
-swapped in, so it never holds two copies of a step.
+the metrics against the data; lists such as ``class_histogram`` are left out), G's samples from
+``RUN/snapshots/`` (a toy's as histograms, one per dimension, ``samples/x0``, ...; an image
+run's images ``(grid, C, H, W)`` as one grid per step, ``samples/grid``, or where there is no
+snapshot the run's own ``RUN/samples/step-N.png``), and the config as text. Writing post hoc
+keeps the trainer free of any logger and makes the result the same for a resumed run: the
+folder is rebuilt whole and swapped in, so it never holds two copies of a step.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from gankit import runs
-from gankit.report.readers import load_snapshot, snapshot_steps
+from gankit.report.imagegrid import as_uint8_nhwc
+from gankit.report.readers import grid_steps, load_snapshot, snapshot_steps
 
 TB = "tb"
 TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "lr_d", "lr_g")
 SKIP = {"step", "time", "event", "samples"}
+GRID_TAG = "samples/grid"
 
 
 def write_tensorboard(
@@ -52,13 +57,26 @@ def write_tensorboard(
                     continue
                 group = "train" if key in TRAIN_KEYS else "eval"
                 writer.add_scalar(f"{group}/{key}", value, step)
+        imaged = set()
         for step, path in snapshots:
             samples = load_snapshot(path)["samples"]
+            if samples.ndim == 4:  # images (grid, C, H, W)
+                writer.add_images(GRID_TAG, as_uint8_nhwc(samples), step, dataformats="NHWC")
+                imaged.add(step)
+                continue
             for d in range(samples.shape[1]):
                 column = samples[:, d]
                 column = column[np.isfinite(column)]
                 if len(column):
                     writer.add_histogram(f"samples/x{d}", column, step)
+        for step, path in grid_steps(run_dir):
+            if step not in imaged:
+                try:
+                    with Image.open(path) as im:
+                        grid = np.asarray(im.convert("RGB"))
+                except OSError:
+                    continue
+                writer.add_image(GRID_TAG, grid, step, dataformats="HWC")
         writer.close()
         target = run_dir / TB
         if target.exists():

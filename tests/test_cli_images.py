@@ -1,0 +1,211 @@
+"""Image runs end to end on tiny budgets: `gankit train --preset digits`, the grids, the
+metrics, the report; `gankit sample` for images; the evaluation agrees with `gankit fid`; the
+MNIST-style classifier feature space on IDX files the test writes; the refusals."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gankit.cli import main
+from gankit.data.datasets import split_digits
+
+TINY = [
+    "--steps",
+    "30",
+    "--set",
+    "log.every=5",
+    "--set",
+    "log.eval_every=15",
+    "--set",
+    "log.eval_samples=100",
+    "--set",
+    "log.final_samples=200",
+    "--set",
+    "log.grid=20",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "train.checkpoint_every=15",
+    "--set",
+    "train.threads=1",
+    "--quiet",
+]
+
+
+def gankit(*args) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def rows_of(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("digits") / "run"
+    code, out, err = gankit("train", "--preset", "digits", "--out", run, *TINY)
+    assert code == 0, err
+    return run
+
+
+def test_digits_run_writes_grids_metrics_and_report(digits_run):
+    run = digits_run
+    for step in (15, 30):
+        with Image.open(run / "samples" / f"step-{step}.png") as im:
+            assert im.format == "PNG" and im.mode == "L"
+        with np.load(run / "snapshots" / f"step-{step}.npz") as npz:
+            assert npz["samples"].shape == (20, 1, 8, 8) and npz["samples"].dtype == np.uint8
+            assert npz["classes"].shape == (20,) and set(npz["classes"]) <= set(range(10))
+    evaluations = [r for r in rows_of(run) if "fid_digits" in r]
+    assert [r["step"] for r in evaluations] == [15, 30]
+    for r in evaluations:
+        for key in ("fid_floor_digits", "kid_digits", "precision_digits", "recall_digits"):
+            assert isinstance(r[key], float), key
+        assert r["n_classes"] == 10 and sum(r["class_histogram"]) == 100
+        assert {"d_train", "d_heldout", "d_gen"} <= set(r)
+    final = json.loads((run / "final_metrics.json").read_text())
+    assert final["samples"] == 200 and final["step"] == 30
+    for key in ("fid_digits", "one_nn_accuracy_digits", "nn_ratio_digits", "coverage_digits"):
+        assert isinstance(final[key], float), key
+    with np.load(run / "nearest.npz") as npz:
+        assert npz["generated"].shape == npz["nearest_train"].shape == (16, 1, 8, 8)
+        assert npz["real"].dtype == np.uint8
+    page = (run / "report.html").read_text()
+    assert "fid_digits" in page and "data:image/png;base64," in page
+    assert (run / "diagnosis.json").is_file() and (run / "tb").is_dir()
+
+
+def test_sample_writes_images_in_every_form(digits_run, tmp_path):
+    code, _, err = gankit(
+        "sample", digits_run, "-n", 12, "--out", tmp_path / "s.npy", "--grid", tmp_path / "g.png"
+    )
+    assert code == 0, err
+    x = np.load(tmp_path / "s.npy")
+    assert x.shape == (12, 1, 8, 8) and x.dtype == np.float32 and 0 <= x.min() <= x.max() <= 1
+    with Image.open(tmp_path / "g.png") as im:
+        assert im.size[0] > 8 * 4  # a grid of upscaled images
+    code, _, err = gankit("sample", digits_run, "-n", 3, "--out", f"{tmp_path / 'pngs'}/")
+    assert code == 0, err
+    files = sorted((tmp_path / "pngs").glob("sample-*.png"))
+    assert len(files) == 3
+    with Image.open(files[0]) as im:
+        assert im.size == (8, 8)
+    code, _, err = gankit("sample", digits_run, "-n", 3, "--out", f"{tmp_path / 'pngs'}/")
+    assert code == 2 and "--force" in err  # nothing overwritten
+
+
+def test_evaluation_equals_gankit_fid_on_the_runs_samples(digits_run, tmp_path):
+    """The run's own FID (gankit evaluate) and `gankit fid` on `gankit sample`'s output
+    against the held-out split agree: one computation, two doors."""
+    code, out, err = gankit("evaluate", digits_run, "-n", 150, "--seed", 4, "--json")
+    assert code == 0, err
+    evaluated = json.loads(out)
+    code, _, err = gankit("sample", digits_run, "-n", 150, "--seed", 4, "--out", tmp_path / "s.npy")
+    assert code == 0, err
+    np.save(tmp_path / "heldout.npy", split_digits()[1].images)
+    code, out, err = gankit(
+        "fid", tmp_path / "heldout.npy", tmp_path / "s.npy", "--features", "digits", "--json",
+        "--no-cache",
+    )  # fmt: skip
+    assert code == 0, err
+    # equal up to the order of float64 sums (statistics merged batch by batch in `gankit fid`)
+    assert json.loads(out)["fid"] == pytest.approx(evaluated["fid_digits"], rel=1e-6)
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    code = 0x08
+    header = struct.pack(">BBBB", 0, 0, code, array.ndim) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + array.astype(np.uint8).tobytes())
+
+
+def fake_mnist(folder: Path, n_train: int = 300, n_test: int = 150, size: int = 8) -> Path:
+    """IDX files of a 3-class toy 'MNIST': each class a bright bar in its own place."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 3, n)
+        images = rng.integers(0, 40, (n, size, size))
+        for i, y in enumerate(labels):
+            images[i, :, 2 * y + 1 : 2 * y + 3] = 230
+        _write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+def test_mnist_preset_on_idx_files_trains_its_own_feature_space(tmp_path):
+    data = fake_mnist(tmp_path / "mnist")
+    run = tmp_path / "run"
+    code, _, err = gankit(
+        "train", "--preset", "mnist", "--set", f"data.path={data}", "--out", run, *TINY,
+        "--set", "model.g_width=8", "--set", "model.d_width=8", "--set", "log.eval_samples=150",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "held-out accuracy" in err  # the classifier reports itself
+    final = json.loads((run / "final_metrics.json").read_text())
+    assert isinstance(final["fid_mnist"], float) and final["n_classes"] == 3
+    assert (run / "samples" / "step-30.png").is_file()
+
+
+def test_an_unlabelled_folder_without_inception_weights_is_refused(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(30):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3)).astype(np.uint8)).save(
+            folder / f"{i}.png"
+        )
+    run = tmp_path / "run"
+    code, _, err = gankit(
+        "train", "--preset", "image-folder", "--set", f"data.path={folder}", "--out", run, *TINY
+    )
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "log.inception_weights" in err and "sub-folder per class" in err
+    assert not run.exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["model.arch=mlp"], "images need model.arch = 'dcgan'"),
+        (["data.image_size=10", "model.arch=dcgan", "game.augment=zoom"], "game.augment"),
+        (["log.eval_samples=20"], "log.eval_samples = 20"),
+        (["data.train_size=5000"], "data.train_size = 5000"),
+        (["data.path=/somewhere"], "data.path: digits ships with scikit-learn"),
+        (["model.d_input=moments"], "model.d_input"),
+    ],
+)
+def test_image_misfits_are_refused_before_anything_is_written(tmp_path, overrides, expected):
+    sets = [a for o in overrides for a in ("--set", o)]
+    run = tmp_path / "run"
+    code, _, err = gankit("train", "--preset", "digits", "--out", run, *TINY, *sets)
+    assert code == 2 and expected in err, err
+    assert not run.exists()
+
+
+def test_toy_runs_refuse_image_switches(tmp_path):
+    code, _, err = gankit(
+        "train", "--preset", "ring-8", "--out", tmp_path / "r", "--set", "game.augment=cutout"
+    )
+    assert code == 2 and "game.augment" in err and not (tmp_path / "r").exists()
+    code, _, err = gankit(
+        "train", "--preset", "ring-8", "--out", tmp_path / "r", "--set", "model.arch=dcgan"
+    )
+    assert code == 2 and "needs image data" in err
