@@ -102,9 +102,13 @@ class ModelConfig:
     noise: str = _choice("uniform", NOISES, "prior of the generator's input z")
     noise_dim: int = _num(1, "dimension of z", lo=1)
     g_width: int = _num(64, "hidden units per layer of G", lo=1)
-    g_depth: int = _num(2, "hidden layers of G", lo=0)
+    g_depth: int = _num(
+        2, "hidden layers of G (MLP); DCGAN: extra 3x3 convolutions at each resolution", lo=0
+    )
     d_width: int = _num(64, "hidden units per layer of D", lo=1)
-    d_depth: int = _num(2, "hidden layers of D", lo=0)
+    d_depth: int = _num(
+        2, "hidden layers of D (MLP); DCGAN: extra 3x3 convolutions at each resolution", lo=0
+    )
     activation: str = _choice("leaky_relu", ACTIVATIONS, "hidden activation of G and D")
     standardize: bool = field(
         default=True,

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dataset_errors import one_line_error
 
 from gankit.data.datasets import load_array_dataset
 from gankit.errors import GankitError
-
-
-def one_line_error(excinfo, *names) -> str:
-    msg = str(excinfo.value)
-    assert type(excinfo.value) is GankitError
-    assert "\n" not in msg, msg
-    for name in names:
-        assert str(name) in msg, (name, msg)
-    return msg
 
 
 def images(n=4, c=3, dtype=np.uint8):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_errors import one_line_error
 
 from gankit.data.datasets import (
     CIFAR10_CLASSES,
@@ -20,15 +21,6 @@ from gankit.data.datasets import (
     restricted_loads,
 )
 from gankit.errors import GankitError
-
-
-def one_line_error(excinfo, *names) -> str:
-    msg = str(excinfo.value)
-    assert type(excinfo.value) is GankitError
-    assert "\n" not in msg, msg
-    for name in names:
-        assert str(name) in msg, (name, msg)
-    return msg
 
 
 def batch_arrays(n: int, seed: int) -> tuple[np.ndarray, list[int]]:

@@ -5,20 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from dataset_errors import one_line_error
 from PIL import Image
 
 from gankit.data.batch import Batch
 from gankit.data.datasets import ImageDataset, ImageSource, conform
 from gankit.errors import GankitError
-
-
-def one_line_error(excinfo, *names: str) -> str:
-    msg = str(excinfo.value)
-    assert type(excinfo.value) is GankitError
-    assert "\n" not in msg, msg
-    for name in names:
-        assert str(name) in msg, (name, msg)
-    return msg
 
 
 def labelled(n: int = 10, classes: int = 5) -> ImageDataset:

@@ -6,19 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_errors import one_line_error
 from PIL import Image
 
 from gankit.data.datasets import load_image_folder
 from gankit.errors import GankitError
-
-
-def one_line_error(excinfo, *names) -> str:
-    msg = str(excinfo.value)
-    assert type(excinfo.value) is GankitError
-    assert "\n" not in msg, msg
-    for name in names:
-        assert str(name) in msg, (name, msg)
-    return msg
 
 
 def save(path: Path, a: np.ndarray) -> np.ndarray:

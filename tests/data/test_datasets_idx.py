@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_errors import one_line_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,15 +21,6 @@ from gankit.errors import GankitError
 MNIST = Path("/work/shared/data/mnist")
 CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C}
 CODES.update({np.float32: 0x0D, np.float64: 0x0E})
-
-
-def one_line_error(excinfo, *names) -> str:
-    msg = str(excinfo.value)
-    assert type(excinfo.value) is GankitError
-    assert "\n" not in msg, msg
-    for name in names:
-        assert str(name) in msg, (name, msg)
-    return msg
 
 
 def idx_bytes(a: np.ndarray) -> bytes:

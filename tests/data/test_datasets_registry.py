@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_errors import one_line_error
 from PIL import Image
 
 from gankit.data.datasets import (
@@ -21,15 +22,6 @@ from gankit.data.datasets import (
 )
 from gankit.data.datasets.dataset import ImageDataset
 from gankit.errors import GankitError
-
-
-def one_line_error(excinfo, *names) -> str:
-    msg = str(excinfo.value)
-    assert type(excinfo.value) is GankitError
-    assert "\n" not in msg, msg
-    for name in names:
-        assert str(name) in msg, (name, msg)
-    return msg
 
 
 def write_idx(path: Path, a: np.ndarray) -> None:

@@ -95,7 +95,8 @@ def build_image_models(
     """DCGAN's (G, D) for images of ``shape = (C, H, W)`` (square, side 8..64): G from
     ``model.noise_dim`` with ``model.g_width`` channels in its last hidden layer, D with
     ``model.d_width`` in its first and the remedies of ``model`` (pack, minibatch layers,
-    spectral norm, ``model.d_norm``). Raises `GankitError` naming the key that does not fit."""
+    spectral norm, ``model.d_norm``); ``model.g_depth`` / ``d_depth`` extra 3x3 convolutions
+    at each resolution. Raises `GankitError` naming the key that does not fit."""
     if model.arch != "dcgan":
         raise GankitError(
             f"model.arch = {model.arch!r} is for toy data; images need model.arch = 'dcgan'"
@@ -107,7 +108,7 @@ def build_image_models(
             f"data.image_size: DCGAN needs square images, got {height}x{width}; "
             "set data.image_size to resize them"
         )
-    g = DCGANGenerator(model.noise_dim, channels, height, model.g_width)
+    g = DCGANGenerator(model.noise_dim, channels, height, model.g_width, extra_layers=model.g_depth)
     d = DCGANDiscriminator(
         channels,
         height,
@@ -119,6 +120,7 @@ def build_image_models(
         minibatch_kernel_dim=model.minibatch_kernel_dim,
         identity_classes=model.generators if identity_head else 0,
         spectral_norm=model.spectral_norm,
+        extra_layers=model.d_depth,
     )
     return g, d
 

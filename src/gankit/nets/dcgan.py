@@ -113,9 +113,19 @@ class DCGANGenerator(nn.Module):
     ``b`` on a 1 x 1 map is exactly a linear map to ``C0 * b * b`` followed by a reshape; the
     convolution form (the one of the PyTorch DCGAN example) keeps G all-convolutional, with one
     initialisation rule for every layer. Layers followed by batch norm have no bias (the norm's
-    shift replaces it); the output layer has one."""
+    shift replaces it); the output layer has one.
 
-    def __init__(self, noise_dim: int, channels: int, image_size: int, width: int = 64):
+    ``extra_layers = e > 0`` deepens G without changing its resolutions: after each block,
+    ``e`` x [``Conv2d(3, 1, 1)`` -> BN -> ReLU] at the same size and width (0: the paper's)."""
+
+    def __init__(
+        self,
+        noise_dim: int,
+        channels: int,
+        image_size: int,
+        width: int = 64,
+        extra_layers: int = 0,
+    ):
         super().__init__()
         _positive("noise_dim", noise_dim)
         _positive("channels", channels)
@@ -123,12 +133,15 @@ class DCGANGenerator(nn.Module):
         b, k = dcgan_layout(image_size)
         self.noise_dim, self.channels, self.image_size = noise_dim, channels, image_size
         self.start_size, self.doublings = b, k
+        if extra_layers < 0:
+            raise ValueError(f"extra_layers must be >= 0, got {extra_layers}")
         c = width * 2 ** (k - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(noise_dim, c, b, 1, 0, bias=False),
             nn.BatchNorm2d(c),
             nn.ReLU(),
         ]
+        layers += _same_size(c, extra_layers, nn.BatchNorm2d, nn.ReLU)
         for _ in range(k - 1):
             layers += [
                 nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False),
@@ -136,6 +149,7 @@ class DCGANGenerator(nn.Module):
                 nn.ReLU(),
             ]
             c //= 2
+            layers += _same_size(c, extra_layers, nn.BatchNorm2d, nn.ReLU)
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
@@ -152,6 +166,15 @@ def _norm_layer(norm: str, c: int) -> nn.Module:
     if norm == "layer":
         return nn.GroupNorm(1, c)
     return nn.Identity()
+
+
+def _same_size(c: int, count: int, norm, activation) -> list[nn.Module]:
+    """``count`` x [3x3 convolution keeping size and width -> ``norm(c)`` -> activation]."""
+    layers: list[nn.Module] = []
+    for _ in range(count):
+        bias = isinstance(norm(c), nn.Identity)
+        layers += [nn.Conv2d(c, c, 3, 1, 1, bias=bias), norm(c), activation()]
+    return layers
 
 
 class DCGANDiscriminator(nn.Module):
@@ -198,6 +221,9 @@ class DCGANDiscriminator(nn.Module):
       penalty is per sample, which batch statistics break (Gulrajani et al. 2017, sec. 4).
       The effective choice is ``self.norm``.
 
+    ``extra_layers = e > 0`` deepens D as G: after each downsampling block, ``e`` x
+    [``Conv2d(3, 1, 1)`` -> norm -> LeakyReLU(0.2)] at the same size and width.
+
     ``pointwise`` is False with minibatch layers (D's score of one image then depends on the
     rest of the batch), True otherwise, as the toy D. Convolutions followed by a norm have no
     bias (the norm's shift replaces it). D has no ``standardize``: its inputs are already in
@@ -216,10 +242,13 @@ class DCGANDiscriminator(nn.Module):
         minibatch_kernel_dim: int = 5,
         identity_classes: int = 0,
         spectral_norm: bool = False,
+        extra_layers: int = 0,
     ):
         super().__init__()
         _positive("channels", channels)
         _positive("width", width)
+        if extra_layers < 0:
+            raise ValueError(f"extra_layers must be >= 0, got {extra_layers}")
         if norm not in NORMS:
             raise ValueError(f"unknown norm '{norm}'; known: {', '.join(NORMS)}")
         if pack < 1:
@@ -231,17 +260,23 @@ class DCGANDiscriminator(nn.Module):
         self.start_size, self.doublings = b, k
         self.norm = "none" if spectral_norm and norm == "batch" else norm
         c = width
-        layers: list[nn.Module] = [
-            nn.Conv2d(channels * pack, c, 4, 2, 1),
-            nn.LeakyReLU(0.2),
-        ]
+
+        def norm_of(n: int) -> nn.Module:
+            return _norm_layer(self.norm, n)
+
+        def leaky() -> nn.Module:
+            return nn.LeakyReLU(0.2)
+
+        layers: list[nn.Module] = [nn.Conv2d(channels * pack, c, 4, 2, 1), leaky()]
+        layers += _same_size(c, extra_layers, norm_of, leaky)
         for _ in range(k - 1):
             layers += [
                 nn.Conv2d(c, 2 * c, 4, 2, 1, bias=self.norm == "none"),
-                _norm_layer(self.norm, 2 * c),
-                nn.LeakyReLU(0.2),
+                norm_of(2 * c),
+                leaky(),
             ]
             c *= 2
+            layers += _same_size(c, extra_layers, norm_of, leaky)
         self.body = nn.Sequential(*layers)
         hidden = c * b * b
         extra = int(minibatch_std) + minibatch_kernels
