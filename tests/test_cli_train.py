@@ -107,6 +107,10 @@ def batch(work, run):
     empty = work / "no-checkpoints"
     empty.mkdir()
     shutil.copy(run / "config.toml", empty / "config.toml")
+    damaged = work / "damaged"
+    (damaged / "checkpoints").mkdir(parents=True)
+    shutil.copy(run / "config.toml", damaged / "config.toml")
+    (damaged / "checkpoints" / "step-20.safetensors").write_bytes(b"\x00" * 100)
     new = work / "never"
     commands = {
         "again": ["train", "--config", run / "config.toml", "--out", work / "run2", "--quiet"],
@@ -114,7 +118,7 @@ def batch(work, run):
         "presets": ["presets"],
         "unknown_key": ["train", *TINY, "--set", "game.los=hinge", "--out", new],
         "n_zero": ["sample", run, "-n", "0", "--out", work / "zero.npy"],
-        "resume_no_ckpt": ["train", "--out", empty, "--resume"],
+        "resume_damaged_ckpt": ["train", "--out", damaged, "--resume"],
     }
     # The same entry point in this process (`python -m gankit` is `sys.exit(cli.main())`), to
     # spare a torch import per case on a two-core machine.
@@ -144,13 +148,13 @@ def batch(work, run):
             work / "nothing.npy",
         ],
     }
-    before_empty = _tree_hash(empty)
+    before_empty = (_tree_hash(empty), _tree_hash(damaged))
     procs = {name: _start(args, work) for name, args in commands.items()}
     results = {name: _main(args) for name, args in in_process.items()}
     for name, proc in procs.items():
         out, err = proc.communicate(timeout=TIMEOUT)
         results[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    results["_empty_unchanged"] = _tree_hash(empty) == before_empty
+    results["_empty_unchanged"] = (_tree_hash(empty), _tree_hash(damaged)) == before_empty
     return results
 
 
@@ -244,7 +248,7 @@ def test_presets(batch):
         ("n_zero", "-n"),
         ("sample_no_ckpt", "no checkpoint"),
         ("evaluate_no_ckpt", "no checkpoint"),
-        ("resume_no_ckpt", "no checkpoint"),
+        ("resume_damaged_ckpt", "no intact checkpoint"),
         ("sample_not_a_run", "nothing-here"),
     ],
 )

@@ -22,7 +22,7 @@ def test_unknown_key_suggests_the_close_one():
         resolve(overrides=["game.los=hinge"])
     msg = str(exc.value)
     assert "game.los" in msg and "game.loss" in msg and "did you mean" in msg
-    with pytest.raises(GankitError, match="'trian'.*did you mean 'train'"):
+    with pytest.raises(GankitError, match="'trian.steps'; did you mean 'train.steps'"):
         resolve(overrides=["trian.steps=3"])
 
 
@@ -163,3 +163,39 @@ def test_describe_keys_covers_every_leaf():
     keys = [k for k, _, _ in config.describe_keys()]
     assert "game.loss" in keys and "train.checkpoint_every" in keys and "log.final_samples" in keys
     assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("log.eval_samples=1000000000000", "log.eval_samples"),
+        ("log.final_samples=10000001", "log.final_samples"),
+        ("train.batch_size=10000000", "train.batch_size"),
+        ("model.g_width=100000", "model.g_width"),
+        ("model.d_depth=1000", "model.d_depth"),
+        ("train.seed=4294967296", "train.seed"),
+        ("data.image_size=100000", "data.image_size"),
+    ],
+)
+def test_sizes_have_upper_bounds(override, key):
+    """A typo of a size (10^12 samples) is refused naming the key, before any allocation."""
+    with pytest.raises(GankitError, match=rf"^{key}: .* is out of range \(must be <= "):
+        resolve(overrides=[override])
+
+
+def test_every_preset_is_within_the_bounds():
+    for name in config.preset_names():
+        resolve(name)
+
+
+def test_a_config_file_that_is_not_toml_text_names_the_file(tmp_path):
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00\x80 steps")
+    with pytest.raises(GankitError, match=r"binary\.toml: not a TOML config \(not UTF-8"):
+        resolve(config_file=binary)
+    with pytest.raises(GankitError, match="is a folder"):
+        resolve(config_file=tmp_path)
+    section = tmp_path / "section.toml"
+    section.write_text("[trian]\nsteps = 5\n")
+    with pytest.raises(GankitError, match=r"section\.toml: unknown config key 'trian\.steps'"):
+        resolve(config_file=section)

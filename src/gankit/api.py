@@ -5,6 +5,8 @@ run, sample it, evaluate it. The work is the recipes' (`gankit.recipes`), one pe
 from __future__ import annotations
 
 import json
+import signal
+import warnings
 from pathlib import Path
 
 import torch
@@ -13,6 +15,7 @@ from gankit import config as config_mod
 from gankit import recipes, runs
 from gankit.config import Config
 from gankit.diagnose import summary
+from gankit.errors import Diverged, GankitError, GankitWarning, Interrupted, RuntimeFailure
 from gankit.recipes import LoadedRun, TrainOptions
 
 #: the final metrics `summary_lines` shows, where present, in this order
@@ -30,29 +33,117 @@ SUMMARY_KEYS = (
 )
 #: image runs: the metrics of these families, in every feature space (``fid_digits``, ...)
 SUMMARY_PREFIXES = ("fid_", "precision_", "recall_", "one_nn_accuracy_", "classes_covered")
+#: what a resumed run cannot change with ``--set``: the nets' shapes, the data, the random
+#: streams and the optimizer's kind are in its checkpoints (a key, or a section ending in ".")
+FROZEN_ON_RESUME = (
+    "data.",
+    "model.",
+    "train.seed",
+    "optim.name",
+    "game.boost_rounds",
+    "game.diversity",
+)
+
+
+def _flat(config: Config) -> dict:
+    """``{"optim.lr_d": 0.001, ...}``: every key of every section (tables stay whole)."""
+    out = {}
+    for key, value in config_mod.to_dict(config).items():
+        if isinstance(value, dict) and key not in ("params", "penalties"):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+def resumed_config(
+    run: Path, overrides=(), shorthands: dict | None = None
+) -> tuple[Config, tuple[str, ...]]:
+    """``RUN/config.toml`` with ``overrides`` (``--set``) and ``shorthands`` (``--steps``)
+    applied, and what they change (``"optim.lr_d: 1e+09 -> 0.0002"``); `GankitError` naming
+    the key when a change is one a checkpoint cannot follow (`FROZEN_ON_RESUME`)."""
+    path = Path(run) / runs.CONFIG
+
+    def resolve(overrides=(), shorthands=None) -> Config:
+        try:
+            return config_mod.resolve(config_file=path, overrides=overrides, shorthands=shorthands)
+        except GankitError as exc:
+            message = str(exc)
+            if str(path) in message or message.startswith("--set"):
+                raise
+            raise GankitError(f"{path}: {message}") from None
+
+    base = resolve()
+    if not overrides and not any(v is not None for v in (shorthands or {}).values()):
+        return base, ()
+    new = resolve(overrides, shorthands)
+    old_flat, new_flat = _flat(base), _flat(new)
+    frozen = FROZEN_ON_RESUME + (("train.steps",) if base.game.boost_rounds > 0 else ())
+    changes = []
+    for key, value in new_flat.items():
+        if old_flat.get(key) == value:
+            continue
+        if any(key == f or (f.endswith(".") and key.startswith(f)) for f in frozen):
+            raise GankitError(
+                f"--resume: {key} cannot change in a resumed run (its checkpoints hold the nets, "
+                f"data streams and optimizer it shapes); train a new run with --out NEW instead"
+            )
+        changes.append(f"{key}: {old_flat.get(key)!r} -> {value!r}")
+    return new, tuple(changes)
 
 
 def train(
-    config: Config,
+    config: Config | None,
     out: str | Path | None = None,
     resume: bool = False,
     force: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
     on_log=None,
+    overrides=(),
+    shorthands: dict | None = None,
 ) -> Path:
     """Train ``config`` into a run directory and return its path.
 
     ``out`` defaults to ``runs/<preset>-<time>``; ``resume`` continues the run in ``out`` from
-    its newest checkpoint (with the config stored there); ``force`` replaces whatever ``out``
-    holds. Everything is validated before anything is written. ``stop_after`` stops early at
-    that step (as an interruption would), for tests; ``on_log`` is called with each logged row.
+    its newest intact checkpoint with the config stored there (``config`` is then ignored and
+    may be None), changed by ``overrides`` (``["optim.lr_d=2e-4"]``) and ``shorthands``
+    (``{"train.steps": 4000}``) where given (`resumed_config`); ``force`` replaces whatever
+    ``out`` holds. Everything is validated before anything is written. ``stop_after`` stops
+    early at that step (as an interruption would), for tests; ``on_log`` is called with each
+    logged row.
+
+    Raises `~gankit.errors.Diverged` (after writing the diagnosis) when training diverges,
+    `~gankit.errors.Interrupted` (after checkpointing the step reached) on SIGINT/SIGTERM,
+    `~gankit.errors.RunBusy` when another process writes ``out``, `GankitError` for bad input.
     """
-    out = Path(out) if out is not None else runs.default_run_dir(config.preset or "custom")
-    if resume and runs.is_run_dir(out):
-        config = config_mod.resolve(config_file=out / runs.CONFIG)
-    options = TrainOptions(out, resume, force, progress, stop_after, on_log)
-    return recipes.recipe_for(config).train(config, options)
+    if config is None and not resume:
+        raise GankitError("train: give a config (or resume=True with an existing run)")
+    if out is None and resume:
+        raise GankitError("--resume needs --out RUN (the run to continue)")
+    if out is None:
+        out = runs.default_run_dir(config.preset or "custom")
+    out = Path(out)
+    changes: tuple[str, ...] = ()
+    if resume:
+        if not runs.is_run_dir(out):
+            runs.check_out(out, resume=True, force=False)  # raises, naming out
+        config, changes = resumed_config(out, overrides, shorthands)
+    elif overrides or shorthands:
+        raise GankitError("train: overrides and shorthands apply to a resumed run only")
+    options = TrainOptions(out, resume, force, progress, stop_after, on_log, changes)
+    try:
+        return recipes.recipe_for(config).train(config, options)
+    except Interrupted as exc:
+        if exc.run is None and runs.is_run_dir(out):
+            exc.run = out
+        raise
+    except KeyboardInterrupt:
+        run = out if runs.is_run_dir(out) else None
+        raise Interrupted(signal.SIGINT, run=run) from None
+    except Diverged as exc:
+        exc.run = exc.run or out
+        raise
 
 
 def load_run(path: str | Path) -> LoadedRun:
@@ -67,9 +158,20 @@ def sample(path: str | Path, n: int, seed: int = 0) -> torch.Tensor:
 
 
 def evaluate_run(path: str | Path, n: int | None = None, seed: int = 0) -> dict:
-    """Evaluate a run's newest checkpoint and record the result in ``RUN/metrics.jsonl``."""
+    """Evaluate a run's newest intact checkpoint and record the result in
+    ``RUN/metrics.jsonl``. Where it cannot be recorded -- another process trains the run, or
+    the run directory cannot be written (read-only media, a full disk) -- the metrics are only
+    returned, with a warning saying why."""
     metrics = load_run(path).evaluate(n=n, seed=seed)
-    runs.append_metrics_row(Path(path), {"event": "evaluate", **metrics})
+    try:
+        with runs.RunLock(Path(path)):
+            runs.append_metrics_row(Path(path), {"event": "evaluate", **metrics})
+    except RuntimeFailure as exc:
+        warnings.warn(
+            f"{exc}: the evaluation is not recorded in its metrics.jsonl",
+            GankitWarning,
+            stacklevel=2,
+        )
     return metrics
 
 

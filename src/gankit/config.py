@@ -36,6 +36,25 @@ RESIZE_FILTERS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
 #: model families (`gankit.recipes`); a GAN with game.boost_rounds > 0 trains as AdaGAN's rounds
 FAMILIES = ("gan",)
 
+# Upper bounds of sizes and counts: a typo such as 10**12 samples is refused with a line naming
+# the key, not met with an out-of-memory failure or an overflow later.
+#: samples in one evaluation, training points (as `gankit sample` draws at most)
+MAX_SAMPLES = 10_000_000
+#: hidden units, channels, latent dimensions
+MAX_WIDTH = 16_384
+#: hidden layers
+MAX_DEPTH = 256
+#: generators, kernels, packs, D steps, rounds, threads
+MAX_COUNT = 4096
+#: pixels per side
+MAX_IMAGE_SIZE = 4096
+#: a minibatch
+MAX_BATCH = 1_000_000
+#: steps (and the steps between logs, evaluations, checkpoints)
+MAX_STEPS = 10**12
+#: a seed (every stream's seed stays a 64-bit integer)
+MAX_SEED = 2**32 - 1
+
 
 def _choice(default, choices, doc):
     return field(default=default, metadata={"choices": choices, "doc": doc})
@@ -62,6 +81,7 @@ class DataConfig:
         "replacement (D can overfit it: logged as d_overfit); images -- 0: the whole training "
         "split; N > 0: a seeded subset of N of its images",
         lo=0,
+        hi=MAX_SAMPLES,
     )
     path: str = field(
         default="",
@@ -70,7 +90,9 @@ class DataConfig:
             "image-folder: images, class sub-folders as labels) or file (arrays: .npy/.npz)"
         },
     )
-    image_size: int = _num(0, "images: resize to this side in pixels (0 = as stored)", lo=0)
+    image_size: int = _num(
+        0, "images: resize to this side in pixels (0 = as stored)", lo=0, hi=MAX_IMAGE_SIZE
+    )
     channels: int = _num(0, "images: 1 (grey) or 3 (colour); 0 = as stored", lo=0, hi=3)
     resize_filter: str = _choice(
         "bilinear", RESIZE_FILTERS, "images: the Pillow filter of data.image_size"
@@ -100,14 +122,20 @@ class ModelConfig:
         "Dirac-GAN's one-parameter G(z) = theta and D(x) = psi * x (Mescheder et al. 2018)",
     )
     noise: str = _choice("uniform", NOISES, "prior of the generator's input z")
-    noise_dim: int = _num(1, "dimension of z", lo=1)
-    g_width: int = _num(64, "hidden units per layer of G", lo=1)
+    noise_dim: int = _num(1, "dimension of z", lo=1, hi=MAX_WIDTH)
+    g_width: int = _num(64, "hidden units per layer of G", lo=1, hi=MAX_WIDTH)
     g_depth: int = _num(
-        2, "hidden layers of G (MLP); DCGAN: extra 3x3 convolutions at each resolution", lo=0
+        2,
+        "hidden layers of G (MLP); DCGAN: extra 3x3 convolutions at each resolution",
+        lo=0,
+        hi=MAX_DEPTH,
     )
-    d_width: int = _num(64, "hidden units per layer of D", lo=1)
+    d_width: int = _num(64, "hidden units per layer of D", lo=1, hi=MAX_WIDTH)
     d_depth: int = _num(
-        2, "hidden layers of D (MLP); DCGAN: extra 3x3 convolutions at each resolution", lo=0
+        2,
+        "hidden layers of D (MLP); DCGAN: extra 3x3 convolutions at each resolution",
+        lo=0,
+        hi=MAX_DEPTH,
     )
     activation: str = _choice("leaky_relu", ACTIVATIONS, "hidden activation of G and D")
     standardize: bool = field(
@@ -118,7 +146,10 @@ class ModelConfig:
     )
     ema: float = _num(0.0, "EMA decay of G's weights for sampling (0 = off)", lo=0.0, hi=0.99999)
     generators: int = _num(
-        1, "number of generators in a uniform mixture (MAD-GAN, Ghosh et al. 2018)", lo=1
+        1,
+        "number of generators in a uniform mixture (MAD-GAN, Ghosh et al. 2018)",
+        lo=1,
+        hi=MAX_COUNT,
     )
     d_input: str = _choice(
         "samples",
@@ -134,10 +165,17 @@ class ModelConfig:
         metadata={"doc": "append the minibatch standard deviation to D's features (Karras 2018)"},
     )
     minibatch_kernels: int = _num(
-        0, "minibatch discrimination kernels B in D (Salimans et al. 2016; 0 = off)", lo=0
+        0,
+        "minibatch discrimination kernels B in D (Salimans et al. 2016; 0 = off)",
+        lo=0,
+        hi=MAX_COUNT,
     )
-    minibatch_kernel_dim: int = _num(5, "dimension C of each minibatch discrimination kernel", lo=1)
-    pack: int = _num(1, "samples D judges jointly (PacGAN, Lin et al. 2018; 1 = off)", lo=1)
+    minibatch_kernel_dim: int = _num(
+        5, "dimension C of each minibatch discrimination kernel", lo=1, hi=MAX_COUNT
+    )
+    pack: int = _num(
+        1, "samples D judges jointly (PacGAN, Lin et al. 2018; 1 = off)", lo=1, hi=MAX_COUNT
+    )
     d_norm: str = _choice(
         "batch",
         D_NORMS,
@@ -149,7 +187,9 @@ class ModelConfig:
 @dataclass
 class GameConfig:
     loss: str = _choice("nonsaturating", LOSSES, "the adversarial objective")
-    d_steps: int = _num(1, "k: discriminator steps per generator step (Algorithm 1)", lo=1)
+    d_steps: int = _num(
+        1, "k: discriminator steps per generator step (Algorithm 1)", lo=1, hi=MAX_COUNT
+    )
     clip: float = _num(
         0.01, "weight clipping bound of the wasserstein critic (without gp)", lo=0.0, lo_open=True
     )
@@ -176,9 +216,14 @@ class GameConfig:
         metadata={"doc": "G keeps its adversarial loss (false: feature matching alone)"},
     )
     boost_rounds: int = _num(
-        0, "AdaGAN boosting rounds, each a new generator on reweighted data (0 = off)", lo=0
+        0,
+        "AdaGAN boosting rounds, each a new generator on reweighted data (0 = off)",
+        lo=0,
+        hi=MAX_COUNT,
     )
-    unroll: int = _num(0, "unrolled D steps in G's loss (Metz et al. 2017; 0 = off)", lo=0)
+    unroll: int = _num(
+        0, "unrolled D steps in G's loss (Metz et al. 2017; 0 = off)", lo=0, hi=MAX_COUNT
+    )
     diversity: float = _num(
         0.0, "weight of the which-generator classification term with model.generators > 1", lo=0.0
     )
@@ -200,17 +245,17 @@ class OptimConfig:
     beta1: float = _num(0.5, "Adam beta1", lo=0.0, hi=1.0)
     beta2: float = _num(0.999, "Adam beta2 / RMSprop alpha", lo=0.0, hi=1.0)
     schedule: str = _choice("constant", SCHEDULES, "learning-rate schedule over train.steps")
-    warmup: int = _num(0, "linear learning-rate warm-up steps", lo=0)
+    warmup: int = _num(0, "linear learning-rate warm-up steps", lo=0, hi=MAX_STEPS)
 
 
 @dataclass
 class TrainConfig:
-    steps: int = _num(2000, "generator steps", lo=1)
-    batch_size: int = _num(256, "minibatch size m", lo=1)
-    seed: int = _num(0, "seed of every random stream", lo=0)
+    steps: int = _num(2000, "generator steps", lo=1, hi=MAX_STEPS)
+    batch_size: int = _num(256, "minibatch size m", lo=1, hi=MAX_BATCH)
+    seed: int = _num(0, "seed of every random stream", lo=0, hi=MAX_SEED)
     device: str = _choice("auto", DEVICES, "where to train (auto picks CUDA when present)")
-    checkpoint_every: int = _num(1000, "steps between checkpoints", lo=1)
-    threads: int = _num(0, "torch CPU threads (0 = torch's default)", lo=0)
+    checkpoint_every: int = _num(1000, "steps between checkpoints", lo=1, hi=MAX_STEPS)
+    threads: int = _num(0, "torch CPU threads (0 = torch's default)", lo=0, hi=MAX_COUNT)
     precision: str = _choice(
         "fp32",
         PRECISIONS,
@@ -225,10 +270,14 @@ class TrainConfig:
 
 @dataclass
 class LogConfig:
-    every: int = _num(10, "steps between lines of metrics.jsonl", lo=1)
-    eval_every: int = _num(500, "steps between evaluations against the known density", lo=1)
-    eval_samples: int = _num(20000, "generated samples per evaluation", lo=2)
-    final_samples: int = _num(100000, "generated samples for the final evaluation", lo=2)
+    every: int = _num(10, "steps between lines of metrics.jsonl", lo=1, hi=MAX_STEPS)
+    eval_every: int = _num(
+        500, "steps between evaluations against the known density", lo=1, hi=MAX_STEPS
+    )
+    eval_samples: int = _num(20000, "generated samples per evaluation", lo=2, hi=MAX_SAMPLES)
+    final_samples: int = _num(
+        100000, "generated samples for the final evaluation", lo=2, hi=MAX_SAMPLES
+    )
     progress: bool = field(default=True, metadata={"doc": "progress bar on a terminal"})
     features: str = _choice(
         "auto",
@@ -307,10 +356,30 @@ def _check_value(path: str, value: Any, typ, meta) -> Any:
     return value
 
 
-def _unknown_key(path: str, key: str, known: list[str]) -> GankitError:
-    full = f"{path}.{key}" if path else key
+def _unknown_key(path: str, key: str, known: list[str], value=None, cls=None) -> GankitError:
+    """The error of an unknown key, naming its whole dotted path (``trian.steps`` for a
+    ``[trian]`` table holding ``steps``) and the closest known one."""
+    leaf, node = "", value
+    while isinstance(node, dict) and node:
+        first = next(iter(node))
+        leaf, node = f"{leaf}.{first}", node[first]
+    prefix = f"{path}." if path else ""
+    full = f"{prefix}{key}{leaf}"
     close = difflib.get_close_matches(key, known, n=1)
-    hint = f"; did you mean '{(path + '.') if path else ''}{close[0]}'?" if close else ""
+    hint = ""
+    if close:
+        guess = f"{prefix}{close[0]}"
+        typ = _type_of(cls, close[0]) if cls is not None else None
+        if leaf and dataclasses.is_dataclass(typ):
+            inner = [f.name for f in dataclasses.fields(typ)]
+            first = leaf[1:].split(".")[0]
+            match = (
+                first
+                if first in inner
+                else next(iter(difflib.get_close_matches(first, inner, n=1)), "")
+            )
+            guess += f".{match}" if match else ""
+        hint = f"; did you mean '{guess}'?"
     return GankitError(f"unknown config key '{full}'{hint} (known: {', '.join(known)})")
 
 
@@ -321,7 +390,7 @@ def _build(cls, table: dict, path: str = ""):
     kwargs = {}
     for key, value in table.items():
         if key not in fields:
-            raise _unknown_key(path, key, list(fields))
+            raise _unknown_key(path, key, list(fields), value, cls)
         sub = f"{path}.{key}" if path else key
         typ = _type_of(cls, key)
         if dataclasses.is_dataclass(typ):
@@ -394,13 +463,33 @@ def dumps(config: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: a config file larger than this is refused unread (a config is a few kilobytes)
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def _read_toml(path: Path) -> dict:
+    if path.is_dir():
+        raise GankitError(f"{path}: is a folder, not a config file")
     if not path.is_file():
         raise GankitError(f"config file not found: {path}")
     try:
-        return tomllib.loads(path.read_text())
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GankitError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise GankitError(f"{path}: {len(data)} bytes is too large for a config file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GankitError(
+            f"{path}: not a TOML config (not UTF-8 text: byte {exc.start} is not valid)"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise GankitError(f"{path}: not valid TOML ({exc})") from None
+        raise GankitError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
+    except RecursionError:
+        raise GankitError(f"{path}: not valid TOML (nested too deeply)") from None
 
 
 # ----------------------------------------------------------------------------- presets
@@ -438,7 +527,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise GankitError(f"--set {text!r}: empty key")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = raw.strip()
     return key.split("."), value
 
@@ -467,6 +556,10 @@ def resolve(
         raise GankitError("give either --preset or --config, not both")
     if config_file:
         table = _read_toml(Path(config_file))
+        try:
+            from_dict(table)  # the file's own errors name the file
+        except GankitError as exc:
+            raise GankitError(f"{config_file}: {exc}") from None
     else:
         table = preset_table(preset or DEFAULT_PRESET)
     table = _merge({}, table)

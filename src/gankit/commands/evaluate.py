@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from gankit import api
+from gankit.commands.sample import MAX_SAMPLES
 from gankit.errors import GankitError
 
 NAME = "evaluate"
@@ -21,6 +22,10 @@ def add_arguments(p):
 def run(args) -> int:
     if args.n is not None and args.n < 2:
         raise GankitError(f"-n: need at least 2 samples to evaluate, got {args.n}")
+    if args.n is not None and args.n > MAX_SAMPLES:
+        raise GankitError(f"-n: {args.n} samples is more than the {MAX_SAMPLES:,} gankit draws")
+    if args.seed < 0:
+        raise GankitError(f"--seed: must be >= 0, got {args.seed}")
     metrics = api.evaluate_run(args.run, n=args.n, seed=args.seed)
     if args.json:
         print(json.dumps(metrics, sort_keys=True))

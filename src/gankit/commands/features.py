@@ -4,8 +4,8 @@ custom analyses."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from gankit.commands.fid import add_feature_arguments
 from gankit.errors import GankitError
 from gankit.eval.suite import as_images, resolve_extractor
 from gankit.metrics.features import extract_features
+from gankit.runs import atomic_write_bytes
 
 NAME = "features"
 HELP = "extract features (and class logits) of an image source into .npy files"
@@ -35,11 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, array)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def run(args: argparse.Namespace) -> int:

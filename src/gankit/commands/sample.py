@@ -45,6 +45,8 @@ def _targets(args) -> tuple[Path | None, Path | None, Path | None]:
         raise GankitError(f"-n: number of samples must be >= 1, got {args.n}")
     if args.n > MAX_SAMPLES:
         raise GankitError(f"-n: {args.n} samples is more than the {MAX_SAMPLES:,} gankit draws")
+    if args.seed < 0:
+        raise GankitError(f"--seed: must be >= 0, got {args.seed}")
     if args.out is None and args.grid is None:
         raise GankitError("sample: give --out FILE.npy, --out DIR/ or --grid FILE.png")
     npy = folder = grid = None

@@ -25,34 +25,47 @@ def add_arguments(p):
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config key, e.g. --set game.loss=hinge (repeatable)",
+        help="override a config key, e.g. --set game.loss=hinge (repeatable; with --resume it "
+        "changes the stored config, e.g. a lower learning rate after a divergence)",
     )
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its newest intact checkpoint",
+    )
     p.add_argument("--force", action="store_true", help="overwrite what --out holds")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the run directory")
 
 
 def run(args) -> int:
-    if args.resume and not args.out:
-        raise GankitError("--resume needs --out RUN (the run to continue)")
-    if args.resume and (
-        args.preset
-        or args.config
-        or args.overrides
-        or args.seed is not None
-        or args.steps is not None
-    ):
-        raise GankitError(
-            "--resume continues RUN/config.toml as it is; drop --preset/--config/"
-            "--set/--seed/--steps"
+    if args.resume:
+        if not args.out:
+            raise GankitError("--resume needs --out RUN (the run to continue)")
+        if args.preset or args.config:
+            raise GankitError(
+                "--resume continues RUN/config.toml; drop --preset/--config (change single keys "
+                "with --set KEY=VALUE)"
+            )
+        if args.force:
+            raise GankitError("--resume and --force contradict each other: give one of them")
+        if args.seed is not None:
+            raise GankitError("--resume: train.seed cannot change in a resumed run; drop --seed")
+        out = api.train(
+            None,
+            args.out,
+            resume=True,
+            progress=not args.quiet,
+            overrides=args.overrides,
+            shorthands={"train.steps": args.steps},
         )
-    cfg = config.resolve(
-        args.preset,
-        args.config,
-        args.overrides,
-        {"train.seed": args.seed, "train.steps": args.steps},
-    )
-    out = api.train(cfg, args.out, resume=args.resume, force=args.force, progress=not args.quiet)
+    else:
+        cfg = config.resolve(
+            args.preset,
+            args.config,
+            args.overrides,
+            {"train.seed": args.seed, "train.steps": args.steps},
+        )
+        out = api.train(cfg, args.out, force=args.force, progress=not args.quiet)
     if not args.quiet:
         summary = api.summary_lines(out)
         for line in summary:

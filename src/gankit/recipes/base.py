@@ -29,7 +29,9 @@ class TrainOptions:
     """How to run a training, apart from the config: into ``out``; ``resume`` it from its
     newest checkpoint (with the config stored there); ``force``: replace what ``out`` holds;
     ``progress``: a bar on a terminal; ``stop_after``: stop at that step, as an interruption
-    would (tests); ``on_log``: called with each logged row."""
+    would (tests); ``on_log``: called with each logged row; ``changes``: what a resumed run
+    changes in its stored config (``"optim.lr_d: 1e9 -> 0.0002"``, from ``--set``), recorded in
+    ``config.toml`` and as a ``resume`` row of ``metrics.jsonl``."""
 
     out: Path
     resume: bool = False
@@ -37,6 +39,7 @@ class TrainOptions:
     progress: bool = True
     stop_after: int | None = None
     on_log: Callable[[dict], None] | None = None
+    changes: tuple[str, ...] = ()
 
 
 class Recipe(Protocol):

@@ -26,6 +26,7 @@ from gankit.nets.build import batch_multiple, build_image_models, build_models
 from gankit.nets.latent import generate
 from gankit.recipes.base import LoadedRun, TrainOptions
 from gankit.recipes.finish import finish, finish_diverged
+from gankit.recipes.rundir import claim, diverged_error, record_resume
 from gankit.train.callbacks import standard_callbacks
 from gankit.train.trainer import Source, Trainer
 
@@ -116,9 +117,12 @@ def load_players(path: Path, config: Config, data) -> tuple[nn.Module, nn.Module
     """(G for sampling -- its EMA where the run kept one --, D, step) of the run in ``path``
     (or an AdaGAN round's sub-run), from its newest checkpoint, in eval mode on the CPU."""
     generator, discriminator = build_models_for(config, data)
-    step, tensors, _ = runs.load_checkpoint(runs.latest_checkpoint(path))
-    name = "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
-    runs.restore(tensors, {}, {name: generator, "D": discriminator}, {}, {})
+
+    def apply(source: Path, tensors: dict, extra: dict) -> None:
+        name = "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
+        runs.restore(tensors, {}, {name: generator, "D": discriminator}, {}, {}, source=source)
+
+    step, _ = runs.restore_newest(path, apply)  # the newest intact one, with a warning
     return generator.eval(), discriminator.eval(), step
 
 
@@ -128,11 +132,12 @@ class GanRecipe:
     name = "gan"
 
     def train(self, config: Config, options: TrainOptions) -> Path:
-        """Train ``config`` as ``options`` say; returns the run directory."""
+        """Train ``config`` as ``options`` say (resumed: ``config`` is the run's stored one,
+        with ``options.changes``); returns the run directory. Raises `Diverged` after writing
+        the diagnosis of a run that diverged, `Interrupted` after checkpointing a run stopped
+        by SIGINT/SIGTERM, `RunBusy` when another process writes ``out``."""
         out, resume = Path(options.out), options.resume
         runs.check_out(out, resume, options.force)
-        if resume:
-            config = config_mod.resolve(config_file=out / runs.CONFIG)
         data = build_data(config)
         device = pick_device(config.train.device)
         if config.train.threads:
@@ -140,27 +145,29 @@ class GanRecipe:
         torch.manual_seed(config.train.seed)  # initial weights
         generator, discriminator = build_checked_models(config, data)
         evaluator = evaluator_for(config, data, device)  # its refusals, before any write
-        if not resume:
-            runs.start_run_dir(out, config_mod.dumps(config), options.force)
-        trainer = make_trainer(
-            config,
-            data.source,
-            data,
-            generator,
-            discriminator,
-            out,
-            device,
-            options.progress,
-            options.on_log,
-            evaluator,
-        )
-        if resume:
-            trainer.resume()
-        trainer.fit(stop_after=options.stop_after)
-        if trainer.stopped_reason:
-            finish_diverged(out)
-        elif trainer.step >= config.train.steps:
-            finish(self.load(out, config))
+        config_text = config_mod.dumps(config)
+        with claim(options, config_text):
+            trainer = make_trainer(
+                config,
+                data.source,
+                data,
+                generator,
+                discriminator,
+                out,
+                device,
+                options.progress,
+                options.on_log,
+                evaluator,
+            )
+            if resume:
+                step = trainer.resume()
+                record_resume(out, config_text, step, options.changes)
+            trainer.fit(stop_after=options.stop_after)
+            if trainer.divergence is not None:
+                finish_diverged(out)
+                raise diverged_error(out, trainer.divergence)
+            if trainer.step >= config.train.steps:
+                finish(self.load(out, config))
         return out
 
     def load(self, path: Path, config: Config) -> LoadedRun:

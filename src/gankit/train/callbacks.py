@@ -6,7 +6,9 @@ row: evaluation before the log that writes it), ``on_step_end`` after every step
 ``on_fit_end`` (also when training raises). The standard order (`standard_callbacks`):
 
 1. `StopOnDivergence`: a non-finite number in the row marks it ``event = "diverged"`` and stops
-   training (no evaluation, no checkpoint of the broken weights);
+   training (no evaluation, no checkpoint of the broken weights; the trainer itself also checks
+   the losses at every step and the weights before every checkpoint, and logs a diverged row
+   at the step where it happens, logged or not);
 2. `Evaluation`: every ``log.eval_every`` steps and at the last, the evaluator's metrics join the
    row; the progress bar shows its headline metric;
 3. `Snapshots`: at the same steps, the evaluator's snapshot files;
@@ -101,21 +103,22 @@ class Snapshots(Callback):
 
 
 class MetricsLog(Callback):
-    """Appends each row, with ``time`` (seconds since the fit started), to ``metrics.jsonl``."""
+    """Appends each row, with ``time`` (seconds since the fit started), to ``metrics.jsonl``:
+    one whole line per row, written at once (`gankit.runs.LineLog`: a failed write leaves no
+    partial line)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.file = None
+        self.file: runs.LineLog | None = None
         self.started = 0.0
 
     def on_fit_start(self, trainer) -> None:
-        self.file = open(self.path, "a")
+        self.file = runs.LineLog(self.path).open()
         self.started = time.perf_counter()
 
     def on_log(self, trainer, row: dict) -> None:
         row["time"] = round(time.perf_counter() - self.started, 3)
-        self.file.write(json.dumps(row) + "\n")
-        self.file.flush()
+        self.file.write(json.dumps(row))
 
     def on_fit_end(self, trainer) -> None:
         if self.file is not None:
@@ -150,7 +153,9 @@ class Progress(Callback):
     def on_log(self, trainer, row: dict) -> None:
         if self.bar is None:
             return
-        self.shown.update(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}")
+        for short, key in (("d", "d_loss"), ("g", "g_loss")):
+            if isinstance(row.get(key), (int, float)):
+                self.shown[short] = f"{row[key]:.3f}"
         if self.headline and isinstance(row.get(self.headline), (int, float)):
             self.shown[self.headline] = f"{row[self.headline]:.4g}"
         self.bar.set_postfix(self.shown, refresh=False)

@@ -8,6 +8,12 @@ remedies need: k fresh ones for unrolled GANs, a real one for feature matching. 
 (the metrics log, evaluation, snapshots, periodic checkpoints, the progress bar, stopping on
 divergence) is a `~gankit.train.callbacks.Callback`.
 
+Reliability (`docs/reliability.md`): a non-finite loss (checked at every step on the CPU, at
+every logged step elsewhere) or weight (checked at logged steps and before every checkpoint)
+stops the fit at once, recorded in `Trainer.divergence`, and no checkpoint of broken weights is
+ever written; the first SIGINT/SIGTERM during `Trainer.fit` lets the step in flight finish,
+checkpoints it and raises `~gankit.errors.Interrupted` (`gankit.train.interrupts`).
+
 Random streams: one seed, three `torch.Generator`s, ``data`` (minibatches), ``noise`` (G's
 latents) and ``game`` (penalties' interpolates, instance noise), all saved in checkpoints. With
 every remedy off, each iteration reads them as Algorithm 1 always did: per D-step a real
@@ -16,8 +22,11 @@ minibatch then a latent batch; for the G-step a latent batch.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -27,13 +36,36 @@ from torch import nn
 from gankit import runs
 from gankit.config import Config
 from gankit.data.batch import Batch, Latent
+from gankit.errors import GankitError, GankitWarning, Interrupted
 from gankit.game.game import Game
 from gankit.nets.ema import EmaTracker
 from gankit.nets.latent import sample_latent
+from gankit.train.interrupts import DeferredSignals
 from gankit.train.optim import grad_norm, make_optimizer
 from gankit.train.schedules import lr_factor
 
 RNG_STREAMS = ("data", "noise", "game")
+
+
+class NonFiniteWeights(Exception):
+    """`Trainer.save` found a non-finite weight: nothing is written."""
+
+
+@dataclass
+class Divergence:
+    """Where and how a fit diverged: ``step``; ``reason`` (one line); ``values``: the
+    non-finite numbers of that step's row; ``last_finite``: the last logged row whose numbers
+    were all finite (None when none was logged)."""
+
+    step: int
+    reason: str
+    values: dict[str, float]
+    last_finite: dict | None
+
+
+def _nonfinite_values(row: dict) -> dict[str, float]:
+    """The numbers of a logged row that are NaN or infinite."""
+    return {k: v for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)}
 
 
 class Source(Protocol):
@@ -85,6 +117,11 @@ class Trainer:
         self.step = 0
         self.end = config.train.steps
         self.stopped_reason: str | None = None
+        self.divergence: Divergence | None = None
+        self.last_finite_row: dict | None = None
+        self.last_saved: tuple[int, Path] | None = None
+        # a per-step finiteness check costs a device sync: every step on the CPU only
+        self.check_every_step = self.device.type == "cpu"
 
     # -------------------------------------------------------------------- state
 
@@ -95,15 +132,44 @@ class Trainer:
         return modules, {"opt_d": self.opt_d, "opt_g": self.opt_g}, self.rngs
 
     def save(self) -> Path:
-        """Checkpoint G, D, G's EMA, both optimizers, every random stream and the step."""
+        """Checkpoint G, D, G's EMA, both optimizers, every random stream and the step;
+        `NonFiniteWeights` (nothing written) when a weight is not finite."""
         modules, optimizers, rngs = self._state()
-        return runs.save_checkpoint(self.run_dir, self.step, modules, optimizers, rngs)
+        bad = runs.nonfinite_tensor(modules)
+        if bad is not None:
+            raise NonFiniteWeights(f"non-finite weights in {bad}")
+        path = runs.save_checkpoint(self.run_dir, self.step, modules, optimizers, rngs)
+        self.last_saved = (self.step, path)
+        return path
 
     def resume(self) -> int:
-        """Restore the newest checkpoint and drop the metrics logged after it."""
-        step, tensors, extra = runs.load_checkpoint(runs.latest_checkpoint(self.run_dir))
-        runs.restore(tensors, extra, *self._state())
+        """Restore the newest intact checkpoint (a damaged newer one is set aside as
+        ``step-N.safetensors.damaged`` with a warning) and drop the metrics logged after it. A
+        run killed before its first checkpoint starts again from step 0, as it began."""
+        if not runs.checkpoint_files(self.run_dir):
+            warnings.warn(
+                f"{self.run_dir}: no checkpoint yet; training starts again from step 0",
+                GankitWarning,
+                stacklevel=2,
+            )
+            runs.truncate_metrics(self.run_dir, 0)
+            self.step = 0
+            return 0
+
+        def apply(path: Path, tensors: dict, extra: dict) -> None:
+            runs.restore(tensors, extra, *self._state(), source=path)
+
+        step, path = runs.restore_newest(self.run_dir, apply)
+        if step > self.cfg.train.steps:
+            raise GankitError(
+                f"train.steps = {self.cfg.train.steps} is below step {step}, which "
+                f"{self.run_dir} has reached"
+            )
+        for newer in runs.checkpoint_files(self.run_dir):
+            if newer != path and int(newer.stem.split("-")[1]) > step:
+                newer.replace(newer.with_name(newer.name + ".damaged"))
         self.step = step
+        self.last_saved = (step, path)
         runs.truncate_metrics(self.run_dir, step)
         return step
 
@@ -199,14 +265,24 @@ class Trainer:
             d_stats, gnorm_d = self.discriminator_step(m, log)
         g_stats, gnorm_g = self.generator_step(m, log)
         self.step += 1
-        if not log:
+        finite = True
+        if log or self.check_every_step:
+            finite = _losses_finite(d_stats.get("d_loss"), g_stats.get("g_loss"))
+        if not log and finite:
             return None
         row = {k: float(v) for k, v in {**d_stats, **g_stats}.items()}
-        row.update(grad_norm_d=gnorm_d, grad_norm_g=gnorm_g, lr_d=lr_d, lr_g=lr_g)
+        if log:
+            row.update(grad_norm_d=gnorm_d, grad_norm_g=gnorm_g)
+        row.update(lr_d=lr_d, lr_g=lr_g)
         for net in (self.G, self.D):  # nets small enough to log their parameters (Dirac-GAN)
             readout = getattr(net, "readout", None)
             if readout is not None:
                 row.update(readout())
+        bad_weight = runs.nonfinite_tensor(self._state()[0]) if finite else None
+        if not finite or bad_weight is not None:
+            row["event"] = "diverged"
+            bad = ", ".join(sorted(_nonfinite_values(row))) or "the losses"
+            row["reason"] = f"non-finite weights in {bad_weight}" if finite else f"non-finite {bad}"
         return row
 
     def is_logged(self, step: int) -> bool:
@@ -223,20 +299,60 @@ class Trainer:
         self.end = total if stop_after is None else min(total, stop_after)
         self.G.train()
         self.D.train()
-        for cb in self.callbacks:
-            cb.on_fit_start(self)
-        try:
-            while self.step < self.end:
-                row = self.train_step(self.is_logged(self.step + 1))
-                if row is not None:
-                    row = {"step": self.step, **row}
-                    for cb in self.callbacks:
-                        cb.on_log(self, row)
-                for cb in self.callbacks:
-                    cb.on_step_end(self)
-                if self.stopped_reason:
-                    break
-        finally:
+        with DeferredSignals() as signals:
             for cb in self.callbacks:
-                cb.on_fit_end(self)
+                cb.on_fit_start(self)
+            try:
+                while self.step < self.end:
+                    row = self.train_step(self.is_logged(self.step + 1))
+                    if row is not None:
+                        self._dispatch({"step": self.step, **row})
+                    try:
+                        for cb in self.callbacks:
+                            cb.on_step_end(self)
+                    except NonFiniteWeights as exc:
+                        self._dispatch({"step": self.step, "event": "diverged", "reason": str(exc)})
+                    runs.pause("step")
+                    if self.stopped_reason:
+                        break
+                    if signals.received is not None:
+                        self._interrupt(signals.received)
+                if signals.received is not None and self.divergence is None:
+                    self._interrupt(signals.received)
+            finally:
+                for cb in self.callbacks:
+                    cb.on_fit_end(self)
         return self.step
+
+    def _dispatch(self, row: dict) -> None:
+        """Every callback's ``on_log(row)``; then note a diverged row (and stop) or a finite
+        one (the last finite values a divergence reports)."""
+        for cb in self.callbacks:
+            cb.on_log(self, row)
+        if row.get("event") == "diverged":
+            if self.divergence is None:
+                values = _nonfinite_values(row)
+                reason = row.get("reason") or "non-finite " + ", ".join(sorted(values))
+                self.divergence = Divergence(self.step, reason, values, self.last_finite_row)
+            if not self.stopped_reason:
+                self.stop(f"diverged at step {self.step}")
+        elif "event" not in row:
+            self.last_finite_row = row
+
+    def _interrupt(self, signum: int) -> None:
+        """Checkpoint the step reached (unless just done) and raise `Interrupted`."""
+        note, path = "", None
+        if self.last_saved is not None and self.last_saved[0] == self.step:
+            path = self.last_saved[1]
+        else:
+            try:
+                path = self.save()
+            except NonFiniteWeights as exc:
+                note = f"no checkpoint written ({exc})"
+        raise Interrupted(signum, self.step, path, note=note)
+
+
+def _losses_finite(d_loss, g_loss) -> bool:
+    """Whether both players' losses (one-element tensors, or None where absent) are finite
+    (under a microsecond on the CPU)."""
+    return all(math.isfinite(float(v)) for v in (d_loss, g_loss) if v is not None)

@@ -9,7 +9,6 @@ from gankit.config import Config
 from gankit.recipes.adagan.driver import train_rounds
 from gankit.recipes.adagan.loading import BoostedRun, load_boosted
 from gankit.recipes.base import TrainOptions
-from gankit.recipes.finish import finish
 
 
 class AdaGanRecipe:
@@ -18,8 +17,7 @@ class AdaGanRecipe:
     name = "adagan"
 
     def train(self, config: Config, options: TrainOptions) -> Path:
-        if train_rounds(config, options):
-            finish(self.load(options.out, config))
+        train_rounds(config, options)  # finishes the run once every round is done
         return Path(options.out)
 
     def load(self, path: Path, config: Config) -> BoostedRun:

@@ -25,7 +25,7 @@ from gankit.errors import GankitError
 from gankit.eval import EvalState, evaluator_for
 from gankit.game.adagan import data_weights, density_ratio, mixture_weights, round_beta
 from gankit.nets.boosted import BoostedMixture
-from gankit.recipes.adagan.loading import load_round, mixture_of, mixture_sampler
+from gankit.recipes.adagan.loading import load_boosted, load_round, mixture_of, mixture_sampler
 from gankit.recipes.adagan.ratio import classifier_logits, fit_ratio_classifier
 from gankit.recipes.adagan.rounds import (
     CLASSIFIER,
@@ -41,25 +41,24 @@ from gankit.recipes.adagan.rounds import (
     write_tensors,
 )
 from gankit.recipes.base import TrainOptions
-from gankit.recipes.finish import finish_diverged
+from gankit.recipes.finish import finish, finish_diverged
 from gankit.recipes.gan import build_checked_models, build_models_for, make_trainer
+from gankit.recipes.rundir import claim, diverged_error, record_resume
 
 
 def train_rounds(config: Config, options: TrainOptions) -> bool:
-    """Train the rounds of a boosted run (``game.boost_rounds = T``) into ``options.out``;
-    returns whether every round is done.
+    """Train the rounds of a boosted run (``game.boost_rounds = T``) into ``options.out`` and,
+    once every round is done, finish it (final metrics, diagnosis, report); returns whether
+    every round is done.
 
-    ``resume`` continues the run with the config stored there, at its first unfinished round;
-    ``stop_after`` stops after that many generator steps in all (rounds of ``train.steps``
-    each), as an interruption would, for tests. Validation happens before anything is written.
-    """
-    out, resume, stop_after = Path(options.out), options.resume, options.stop_after
-    if resume:
-        if not runs.is_run_dir(out):
-            raise GankitError(f"--resume: {out} is not a run directory (no {runs.CONFIG})")
-        config = config_mod.resolve(config_file=out / runs.CONFIG)
-    else:
-        runs.check_out(out, resume=False, force=options.force)
+    ``resume`` continues the run (``config`` is its stored one, with ``options.changes``) at
+    its first unfinished round; ``stop_after`` stops after that many generator steps in all
+    (rounds of ``train.steps`` each), as an interruption would, for tests. Validation happens
+    before anything is written; the run directory is locked while it trains, as a GAN run's;
+    a round that diverges raises `Diverged`, an interrupted one `Interrupted` (after its
+    checkpoint)."""
+    out, resume = Path(options.out), options.resume
+    runs.check_out(out, resume, options.force)
     check_config(config)
     data = build_data(config)
     device = pick_device(config.train.device)
@@ -72,15 +71,24 @@ def train_rounds(config: Config, options: TrainOptions) -> bool:
         )
     build_checked_models(round_config(config, 1), data)  # refusals before any write
     evaluator = evaluator_for(config, data, device)
-    if not resume:
-        runs.start_run_dir(out, config_mod.dumps(config), options.force)
+    config_text = config_mod.dumps(config)
+    with claim(options, config_text):
+        done = _train_rounds(config, options, data, device, evaluator, config_text)
+        if done:
+            finish(load_boosted(out, config))
+    return done
 
+
+def _train_rounds(config, options, data, device, evaluator, config_text) -> bool:
+    out, resume, stop_after = Path(options.out), options.resume, options.stop_after
     total_rounds, steps = config.game.boost_rounds, config.train.steps
     pool = draw_pool(data.distribution, config.train.seed)
     state = read_mixture(out)
     state["pool_size"] = len(pool)
     done = len(state["rounds"])
     runs.truncate_metrics(out, done * steps)  # a row written after the last commit is redone
+    if resume:
+        record_resume(out, config_text, done * steps, options.changes)
     components = [
         load_round(out, t, config, data.distribution)[0].to(device) for t in range(1, done + 1)
     ]
@@ -99,6 +107,8 @@ def train_rounds(config: Config, options: TrainOptions) -> bool:
         if not sub_resume:
             runs.atomic_write_text(sub / runs.CONFIG, config_mod.dumps(sub_config))
             runs.atomic_write_text(sub / runs.METRICS, "")
+        elif options.changes:  # --resume --set: the round continues with the new settings
+            runs.atomic_write_text(sub / runs.CONFIG, config_mod.dumps(sub_config))
         torch.manual_seed(sub_config.train.seed)  # initial weights, as a GAN run's
         generator, discriminator = build_models_for(sub_config, source)
 
@@ -116,12 +126,12 @@ def train_rounds(config: Config, options: TrainOptions) -> bool:
         if sub_resume:
             trainer.resume()
         trainer.fit(stop_after=budget)
-        if trainer.stopped_reason:
+        if trainer.divergence is not None:
             row = {"step": (t - 1) * steps + trainer.step, "round": t, "event": "diverged"}
-            runs.append_metrics_row(out, {**row, "reason": trainer.stopped_reason})
+            runs.append_metrics_row(out, {**row, "reason": trainer.divergence.reason})
             write_diagnosis(sub)
             finish_diverged(out)
-            return False
+            raise diverged_error(out, trainer.divergence, where=sub)
         if trainer.step < steps:
             return False  # stopped early (stop_after): --resume continues here
 
