@@ -9,6 +9,7 @@ give: the caller passes them in (`gankit.recipes.finish`), so this module reads 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,14 +106,14 @@ def density_figure(
 
 
 def save_figure(fig: plt.Figure, path: Path, dpi: int = 100) -> Path:
-    """Save ``fig`` as a PNG atomically (temporary file + rename) and close it."""
-    tmp = path.with_name(f".{path.name}.tmp.png")
+    """Save ``fig`` as a PNG atomically (`gankit.runs.atomic_write_bytes`: a failure names
+    ``path`` and leaves what it held) and close it."""
+    buffer = io.BytesIO()
     try:
-        fig.savefig(tmp, dpi=dpi)
-        tmp.replace(path)
+        fig.savefig(buffer, format="png", dpi=dpi)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
+    runs.atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

@@ -40,7 +40,10 @@ def write_tensorboard(
     run_dir = Path(run_dir)
     rows = runs.read_metrics(run_dir) if rows is None else rows
     snapshots = snapshot_steps(run_dir) if snapshots is None else snapshots
-    tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".tb."))
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".tb."))
+    except OSError as exc:
+        raise runs.write_failure(run_dir / TB, exc) from None
     try:
         writer = SummaryWriter(log_dir=str(tmp), flush_secs=3600)
         config = run_dir / runs.CONFIG
@@ -87,6 +90,8 @@ def write_tensorboard(
         else:
             tmp.rename(target)
         return target
+    except OSError as exc:  # a full disk or a read-only file system, while writing or swapping
+        raise runs.write_failure(run_dir / TB, exc) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -8,11 +8,14 @@ pickle, which can run any code while it loads, so it is refused. The pixel range
 
 from __future__ import annotations
 
+import math
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from gankit.data.datasets.dataset import ImageDataset
 from gankit.errors import GankitError
@@ -22,7 +25,17 @@ IMAGE_KEYS = ("images", "x", "samples", "arr_0")
 LABEL_KEYS = ("labels", "y")
 
 NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK"
-_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+_READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    KeyError,
+    SyntaxError,
+    tokenize.TokenError,
+    MemoryError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -36,6 +49,29 @@ def _why(exc: BaseException) -> str:
     return f"truncated or corrupt ({text})"
 
 
+def _check_header(fh, available: int, where: str) -> None:
+    """Read a ``.npy`` header from ``fh`` and refuse one that promises more bytes than the
+    ``available`` ones (a truncated file, or a header written to make numpy allocate terabytes)
+    before numpy allocates anything."""
+    try:
+        version = npy_format.read_magic(fh)
+        read_header = (
+            npy_format.read_array_header_1_0
+            if version == (1, 0)
+            else npy_format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(fh)
+    except _READ_ERRORS as exc:
+        raise GankitError(f"{where}: not a readable .npy header ({_one_line(exc)})") from None
+    needed = math.prod(shape) * dtype.itemsize
+    body = available - fh.tell()
+    if needed > body:
+        raise GankitError(
+            f"{where}: its header promises an array of shape {shape} ({needed:,} bytes) but "
+            f"the file holds {max(body, 0):,}: truncated or corrupt"
+        )
+
+
 def _read(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """(images, labels or None) as stored, with errors turned into one `GankitError` line."""
     with open(path, "rb") as f:
@@ -43,6 +79,8 @@ def _read(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if path.suffix == ".npy":
         if magic != NPY_MAGIC:
             raise GankitError(f"{path}: not a .npy file (it does not start with \\x93NUMPY)")
+        with open(path, "rb") as f:
+            _check_header(f, path.stat().st_size, str(path))
         try:
             with open(path, "rb") as f:  # our handle: closed even when numpy fails
                 return np.load(f, allow_pickle=False), None
@@ -52,6 +90,10 @@ def _read(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise GankitError(f"{path}: not a .npz archive (it does not start with PK, a zip file)")
     key = None
     try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    _check_header(member, info.file_size, f"{path}[{info.filename!r}]")
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
             keys = list(data.keys())
             key = next((k for k in IMAGE_KEYS if k in keys), None)
