@@ -1,7 +1,10 @@
 """Diagnosis of a run from its plain files: which classic GAN failure happened, when, why, and
-what remedies it (`gankit.diagnose.detectors`, `advice`, `writer`)."""
+what remedies it, and which checks could not be made and why (`gankit.diagnose.detectors`; image
+runs: `images`; shared swing statistics: `signals`; `advice`, `writer`)."""
 
+from gankit.diagnose.common import Verdict
 from gankit.diagnose.detectors import (
+    CHECKS,
     DETECTORS,
     detect_discriminator_overfit,
     detect_diverged,
@@ -14,8 +17,10 @@ from gankit.diagnose.writer import summary, write_diagnosis
 from gankit.runs import DIAGNOSIS
 
 __all__ = [
+    "CHECKS",
     "DETECTORS",
     "DIAGNOSIS",
+    "Verdict",
     "detect_discriminator_overfit",
     "detect_diverged",
     "detect_mode_collapse",

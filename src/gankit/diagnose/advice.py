@@ -1,6 +1,8 @@
 """What to try: the remedies each detector suggests, and which preset fixes which failure.
 
-Each piece of advice names the ``--set`` switch or the ``--preset`` that applies it.
+Each piece of advice names the ``--set`` switch or the ``--preset`` that applies it; a run is
+never sent to the preset it already runs. Image runs (DCGAN) get their own remedies
+(`image_mode_collapse`, `image_non_convergence`, `image_overfit`): no preset remedies them yet.
 """
 
 from __future__ import annotations
@@ -19,13 +21,19 @@ BEST_PRESETS = {"ring-8": "ring-8-best", "grid-25": "grid-25-best"}
 
 
 def own_fix(config) -> str | None:
-    """The remedied preset of the failure preset this run came from, if any."""
-    return REMEDIED_PRESETS.get(cfg_value(config, "preset", ""))
+    """The remedied preset of the failure preset this run came from, if any (never the run's own
+    preset)."""
+    preset = cfg_value(config, "preset", "")
+    fix = REMEDIED_PRESETS.get(preset)
+    return fix if fix != preset else None
 
 
 def best_preset(config) -> str | None:
-    """The preset that remedies this run: the failure preset's own fix, else its toy's best."""
-    return own_fix(config) or BEST_PRESETS.get(cfg_value(config, "data.name", ""))
+    """The preset that remedies this run: the failure preset's own fix, else its toy's best;
+    None where that is the preset being run (a failing ``ring-8-best`` is not sent to itself)."""
+    preset = cfg_value(config, "preset", "")
+    best = own_fix(config) or BEST_PRESETS.get(cfg_value(config, "data.name", ""))
+    return best if best != preset else None
 
 
 def diverged(config) -> list[str]:
@@ -97,3 +105,41 @@ def discriminator_overfit(config) -> list[str]:
         "more training data: --set data.train_size=N (0: fresh samples every step)",
         "a smaller discriminator: --set model.d_width=32",
     ] + ([f"the remedied preset: --preset {fix}"] if fix else [])
+
+
+# images: R1 per sample needs a D without batch norm (batch statistics mix the samples)
+IMAGE_R1 = "--set game.penalties.r1=0.1 --set model.d_norm=layer (try 0.01-1)"
+
+
+def image_mode_collapse(config) -> list[str]:
+    """Remedies of a DCGAN whose images collapse onto a few classes or lose their variety."""
+    return [
+        "let D see each minibatch's variety: --set model.minibatch_std=true (Karras et al. 2018)",
+        "let D judge images in pairs: --set model.pack=2 (PacGAN)",
+        f"penalise D's slope on the real images: {IMAGE_R1}",
+        "augment D's real and fake images alike: --set game.augment='translation,cutout' "
+        "(DiffAugment)",
+        "average G's weights for sampling: --set model.ema=0.999",
+        "slow D down: --set optim.lr_d=1e-4",
+    ]
+
+
+def image_non_convergence(config) -> list[str]:
+    """Remedies of a DCGAN whose FID keeps swinging instead of decreasing."""
+    return [
+        f"penalise D's slope on the real images (damps the rotation): {IMAGE_R1}",
+        "average G's weights for sampling: --set model.ema=0.999",
+        "smaller steps: --set optim.lr_d=1e-4 --set optim.lr_g=1e-4",
+        "decay the learning rate: --set optim.schedule=linear",
+    ]
+
+
+def image_overfit(config) -> list[str]:
+    """Remedies of a DCGAN discriminator that memorised its training images."""
+    return [
+        "augment D's real and fake images alike, so it cannot memorise them: "
+        "--set game.augment='colour,translation,cutout' (DiffAugment, Zhao et al. 2020)",
+        f"penalise D's slope on the real images: {IMAGE_R1}",
+        "train on every training image: --set data.train_size=0",
+        "a smaller discriminator: --set model.d_width=32",
+    ]

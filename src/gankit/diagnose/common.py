@@ -1,9 +1,13 @@
-"""What the detectors share: reading config values and logged rows, and the failure record."""
+"""What the detectors share: reading config values and logged rows, the failure record and the
+`Verdict` of one check (failed, ok, or not checked and why)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
+
+from gankit.data.toy import toy_names
 
 TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 PROBABILITY_LOSSES = ("minimax", "nonsaturating")
@@ -50,3 +54,49 @@ def failure(name, first, last, evidence, explanation, advice) -> dict[str, Any]:
         "explanation": explanation,
         "advice": advice,
     }
+
+
+def is_image_run(rows: list[dict], config) -> bool:
+    """Whether the run trained on images: ``data.name`` is not a toy (digits, mnist, ...); with
+    no data name (no config), whether its evaluations logged an FID (``fid_S``)."""
+    name = cfg_value(config, "data.name", "")
+    if name:
+        return name not in toy_names()
+    return any(k.startswith("fid_") for r in rows for k in r)
+
+
+def second_half(rows: list[dict], total: int, *keys: str) -> list[dict]:
+    """The rows after step ``total / 2`` where every one of ``keys`` is a finite number."""
+    return [
+        r
+        for r in rows
+        if finite(r.get("step")) and r["step"] > total / 2 and all(finite(r.get(k)) for k in keys)
+    ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one detector concluded: a ``failure`` it found, or that it could not judge the run
+    (``reason``, one phrase), or neither: it judged the run and found no failure ("ok")."""
+
+    failure: dict[str, Any] | None = None
+    reason: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``"failed"``, ``"ok"`` or ``"not checked: <reason>"`` (``diagnosis.json``'s checks)."""
+        if self.failure is not None:
+            return "failed"
+        return f"not checked: {self.reason}" if self.reason else "ok"
+
+
+OK = Verdict()
+
+
+def failed(found: dict[str, Any]) -> Verdict:
+    return Verdict(failure=found)
+
+
+def unchecked(reason: str) -> Verdict:
+    """The detector could not judge the run, for ``reason`` (a phrase without a final stop)."""
+    return Verdict(reason=reason)

@@ -34,14 +34,49 @@ def write_diagnosis(run_dir: str | Path) -> dict[str, Any]:
     return result
 
 
+#: how the summary names each check of ``diagnosis.json``
+LABELS = {
+    "diverged": "divergence",
+    "vanishing_gradients": "vanishing gradients",
+    "mode_collapse": "mode collapse",
+    "non_convergence": "non-convergence",
+    "discriminator_overfit": "discriminator overfit",
+}
+NOT_CHECKED = "not checked: "
+
+
+def _unchecked(checks: dict[str, str]) -> list[str]:
+    """``label (reason)`` of each check that could not be made."""
+    return [
+        f"{LABELS.get(name, name.replace('_', ' '))} ({status[len(NOT_CHECKED) :]})"
+        for name, status in checks.items()
+        if isinstance(status, str) and status.startswith(NOT_CHECKED)
+    ]
+
+
 def summary(diagnosis: dict[str, Any]) -> str:
-    """One paragraph: no failure, or each failure with its steps and first remedy."""
+    """One paragraph: each failure with its steps and first remedy, or "no failure detected"
+    with what was checked; either way naming every check that could not be made, and why.
+
+    ``no failure detected (checked: divergence, non-convergence; could not check: mode
+    collapse (no evaluation in the second half of training ...), ...).`` A diagnosis without
+    ``checks`` (written before they existed) lists the detectors it ran."""
     failures = diagnosis.get("failures", [])
+    checks = diagnosis.get("checks")
+    if not isinstance(checks, dict):
+        checks = None
+    unchecked = _unchecked(checks) if checks else []
     if not failures:
-        checked = "vanishing gradients, mode collapse, non-convergence, divergence"
-        if diagnosis.get("overfit_checked"):
-            checked += ", discriminator overfit"
-        return f"diagnosis: no failure detected ({checked})."
+        if checks is None:
+            checked = "vanishing gradients, mode collapse, non-convergence, divergence"
+            if diagnosis.get("overfit_checked"):
+                checked += ", discriminator overfit"
+            return f"diagnosis: no failure detected ({checked})."
+        ok = [LABELS.get(n, n.replace("_", " ")) for n, s in checks.items() if s == "ok"]
+        parts = ["checked: " + (", ".join(ok) or "nothing")]
+        if unchecked:
+            parts.append("could not check: " + ", ".join(unchecked))
+        return f"diagnosis: no failure detected ({'; '.join(parts)})."
     parts = []
     for f in failures:
         advice = f" Try {f['advice'][0]}." if f.get("advice") else ""
@@ -49,4 +84,6 @@ def summary(diagnosis: dict[str, Any]) -> str:
             f"{f['name'].replace('_', ' ')} (steps {f['first_step']}-{f['last_step']}): "
             f"{f['explanation']}{advice}"
         )
+    if unchecked:
+        parts.append("Could not check: " + ", ".join(unchecked) + ".")
     return "diagnosis: " + " ".join(parts)
