@@ -34,11 +34,19 @@ def diagnosis_html(run: RunFiles) -> str:
         return '<p class="na">diagnosis not run (no diagnosis.json in the run directory)</p>'
     failures = failures_of(run)
     summary = run.diagnosis.get("summary")
+    checks = checks_html(run.diagnosis.get("checks"))
     if not failures:
+        unchecked = any(
+            isinstance(v, str) and v.startswith("not checked")
+            for v in (run.diagnosis.get("checks") or {}).values()
+        )
+        verdict = "no failure detected" + (
+            " among the checks that could be made" if unchecked else ""
+        )
         return (
-            '<p class="ok">no failure detected'
+            f'<p class="{"na" if unchecked else "ok"}">{verdict}'
             + (f"<br><small>{esc(summary)}</small>" if isinstance(summary, str) else "")
-            + "</p>"
+            + f"</p>{checks}"
         )
     parts = []
     for i, f in enumerate(failures):
@@ -73,7 +81,22 @@ def diagnosis_html(run: RunFiles) -> str:
         )
     return (
         f"<p>{len(failures)} failure(s) detected; their step ranges are shaded on the "
-        "curves.</p>" + "".join(parts)
+        "curves.</p>" + "".join(parts) + checks
+    )
+
+
+def checks_html(checks) -> str:
+    """Every detector's verdict: ok, failed, or not checked and why (a run too short, data
+    a detector cannot read): a health the diagnosis could not know is never shown as known."""
+    if not isinstance(checks, dict) or not checks:
+        return ""
+    rows = "".join(
+        f'<tr><td>{esc(name.replace("_", " "))}</td><td class="l">{esc(verdict)}</td></tr>'
+        for name, verdict in checks.items()
+    )
+    return (
+        "<table><thead><tr><th>check</th><th>verdict</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
     )
 
 
