@@ -75,6 +75,18 @@ def _check_dirac(model: ModelConfig, identity_head: bool) -> None:
         )
 
 
+def discriminator_remedies(model: ModelConfig, identity_head: bool) -> dict:
+    """The switches of D's architecture, as every per-sample D takes them (MLP, DCGAN)."""
+    return {
+        "pack": model.pack,
+        "minibatch_std": model.minibatch_std,
+        "minibatch_kernels": model.minibatch_kernels,
+        "minibatch_kernel_dim": model.minibatch_kernel_dim,
+        "identity_classes": model.generators if identity_head else 0,
+        "spectral_norm": model.spectral_norm,
+    }
+
+
 def _check_dcgan(model: ModelConfig) -> None:
     """DCGAN's nets are convolutional: the toy-only switches do not apply to them."""
     if model.d_input == "moments":
@@ -114,13 +126,8 @@ def build_image_models(
         height,
         model.d_width,
         norm=model.d_norm,
-        pack=model.pack,
-        minibatch_std=model.minibatch_std,
-        minibatch_kernels=model.minibatch_kernels,
-        minibatch_kernel_dim=model.minibatch_kernel_dim,
-        identity_classes=model.generators if identity_head else 0,
-        spectral_norm=model.spectral_norm,
         extra_layers=model.d_depth,
+        **discriminator_remedies(model, identity_head),
     )
     return g, d
 
@@ -179,12 +186,7 @@ def build_models(
             model.d_width,
             model.d_depth,
             model.activation,
-            pack=model.pack,
-            minibatch_std=model.minibatch_std,
-            minibatch_kernels=model.minibatch_kernels,
-            minibatch_kernel_dim=model.minibatch_kernel_dim,
-            identity_classes=model.generators if identity_head else 0,
-            spectral_norm=model.spectral_norm,
+            **discriminator_remedies(model, identity_head),
         )
     if sample_data is not None and model.standardize:
         reference = sample_data(STANDARDIZE_SAMPLES, torch.Generator().manual_seed(seed + 104729))
