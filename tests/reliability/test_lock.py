@@ -14,6 +14,7 @@ from reliability_kit import Child, assert_same_final_state, cli, tree_state, wri
 
 from gankit import runs
 from gankit.errors import GankitWarning
+from gankit.runs.lock import read_pid
 
 
 def _wait(condition, child: Child, timeout: float = 120) -> None:
@@ -33,7 +34,7 @@ def test_a_second_writer_is_refused_at_once_and_the_first_is_unharmed(tmp_path, 
         env={"GANKIT_TEST_PAUSE": "step=0.05"},
     )
     _wait(lambda: runs.checkpoint_files(run), first)
-    assert runs._read_pid(run / runs.LOCK) == first.pid
+    assert read_pid(run / runs.LOCK) == first.pid
     attempts = {
         "same": ["train", "--config", config, "--out", run, "--quiet"],
         "force": ["train", "--config", config, "--out", run, "--force", "--quiet"],
@@ -68,7 +69,7 @@ def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path, straight_toy):
     )
     _wait(lambda: len(runs.checkpoint_files(run)) >= 2, child)
     child.kill(signal.SIGKILL)
-    assert runs._read_pid(run / runs.LOCK) == child.pid  # left behind, its holder dead
+    assert read_pid(run / runs.LOCK) == child.pid  # left behind, its holder dead
     assert runs.lock_holder(run) is None
     code, out, err = cli("train", "--out", run, "--resume", "--quiet")
     assert code == 0, err
@@ -88,7 +89,7 @@ def test_a_lock_naming_a_live_process_that_holds_nothing_is_not_a_holder(tmp_pat
         with pytest.warns(GankitWarning, match=f"took over the lock left by process {sleeper.pid}"):
             lock = runs.RunLock(toy_copy).acquire()
         with lock:
-            assert runs._read_pid(lock.path) == os.getpid()
+            assert read_pid(lock.path) == os.getpid()
         assert not (toy_copy / runs.LOCK).exists()
         del before[str(toy_copy / runs.LOCK)]
         after = tree_state(toy_copy)

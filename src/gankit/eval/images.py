@@ -200,7 +200,7 @@ class ImageEvaluator:
             "distances": np.array([p["distance"] for p in pairs], dtype=np.float64),
             "real": to_uint8(self.data.heldout.images[:REAL_SHOWN]),
         }
-        _write_npz(run_dir / "nearest.npz", arrays)
+        _write_npz(run_dir / runs.NEAREST, arrays)
 
     # -------------------------------------------------------------------- snapshots
 
@@ -220,7 +220,7 @@ class ImageEvaluator:
         else:
             grid = make_grid(images)
         run_dir = Path(run_dir)
-        runs.atomic_write_bytes(run_dir / "samples" / f"step-{state.step}.png", png_bytes(grid))
+        runs.atomic_write_bytes(run_dir / runs.SAMPLES / f"step-{state.step}.png", png_bytes(grid))
         _write_npz(run_dir / runs.SNAPSHOTS / f"step-{state.step}.npz", arrays)
 
 

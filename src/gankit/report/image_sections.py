@@ -9,6 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from gankit import runs
 from gankit.errors import GankitError
 from gankit.report.figures import feature_spaces, logged_keys, pick_evenly, png_data_uri
 from gankit.report.htmlkit import esc, figure, fmt, pixel_img, player_html
@@ -20,7 +21,7 @@ from gankit.report.imagegrid import (
     tile,
     zoom_width,
 )
-from gankit.report.readers import NEAREST, RunFiles, load_arrays
+from gankit.report.readers import RunFiles, load_arrays
 
 MAX_FRAMES = 12  # animation frames (evenly spread over the grids, the last always kept)
 FRAME_BYTES = 2_500_000  # fewer frames where large grids (CIFAR-10's) would pass this in all
@@ -153,10 +154,10 @@ def class_histogram_html(run: RunFiles) -> str:
 
 def read_nearest(run: RunFiles) -> tuple[dict | None, str]:
     """``RUN/nearest.npz``'s arrays, or None and why not."""
-    path = run.path / NEAREST
+    path = run.path / runs.NEAREST
     if not path.is_file():
         return None, (
-            f"no {NEAREST} in the run directory (it is written with the final evaluation: the "
+            f"no {runs.NEAREST} in the run directory (it is written with the final evaluation: the "
             "run has not finished)"
         )
     try:
@@ -200,7 +201,9 @@ def nearest_html(run: RunFiles, nearest: dict | None, why: str) -> str:
         gen = nearest["generated"]
         train = nearest["nearest_train"]
         if len(gen) != len(train) or len(gen) == 0:
-            raise GankitError(f"{NEAREST}: {len(gen)} generated and {len(train)} nearest images")
+            raise GankitError(
+                f"{runs.NEAREST}: {len(gen)} generated and {len(train)} nearest images"
+            )
         distances = np.asarray(nearest.get("distances", []), dtype=float).ravel()
         if len(distances) != len(gen):
             distances = np.full(len(gen), np.nan)
@@ -216,7 +219,7 @@ def nearest_html(run: RunFiles, nearest: dict | None, why: str) -> str:
                 )
             )
     except (GankitError, KeyError, ValueError, TypeError) as exc:
-        return sentence + na(f"{NEAREST} could not be drawn: {exc}")
+        return sentence + na(f"{runs.NEAREST} could not be drawn: {exc}")
     return (
         sentence + f"<p>Each pair: a generated image | its nearest training image, and their "
         f"distance in feature space; closest pairs first ({len(pairs)} pairs).</p>"
@@ -228,7 +231,7 @@ def real_vs_generated_html(run: RunFiles, nearest: dict | None, why: str) -> str
     parts, notes = [], []
     real = None if nearest is None else nearest.get("real")
     if real is None:
-        notes.append(why if nearest is None else f"{NEAREST} holds no held-out images")
+        notes.append(why if nearest is None else f"{runs.NEAREST} holds no held-out images")
     else:
         try:
             grid = tile(real)

@@ -23,9 +23,6 @@ from gankit.data.toy import toy_names
 from gankit.errors import GankitError
 
 #: ``RUN/samples/step-N.png``: an image run's grid of generated images at step N
-SAMPLES = "samples"
-#: ``RUN/nearest.npz``: generated images beside their nearest training images, held-out images
-NEAREST = "nearest.npz"
 
 
 @dataclass
@@ -85,7 +82,7 @@ def snapshot_steps(run_dir: Path) -> list[tuple[int, Path]]:
 
 def grid_steps(run_dir: Path) -> list[tuple[int, Path]]:
     """``(step, path)`` of ``RUN/samples/step-N.png`` (an image run's sample grids), by step."""
-    return _steps(Path(run_dir) / SAMPLES, ".png")
+    return _steps(Path(run_dir) / runs.SAMPLES, ".png")
 
 
 def load_arrays(path: Path, what: str = "snapshot") -> dict[str, np.ndarray]:

@@ -1,0 +1,134 @@
+"""The run directory: its layout, atomic writes, checkpoints (safetensors), resume and its lock,
+one module each (`names`, `atomic`, `lock`, `layout`, `metrics_log`, `checkpoints`), all of
+whose public names this package re-exports (``from gankit import runs; runs.save_checkpoint``).
+
+```
+RUN/config.toml        the fully resolved config
+RUN/metrics.jsonl      one JSON object per logged step
+RUN/checkpoints/       step-N.safetensors, and `latest` (a text file naming the newest)
+RUN/snapshots/         step-N.npz: generated samples (and D on a grid in 1-D) at evaluation steps
+RUN/diagnosis.json, RUN/report.html, RUN/tb/, RUN/*.png
+RUN/.lock              while a process writes the run: its process id (flock'ed)
+```
+A checkpoint holds G, D, G's EMA, both optimizers' states, every RNG stream, the step and a
+sha256 of its tensors, so that a resumed run continues bit for bit and a damaged file is known
+as such. Nothing is pickled: a downloaded run cannot run code.
+
+Reliability (`docs/reliability.md`): every file is written whole or not at all (temporary file,
+fsync, rename; a failed write removes its temporary file and names the final path in a
+`RuntimeFailure`); ``metrics.jsonl`` only ever gains whole lines (a line cut short by a kill is
+skipped by `read_metrics` and dropped on resume); loading falls back from a damaged checkpoint
+to the newest intact one with a `GankitWarning`; one process at a time writes a run (`RunLock`).
+
+Test hook (never set outside tests): ``GANKIT_TEST_PAUSE``, comma-separated ``WHAT=SECONDS``,
+sleeps to let a test land a kill or a signal at a chosen moment. ``WHAT`` is ``step`` (after
+every training step, `pause`), ``write`` (in every atomic write, between the complete temporary
+file and its rename) or a file-name glob such as ``step-*.safetensors`` (in the atomic writes of
+the matching files only).
+"""
+
+from __future__ import annotations
+
+from gankit.runs.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    clean_temporaries,
+    is_temporary,
+    one_line,
+    pause,
+    write_failure,
+    write_json,
+)
+from gankit.runs.checkpoints import (
+    checkpoint_files,
+    latest_checkpoint,
+    load_checkpoint,
+    nonfinite_tensor,
+    restore,
+    restore_newest,
+    save_checkpoint,
+    tensor_digest,
+)
+from gankit.runs.layout import (
+    check_out,
+    claim_run_dir,
+    default_run_dir,
+    has_content,
+    is_run_dir,
+    require_run_dir,
+    safe_name,
+    start_run_dir,
+)
+from gankit.runs.lock import (
+    RunLock,
+    lock_holder,
+    pid_alive,
+)
+from gankit.runs.metrics_log import (
+    LineLog,
+    append_metrics_row,
+    read_metrics,
+    truncate_metrics,
+)
+from gankit.runs.names import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINTS,
+    CONFIG,
+    DIAGNOSIS,
+    FINAL,
+    LATEST,
+    LOCK,
+    MAX_CHECKPOINT_BYTES,
+    METRICS,
+    REPORT,
+    SNAPSHOTS,
+    SAMPLES,
+    NEAREST,
+)
+
+__all__ = [
+    "CHECKPOINTS",
+    "CHECKPOINT_FORMAT",
+    "CONFIG",
+    "DIAGNOSIS",
+    "FINAL",
+    "LATEST",
+    "LOCK",
+    "LineLog",
+    "MAX_CHECKPOINT_BYTES",
+    "METRICS",
+    "REPORT",
+    "RunLock",
+    "SNAPSHOTS",
+    "SAMPLES",
+    "NEAREST",
+    "append_metrics_row",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_out",
+    "checkpoint_files",
+    "claim_run_dir",
+    "clean_temporaries",
+    "default_run_dir",
+    "has_content",
+    "is_run_dir",
+    "is_temporary",
+    "latest_checkpoint",
+    "load_checkpoint",
+    "lock_holder",
+    "nonfinite_tensor",
+    "one_line",
+    "pause",
+    "pid_alive",
+    "read_metrics",
+    "require_run_dir",
+    "restore",
+    "restore_newest",
+    "safe_name",
+    "save_checkpoint",
+    "start_run_dir",
+    "tensor_digest",
+    "truncate_metrics",
+    "write_failure",
+    "write_json",
+]

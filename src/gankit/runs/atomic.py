@@ -1,0 +1,135 @@
+"""Writing into a run directory whole or not at all: temporary file, fsync, rename; a failed
+write names its path (`RuntimeFailure`). And the test hook that pauses inside a write."""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from gankit.errors import RuntimeFailure
+from gankit.runs.names import LOCK
+
+# ----------------------------------------------------------------------------- errors and hooks
+
+
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (newlines included) as one space."""
+    return " ".join(str(text).split())
+
+
+def write_failure(path: Path, exc: BaseException) -> RuntimeFailure:
+    """A `RuntimeFailure` naming ``path`` for an `OSError` (or a serialiser's error) while
+    writing it: the disk is full, the file system read-only, the directory unwritable."""
+    if isinstance(exc, OSError):
+        reason = exc.strerror or one_line(exc) or type(exc).__name__
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            reason += " (the disk is full)"
+        elif exc.errno == errno.EFBIG:
+            reason += " (the file size limit is reached)"
+    else:
+        reason = one_line(exc) or type(exc).__name__
+    return RuntimeFailure(f"{path}: cannot write ({reason})")
+
+
+def _pause_spec() -> list[tuple[str, float]]:
+    spec = os.environ.get("GANKIT_TEST_PAUSE", "")
+    out = []
+    for part in spec.split(","):
+        if "=" in part:
+            what, seconds = part.rsplit("=", 1)
+            try:
+                out.append((what.strip(), float(seconds)))
+            except ValueError:
+                continue
+    return out
+
+
+def pause(what: str, name: str = "") -> None:
+    """Sleep as ``GANKIT_TEST_PAUSE`` asks (tests only; see the module docstring)."""
+    for key, seconds in _pause_spec():
+        if key == what or (what == "write" and name and fnmatch.fnmatch(name, key)):
+            time.sleep(seconds)
+            return
+
+
+# ----------------------------------------------------------------------------- atomic writes
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (best effort: some file systems refuse)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never half-written.
+    A failure removes the temporary file, leaves what ``path`` held, and raises a
+    `RuntimeFailure` naming ``path``."""
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        pause("write", path.name)
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise write_failure(path, exc) from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """``obj`` as indented, key-sorted JSON, written atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is a temporary file or folder of an atomic write (of gankit's, its
+    report's or its plots'), which a kill can leave behind: hidden, never a run's data."""
+    return name.startswith(".") and name != LOCK and (".tmp" in name or name.startswith(".tb."))
+
+
+def clean_temporaries(run: Path) -> list[Path]:
+    """Remove what killed writes left in ``run`` (`is_temporary`); returns the removed paths.
+    Called with the run's lock held, before a resumed run writes."""
+    removed = []
+    for path in sorted(Path(run).rglob(".*"), reverse=True):
+        if not is_temporary(path.name):
+            continue
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise write_failure(path, exc) from None
+    return removed

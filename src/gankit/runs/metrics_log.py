@@ -1,0 +1,109 @@
+"""``RUN/metrics.jsonl``: whole lines only, torn ones never read as data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gankit.errors import GankitError
+from gankit.runs.atomic import atomic_write_text, one_line, write_failure
+from gankit.runs.names import METRICS
+
+# ----------------------------------------------------------------------------- metrics.jsonl
+
+
+def _row_or_none(line: bytes) -> dict | None:
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):  # a torn or foreign line (UnicodeDecodeError too)
+        return None
+    if not isinstance(row, dict):
+        return None
+    step = row.get("step")
+    if "step" in row and (isinstance(step, bool) or not isinstance(step, int)):
+        return None
+    return row
+
+
+def read_metrics(run: Path) -> list[dict[str, Any]]:
+    """Every complete row of ``RUN/metrics.jsonl``: a JSON object per line, whose ``step``
+    (where present) is an integer. A line cut short by a kill, or anything else that is not
+    such a row (binary garbage, a list, text), is skipped, never read as data."""
+    path = Path(run) / METRICS
+    if not path.is_file():
+        return []
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GankitError(f"{path}: cannot read ({one_line(exc)})") from None
+    rows = []
+    for line in data.split(b"\n"):
+        if line.strip():
+            row = _row_or_none(line)
+            if row is not None:
+                rows.append(row)
+    return rows
+
+
+def truncate_metrics(run: Path, last_step: int) -> None:
+    """Keep only the rows up to ``last_step`` (what a resumed run will write again is dropped,
+    and so is any torn line)."""
+    rows = [r for r in read_metrics(run) if r.get("step", -1) <= last_step]
+    atomic_write_text(Path(run) / METRICS, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+class LineLog:
+    """An append-only file of whole lines (``metrics.jsonl``): a write that fails (a full disk)
+    is cut back to the last whole line and raised as a `RuntimeFailure` naming the file; a
+    file whose last line was cut short by a kill gets a newline first."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.fd: int | None = None
+
+    def open(self) -> LineLog:
+        try:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            size = os.fstat(self.fd).st_size
+            if size:
+                with open(self.path, "rb") as fh:
+                    fh.seek(size - 1)
+                    if fh.read(1) != b"\n":
+                        os.write(self.fd, b"\n")
+        except OSError as exc:
+            self.close()
+            raise write_failure(self.path, exc) from None
+        return self
+
+    def write(self, line: str) -> None:
+        data = (line.rstrip("\n") + "\n").encode()
+        size = os.fstat(self.fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except OSError as exc:
+            try:
+                os.ftruncate(self.fd, size)
+            except OSError:
+                pass
+            raise write_failure(self.path, exc) from None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> LineLog:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def append_metrics_row(run: Path, row: dict[str, Any]) -> None:
+    """Append one line to ``RUN/metrics.jsonl`` (outside a trainer's open log)."""
+    with LineLog(Path(run) / METRICS) as log:
+        log.write(json.dumps(row))
