@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench bench-remedies lint clean browser
+.PHONY: install demo test test-slow bench bench-mnist bench-remedies lint clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,17 @@ test-slow: install
 
 bench: install
 	$(BIN)/python benchmarks/trainer_overhead.py
+	$(BIN)/python benchmarks/dcgan_step.py --size 28 --channels 1 --threads 1
+	$(BIN)/python benchmarks/dcgan_step.py --size 32 --channels 3 --threads 1
 	$(BIN)/python benchmarks/fid_speed.py
 	$(BIN)/python benchmarks/features_speed.py
+	$(BIN)/python benchmarks/eval_cost.py --threads 1
+
+# Issue 12's MNIST comparison (needs the MNIST files, DATA=folder): the mnist preset and the
+# PyTorch DCGAN tutorial's networks at the same wall-clock; about 25 minutes on 2 cores.
+DATA ?= ../shared/data/mnist
+bench-mnist: install
+	$(BIN)/python benchmarks/mnist_compare.py --data $(DATA)
 
 # The remedy matrix (issue 4): every failure preset x remedy x 5 seeds; about an hour on 2 cores.
 bench-remedies: install

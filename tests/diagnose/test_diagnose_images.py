@@ -329,3 +329,20 @@ def test_image_read_outs_not_logged():
     ]
     status = diagnose(rows, cfg())["checks"]["discriminator_overfit"]
     assert status == "not checked: D's read-outs on training and held-out data were not logged"
+
+
+def test_fid_ups_and_downs_within_its_sampling_noise_are_not_a_swing():
+    """What a converged digits run logs: FID draws of one model at 1,000 samples range 12-22,
+    its bootstrap std ~3.5: a 0.5 min/max ratio alone would call that a swing."""
+    rows = image_rows()
+    for r in evals_of(rows):
+        if r["step"] > 1000:
+            r["fid_digits"] = 11.0 if (r["step"] // 100) % 2 else 22.5
+            r["fid_std_digits"] = 3.5
+    assert diagnose(rows, cfg())["checks"]["non_convergence"] == "ok"
+    for r in evals_of(rows):
+        if r["step"] > 1000:
+            r["fid_std_digits"] = 1.0  # the same swing, four times the noise: detected
+    result = diagnose(rows, cfg())
+    assert [f["name"] for f in result["failures"]] == ["non_convergence"]
+    assert result["failures"][0]["evidence"]["fid_std_digits_median"] == 1.0

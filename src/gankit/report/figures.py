@@ -110,8 +110,11 @@ CURVE_PANELS = (
     ),
     Panel("modes", (Curve("modes_covered"), Curve("high_quality", twin=True))),
     Panel(
-        "FID (dashed: the real data's floor)",
-        (Curve("fid", spaced=True), Curve("fid_floor", spaced=True, reference=True)),
+        "FID (band: +- its sampling std; dashed: the real data's floor)",
+        (
+            Curve("fid", spaced=True, spread="fid_std"),
+            Curve("fid_floor", spaced=True, reference=True),
+        ),
         log=True,
     ),
     Panel("KID (band: +- 1 std over subsets)", (Curve("kid", spaced=True, spread="kid_std"),)),

@@ -80,10 +80,10 @@ from gankit.runs.names import (
     LOCK,
     MAX_CHECKPOINT_BYTES,
     METRICS,
-    REPORT,
-    SNAPSHOTS,
-    SAMPLES,
     NEAREST,
+    REPORT,
+    SAMPLES,
+    SNAPSHOTS,
 )
 
 __all__ = [

@@ -1,0 +1,57 @@
+"""The image presets reach their targets (slow: `make test-slow` / ``pytest -m slow``).
+
+`digits` (issue 12), seeds 0-4: FID in the digits feature space at most twice the real floor
+(FID of as many training images against the held-out split), every class between 0.5x and 2x its
+uniform share in the generated class histogram, the 1-NN accuracy reported, a clean diagnosis.
+`mnist` on the real MNIST files (skipped where ``shared/data/mnist`` is absent): every class
+present, FID within a few times its floor. The comparison with the plain DCGAN tutorial at the
+same wall-clock is a benchmark (``benchmarks/mnist_baseline.py``); timings are too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gankit import api
+from gankit.config import resolve
+
+MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def final_and_diagnosis(run: Path) -> tuple[dict, dict]:
+    final = json.loads((run / "final_metrics.json").read_text())
+    return final, json.loads((run / "diagnosis.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(5))
+def test_digits_preset_reaches_twice_the_real_floor(tmp_path, seed):
+    run = api.train(
+        resolve("digits", shorthands={"train.seed": seed}), tmp_path / "d", progress=False
+    )
+    final, diagnosis = final_and_diagnosis(run)
+    fid, floor = final["fid_digits"], final["fid_floor_digits"]
+    summary = (
+        f"seed {seed}: fid {fid:.2f}, floor {floor:.2f}, ratio {fid / floor:.2f}, classes "
+        f"{final['class_ratio_min']:.2f}-{final['class_ratio_max']:.2f}, 1-NN "
+        f"{final['one_nn_accuracy_digits']:.3f}"
+    )
+    assert fid <= 2 * floor, summary
+    assert 0.5 <= final["class_ratio_min"] and final["class_ratio_max"] <= 2.0, summary
+    assert 0.5 <= final["one_nn_accuracy_digits"] <= 1.0, summary
+    assert diagnosis["failures"] == [], diagnosis["summary"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MNIST.is_dir(), reason=f"the MNIST files are not in {MNIST}")
+def test_mnist_preset_draws_every_class(tmp_path):
+    cfg = resolve("mnist", overrides=[f"data.path={MNIST}"])
+    run = api.train(cfg, tmp_path / "m", progress=False)
+    final, diagnosis = final_and_diagnosis(run)
+    summary = f"fid {final['fid_mnist']:.3f}, floor {final['fid_floor_mnist']:.3f}, {final}"
+    assert final["classes_covered"] == 10, summary
+    assert final["class_ratio_min"] >= 0.5, summary
+    assert final["fid_mnist"] <= 50 * final["fid_floor_mnist"], summary
+    assert diagnosis["failures"] == [], diagnosis["summary"]
