@@ -25,7 +25,17 @@ from gankit.errors import GankitError
 from gankit.report.figures import split_spaced
 from gankit.report.readers import read_run
 
-NOT_METRICS = {"step", "samples", "time", "event", "n_modes", "w1_floor", "n_classes"}
+NOT_METRICS = {
+    "step",
+    "samples",
+    "time",
+    "eval_seconds",
+    "snapshot_seconds",
+    "event",
+    "n_modes",
+    "w1_floor",
+    "n_classes",
+}
 FIRST = (
     "jsd",
     "kl_data_model",

@@ -25,7 +25,7 @@ from gankit.report.readers import grid_steps, load_snapshot, snapshot_steps
 
 TB = "tb"
 TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "lr_d", "lr_g")
-SKIP = {"step", "time", "event", "samples"}
+SKIP = {"step", "time", "event", "samples"}  # eval_seconds etc. are kept: a cost curve
 GRID_TAG = "samples/grid"
 
 

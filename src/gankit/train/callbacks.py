@@ -77,7 +77,8 @@ def evaluation_due(trainer, row: dict, every: int) -> bool:
 
 
 class Evaluation(Callback):
-    """``row.update(evaluate(trainer))`` at evaluation steps; ``latest`` keeps the last result."""
+    """``row.update(evaluate(trainer))`` at evaluation steps, with the seconds it took as
+    ``eval_seconds`` (evaluation's share of a run's time); ``latest`` keeps the last result."""
 
     def __init__(self, evaluate: Callable[[object], dict[str, float]], every: int):
         self.evaluate = evaluate
@@ -86,12 +87,15 @@ class Evaluation(Callback):
 
     def on_log(self, trainer, row: dict) -> None:
         if evaluation_due(trainer, row, self.every):
+            started = time.perf_counter()
             self.latest = self.evaluate(trainer)
             row.update(self.latest)
+            row["eval_seconds"] = round(time.perf_counter() - started, 3)
 
 
 class Snapshots(Callback):
-    """``write(trainer)`` at evaluation steps (samples, D's read-out: the evaluator's files)."""
+    """``write(trainer)`` at evaluation steps (samples, D's read-out: the evaluator's files),
+    with the seconds it took as ``snapshot_seconds``."""
 
     def __init__(self, write: Callable[[object], None], every: int):
         self.write = write
@@ -99,7 +103,9 @@ class Snapshots(Callback):
 
     def on_log(self, trainer, row: dict) -> None:
         if evaluation_due(trainer, row, self.every):
+            started = time.perf_counter()
             self.write(trainer)
+            row["snapshot_seconds"] = round(time.perf_counter() - started, 3)
 
 
 class MetricsLog(Callback):
