@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gankit import runs
+
 TINY = [
     "--steps",
     "40",
@@ -85,7 +87,7 @@ def _tree_hash(folder: Path) -> dict[str, str]:
 
 def _rows(run: Path) -> list[dict]:
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k != "time"} for r in rows if "event" not in r]
+    return [runs.without_wall_clock(r) for r in rows if "event" not in r]
 
 
 @pytest.fixture(scope="module")

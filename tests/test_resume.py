@@ -34,7 +34,7 @@ TINY = [
 
 def _rows(run: Path) -> list[dict]:
     rows = [json.loads(line) for line in (run / runs.METRICS).read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k != "time"} for r in rows]
+    return [runs.without_wall_clock(r) for r in rows]
 
 
 def _assert_same_final_state(a: Path, b: Path) -> None:

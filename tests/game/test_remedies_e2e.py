@@ -28,7 +28,7 @@ SWITCHES = {
 
 def _rows(run: Path) -> list[dict]:
     rows = [json.loads(line) for line in (run / runs.METRICS).read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k != "time"} for r in rows]
+    return [runs.without_wall_clock(r) for r in rows]
 
 
 def _train(tmp_path, overrides, steps=12, name="r", **kwargs) -> Path:

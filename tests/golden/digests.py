@@ -69,12 +69,11 @@ def _checkpoint_digest(path: Path) -> str:
 
 
 def _metrics_digest(path: Path) -> str:
+    from gankit.runs import without_wall_clock  # gankit is imported late throughout this script
+
     rows = []
     for line in path.read_text().splitlines():
-        row = json.loads(line)
-        for wall_clock in ("time", "eval_seconds", "snapshot_seconds"):
-            row.pop(wall_clock, None)
-        rows.append(json.dumps(row, sort_keys=True))
+        rows.append(json.dumps(without_wall_clock(json.loads(line)), sort_keys=True))
     return _sha("\n".join(rows).encode())
 
 

@@ -174,7 +174,7 @@ def tree_state(*roots: Path) -> dict[str, tuple]:
 
 def rows_of(run: Path) -> list[dict]:
     """``metrics.jsonl`` without wall-clock times (what must match between two runs)."""
-    return [{k: v for k, v in r.items() if k != "time"} for r in runs.read_metrics(run)]
+    return [runs.without_wall_clock(r) for r in runs.read_metrics(run)]
 
 
 def assert_same_final_state(a: Path, b: Path) -> None:

@@ -21,16 +21,15 @@ import numpy as np
 from scipy import stats
 
 from gankit import config as config_mod
+from gankit import runs
 from gankit.errors import GankitError
 from gankit.report.figures import split_spaced
 from gankit.report.readers import read_run
 
 NOT_METRICS = {
+    *runs.WALL_CLOCK_KEYS,
     "step",
     "samples",
-    "time",
-    "eval_seconds",
-    "snapshot_seconds",
     "event",
     "n_modes",
     "w1_floor",

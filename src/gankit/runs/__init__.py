@@ -65,10 +65,12 @@ from gankit.runs.lock import (
     pid_alive,
 )
 from gankit.runs.metrics_log import (
+    WALL_CLOCK_KEYS,
     LineLog,
     append_metrics_row,
     read_metrics,
     truncate_metrics,
+    without_wall_clock,
 )
 from gankit.runs.names import (
     CHECKPOINT_FORMAT,
@@ -95,6 +97,8 @@ __all__ = [
     "LATEST",
     "LOCK",
     "LineLog",
+    "WALL_CLOCK_KEYS",
+    "without_wall_clock",
     "MAX_CHECKPOINT_BYTES",
     "METRICS",
     "REPORT",

@@ -13,6 +13,15 @@ from gankit.runs.names import METRICS
 
 # ----------------------------------------------------------------------------- metrics.jsonl
 
+WALL_CLOCK_KEYS = frozenset({"time", "eval_seconds", "snapshot_seconds"})
+"""Keys of a metrics row that time the machine, not the run: they differ between two runs of
+the same seed, so comparisons of behaviour (resume, golden digests) leave them out."""
+
+
+def without_wall_clock(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` less its wall-clock keys: what two identical runs must agree on."""
+    return {k: v for k, v in row.items() if k not in WALL_CLOCK_KEYS}
+
 
 def _row_or_none(line: bytes) -> dict | None:
     try:
