@@ -37,8 +37,8 @@ test-slow: install
 
 bench: install
 	$(BIN)/python benchmarks/trainer_overhead.py
-	$(BIN)/python benchmarks/dcgan_step.py --size 28 --channels 1 --threads 1
-	$(BIN)/python benchmarks/dcgan_step.py --size 32 --channels 3 --threads 1
+	$(BIN)/python benchmarks/dcgan_step.py --size 28 --channels 1 --threads 1 --rounds 30
+	$(BIN)/python benchmarks/dcgan_step.py --size 32 --channels 3 --threads 1 --rounds 30
 	$(BIN)/python benchmarks/fid_speed.py
 	$(BIN)/python benchmarks/features_speed.py
 	$(BIN)/python benchmarks/eval_cost.py --threads 1
