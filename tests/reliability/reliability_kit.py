@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 from gankit import config as config_mod
@@ -178,14 +179,16 @@ def rows_of(run: Path) -> list[dict]:
 
 
 def assert_same_final_state(a: Path, b: Path) -> None:
-    """Bit-identical final weights, optimizer states and RNG streams; the same metrics rows and
-    the same final metrics."""
+    """Bit-identical final weights, optimizer states and RNG streams (and the checkpoints' metadata:
+    step, digest); the same metrics rows and the same final metrics."""
     pa, pb = runs.latest_checkpoint(a), runs.latest_checkpoint(b)
     assert pa.name == pb.name
     ta, tb = load_file(str(pa)), load_file(str(pb))
     assert ta.keys() == tb.keys()
     for key in ta:
         assert ta[key].dtype == tb[key].dtype and torch.equal(ta[key], tb[key]), key
+    with safe_open(str(pa), "pt") as meta_a, safe_open(str(pb), "pt") as meta_b:
+        assert meta_a.metadata() == meta_b.metadata()
     assert rows_of(a) == rows_of(b)
     fa = json.loads((a / runs.FINAL).read_text())
     fb = json.loads((b / runs.FINAL).read_text())

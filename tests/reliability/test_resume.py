@@ -8,12 +8,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-import torch
-from safetensors import safe_open
-from safetensors.torch import load_file
+from reliability_kit import assert_same_final_state, rows_of
 
 from gankit import api, runs
 from gankit.config import dumps, resolve
@@ -30,26 +27,6 @@ TINY = [
     "train.checkpoint_every=10",
     "train.batch_size=64",
 ]
-
-
-def _rows(run: Path) -> list[dict]:
-    rows = [json.loads(line) for line in (run / runs.METRICS).read_text().splitlines()]
-    return [runs.without_wall_clock(r) for r in rows]
-
-
-def _assert_same_final_state(a: Path, b: Path) -> None:
-    pa, pb = runs.latest_checkpoint(a), runs.latest_checkpoint(b)
-    assert pa.name == pb.name
-    ta, tb = load_file(str(pa)), load_file(str(pb))
-    assert ta.keys() == tb.keys()
-    for key in ta:
-        assert ta[key].dtype == tb[key].dtype and torch.equal(ta[key], tb[key]), key
-    with safe_open(str(pa), "pt") as fa, safe_open(str(pb), "pt") as fb:
-        assert fa.metadata() == fb.metadata()
-    assert _rows(a) == _rows(b)
-    fa = json.loads((a / "final_metrics.json").read_text())
-    fb = json.loads((b / "final_metrics.json").read_text())
-    assert fa == fb
 
 
 @pytest.mark.parametrize(
@@ -76,13 +53,13 @@ def test_stop_and_resume_in_process_matches_a_straight_run(tmp_path, extra):
     api.train(cfg, resumed, progress=False, stop_after=17)  # between checkpoints and logs
     assert runs.latest_checkpoint(resumed).name == "step-17.safetensors"
     assert not (resumed / "final_metrics.json").exists()
-    assert max(r["step"] for r in _rows(resumed)) == 15
+    assert max(r["step"] for r in rows_of(resumed)) == 15
     # as if killed after logging step 20 and while writing step 25, before their checkpoint:
     # the resume drops both lines and logs them again
     with open(resumed / runs.METRICS, "a") as fh:
         fh.write(json.dumps({"step": 20, "d_loss": 0.0}) + "\n" + '{"step": 25, "d_lo')
     api.train(cfg, resumed, progress=False, resume=True)
-    _assert_same_final_state(straight, resumed)
+    assert_same_final_state(straight, resumed)
 
 
 @pytest.mark.slow
@@ -148,4 +125,4 @@ def test_sigkill_then_resume_matches_a_straight_run(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr
     straight = api.train(cfg, tmp_path / "straight", progress=False)
-    _assert_same_final_state(straight, run)
+    assert_same_final_state(straight, run)
