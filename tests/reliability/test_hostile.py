@@ -16,7 +16,6 @@ import ast
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,18 +24,9 @@ from reliability_kit import TOY, cli
 import gankit
 from gankit import config as config_mod
 from gankit import runs
+from headless_chromium import chromium, require_chromium
 
 PACKAGE = Path(gankit.__file__).parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 
 #: what would run if inserted unescaped: a script, an event handler, an attribute breakout
 TITLE = "<script>document.title='PWNED'</script>"
@@ -210,11 +200,7 @@ def test_hostile_strings_are_escaped_in_every_page(hostile_pages):
 
 @pytest.mark.browser
 def test_no_hostile_script_runs_in_a_browser(hostile_pages, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "/usr/bin/chromium not found: install it (make browser, or apt-get install -y "
-            "chromium) to open the hostile pages in a real headless browser"
-        )
+    require_chromium("open the hostile pages in a real headless browser")
     for i, page in enumerate(hostile_pages):
         # a probe of ours, appended after the page's own scripts, proves that scripts run
         probe = page.with_name(f"probe{i}.html")
@@ -223,15 +209,7 @@ def test_no_hostile_script_runs_in_a_browser(hostile_pages, tmp_path):
                 "</body>", "<script>document.body.setAttribute('data-probe','ran')</script></body>"
             )
         )
-        cmd = [
-            str(CHROMIUM),
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--virtual-time-budget=2000",
-            "--dump-dom",
-            f"file://{probe.resolve()}",
-        ]
-        dom = subprocess.run(cmd, check=True, timeout=120, capture_output=True, text=True).stdout
+        dom = chromium(probe, tmp_path / "profile", "--virtual-time-budget=2000", "--dump-dom")
         assert 'data-probe="ran"' in dom, "the page's scripts did not run at all"
         title = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
         assert title != "PWNED", page

@@ -9,7 +9,6 @@ import json
 import math
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from gankit import api, config
 from gankit.cli import main
 from gankit.report.groups import group_stats
 from gankit.report.run_page import write_report
+from headless_chromium import chromium, require_chromium
 
 TINY = [
     "log.eval_every=20",
@@ -28,7 +28,6 @@ TINY = [
     "train.batch_size=64",
 ]
 MAX_BYTES = 5 * 1024 * 1024
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def train_tiny(out: Path, seed: int = 0, extra=()) -> Path:
@@ -292,37 +291,13 @@ def test_bad_runs_give_one_line_errors(run1d, tmp_path, capsys):
 # ----------------------------------------------------------------------------- a real browser
 
 
-# Headless, offline: no background requests that this closed network would refuse.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
-
-
 def chromium_screenshot(page: Path, png: Path, profile: Path, height: int = 3000) -> None:
-    cmd = [
-        str(CHROMIUM),
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        f"--screenshot={png}",
-        f"--window-size=1200,{height}",
-        f"file://{page.resolve()}",
-    ]
-    subprocess.run(cmd, check=True, timeout=120, capture_output=True)
+    chromium(page, profile, f"--screenshot={png}", f"--window-size=1200,{height}")
 
 
 @pytest.mark.browser
 def test_page_renders_in_headless_chromium(run1d, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "/usr/bin/chromium not found: install it (apt-get install -y chromium) to "
-            "render the report in a real headless browser"
-        )
+    require_chromium("render the report in a real headless browser")
     from PIL import Image
 
     text = (run1d / "report.html").read_text()
@@ -343,11 +318,7 @@ def test_page_renders_in_headless_chromium(run1d, tmp_path):
 def test_inline_scripts_run_in_headless_chromium(run1d, seeds, tmp_path):
     """The animation player steps and plays; the comparison table sorts (probes injected into
     copies of the pages, read back from the DOM after the scripts ran)."""
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "/usr/bin/chromium not found: install it (apt-get install -y chromium) to "
-            "run the report's scripts in a real headless browser"
-        )
+    require_chromium("run the report's scripts in a real headless browser")
     a, b = seeds
     compare_page = tmp_path / "cmp" / "report.html"
     assert main(["report", *map(str, a + b), "--out", str(compare_page.parent)]) == 0
@@ -365,14 +336,7 @@ def test_inline_scripts_run_in_headless_chromium(run1d, seeds, tmp_path):
     for i, (page, probe) in enumerate(probes.items()):
         copy = tmp_path / f"probe{i}.html"
         copy.write_text(page.read_text().replace("</body>", f"<script>{probe}</script></body>"))
-        cmd = [
-            str(CHROMIUM),
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            f"file://{copy.resolve()}",
-        ]
-        dom = subprocess.run(cmd, check=True, timeout=120, capture_output=True, text=True).stdout
+        dom = chromium(copy, tmp_path / "profile", "--dump-dom")
         titles.append(re.search(r"<title>([^<]*)</title>", dom).group(1))
     assert titles[0] == "first=20 btn=pause on=1"
     assert titles[1] == "sorted=0.1,0.2,0.5,0.6"
