@@ -450,26 +450,7 @@ def test_the_table_covers_every_command_and_enough_cases():
     assert len(CASES) >= 60
 
 
-#: cases that need a change outside this package's reach (docs/reliability.md, "Open"):
-#: `gankit.data.datasets.arrays` lets numpy allocate what a .npy header promises (582 TiB) and
-#: does not catch numpy's header parser's SyntaxError / tokenize.TokenError
-NEEDS_DATA_CHANGE: set[str] = set()
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True, reason="gankit.data.datasets.arrays: see docs/reliability.md"
-            ),
-        )
-        if n in NEEDS_DATA_CHANGE
-        else n
-        for n in sorted(CASES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(world, name, monkeypatch):
     argv, culprit = CASES[name]
     fill = {k: str(v) for k, v in world.items()}
