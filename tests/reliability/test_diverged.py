@@ -6,20 +6,13 @@ import json
 
 import pytest
 import torch
+from reliability_kit import TOY
 
 from gankit import api, config, runs
 from gankit.cli import main
 from gankit.errors import Diverged
 from gankit.train.trainer import Trainer
 
-TINY = [
-    "train.steps=30",
-    "log.every=1",
-    "log.eval_every=10",
-    "log.eval_samples=200",
-    "log.final_samples=500",
-    "train.checkpoint_every=5",
-]
 BLOW_UP = ["optim.name=sgd", "optim.lr_d=1e9", "optim.lr_g=1e9"]
 
 
@@ -44,7 +37,7 @@ def test_diverged_run_stops_and_is_diagnosed(tmp_path):
 
 def test_cli_exit_3_then_resume_with_a_changed_setting(tmp_path, capsys):
     toml = tmp_path / "c.toml"
-    toml.write_text(config.dumps(config.resolve(overrides=[*TINY, *BLOW_UP])))
+    toml.write_text(config.dumps(config.resolve(overrides=[*TOY, *BLOW_UP])))
     run = tmp_path / "run"
     code, lines = _cli(capsys, "train", "--config", toml, "--out", run, "--quiet")
     assert code == 3 and len(lines) == 1, lines
@@ -93,7 +86,7 @@ def test_divergence_after_checkpoints_keeps_the_last_good_one(tmp_path, monkeypa
 
     monkeypatch.setattr(Trainer, "generator_step", harmful)
     toml = tmp_path / "c.toml"
-    toml.write_text(config.dumps(config.resolve(overrides=TINY)))
+    toml.write_text(config.dumps(config.resolve(overrides=TOY)))
     run = tmp_path / "run"
     code, lines = _cli(capsys, "train", "--config", toml, "--out", run, "--quiet")
     assert code == 3 and len(lines) == 1, lines
