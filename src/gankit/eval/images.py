@@ -3,8 +3,8 @@
 At each evaluation (``log.eval_every``): ``log.eval_samples`` generated images against the
 held-out split -- FID (float64 statistics; the held-out side computed once per run and cached on
 disk under a hash of the images and the network), its real floor (as many training images
-against the held-out split: what a perfect generator scores at this sample size), KID,
-precision / recall / density / coverage (Naeem et al. 2020), IS where the network has logits,
+against the held-out split: what a perfect generator scores at this sample size), KID and its
+floor (the same training images' KID), precision / recall / density / coverage (Naeem et al. 2020), IS where the network has logits,
 the class histogram of the generated images where its logits are the dataset's classes, and
 D's read-outs on training, held-out and generated images with Karras et al.'s r_v. Snapshots:
 a grid of ``log.grid`` images from one fixed latent batch (the same noise at every step), a row
@@ -82,6 +82,7 @@ class ImageEvaluator:
         self.heldout_stats, _ = cached_stats(key, lambda: self._stats(self.heldout_features))
         self._train_features: np.ndarray | None = None
         self._floors: dict[int, float] = {}
+        self._kid_floors: dict[int, float] = {}
 
     def _check_sizes(self, dim: int) -> None:
         """Refuse sample sizes on which FID (a full-rank covariance: more samples than the
@@ -146,6 +147,22 @@ class ImageEvaluator:
             self._floors[n] = self._fid(self.train_features[index])
         return self._floors[n]
 
+    def _kid(self, features: np.ndarray) -> tuple[float, float]:
+        """KID (mean, std over subsets) of ``features`` against the held-out split, on at
+        most `NEIGHBOUR_MAX` of each side, with the same seeded subsets for every caller."""
+        held, mine = self.heldout_features[:NEIGHBOUR_MAX], features[:NEIGHBOUR_MAX]
+        size = min(KID_DEFAULTS["subset_size"], len(held), len(mine))
+        return kid(held, mine, subset_size=size, generator=0)
+
+    def kid_floor(self, n: int) -> float:
+        """KID of the floor's ``n`` training images against the held-out split. Every KID of
+        a run shares one held-out draw, whose own deviation shifts them all alike (about -400
+        on digits' 297 held-out images): a KID reads against this floor, not against 0."""
+        if n not in self._kid_floors:
+            index = self._subset(n, len(self.data.train))
+            self._kid_floors[n] = self._kid(self.train_features[index])[0]
+        return self._kid_floors[n]
+
     # -------------------------------------------------------------------- metrics
 
     def metrics(self, samples: Tensor) -> tuple[dict, np.ndarray, np.ndarray | None]:
@@ -157,9 +174,9 @@ class ImageEvaluator:
         out = {f"fid_{s}": self._fid(feats), f"fid_floor_{s}": self.floor(n)}
         if feats.shape[1] <= FID_STD_MAX_DIM:
             out[f"fid_std_{s}"] = self.fid_std(feats)
+        out[f"kid_{s}"], out[f"kid_std_{s}"] = self._kid(feats)
+        out[f"kid_floor_{s}"] = self.kid_floor(n)
         held, gen = self.heldout_features[:NEIGHBOUR_MAX], feats[:NEIGHBOUR_MAX]
-        size = min(KID_DEFAULTS["subset_size"], len(held), len(gen))
-        out[f"kid_{s}"], out[f"kid_std_{s}"] = kid(held, gen, subset_size=size, generator=0)
         prdc = precision_recall_density_coverage(held, gen, k=PRDC_K)
         out.update({f"{k}_{s}": v for k, v in prdc.items()})
         if logits is not None and n >= 10:

@@ -117,7 +117,13 @@ CURVE_PANELS = (
         ),
         log=True,
     ),
-    Panel("KID (band: +- 1 std over subsets)", (Curve("kid", spaced=True, spread="kid_std"),)),
+    Panel(
+        "KID (band: +- 1 std over subsets; dashed: the real data's floor)",
+        (
+            Curve("kid", spaced=True, spread="kid_std"),
+            Curve("kid_floor", spaced=True, reference=True),
+        ),
+    ),
     Panel("precision and recall", _curves("precision", "recall", spaced=True)),
     Panel("density and coverage", _curves("density", "coverage", spaced=True)),
     Panel("inception score", (Curve("is", spaced=True, spread="is_std"),)),

@@ -54,6 +54,7 @@ FIRST_SPACED = (
     "fid",
     "fid_floor",
     "kid",
+    "kid_floor",
     "kid_std",
     "precision",
     "recall",

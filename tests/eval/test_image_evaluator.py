@@ -1,0 +1,40 @@
+"""The image evaluator's floors: a generator that draws exactly the floor's training images
+scores exactly the floors, and the floors are what the metrics give real images, not 0."""
+
+from __future__ import annotations
+
+import pytest
+
+from gankit import config as config_mod
+from gankit.data.checks import to_net
+from gankit.data.sources import build_data
+from gankit.eval import evaluator_for
+
+
+@pytest.fixture(scope="module")
+def digits_evaluator(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANKIT_CACHE", str(cache))
+        config = config_mod.resolve(preset="digits")
+        data = build_data(config)
+        yield evaluator_for(config, data), data
+
+
+def test_the_training_images_score_the_fid_and_kid_floors(digits_evaluator):
+    evaluator, data = digits_evaluator
+    train = data.train.images  # all 1,500: the floor's subset at this size, in its order
+    out, _, _ = evaluator.metrics(to_net(train))
+    assert out["fid_digits"] == pytest.approx(out["fid_floor_digits"], rel=1e-6)
+    assert out["kid_digits"] == pytest.approx(out["kid_floor_digits"], rel=1e-6)
+    # the floors are not 0: FID's small-sample bias, and KID's shared held-out draw (negative
+    # on digits' 297 held-out images), which a run's KID must be read against
+    assert out["fid_floor_digits"] > 1.0
+    assert abs(out["kid_floor_digits"]) > out["kid_std_digits"] / 10
+
+
+def test_kid_floor_is_reproducible_and_follows_the_sample_size(digits_evaluator):
+    evaluator, _ = digits_evaluator
+    first = evaluator.kid_floor(400)
+    assert evaluator.kid_floor(400) == first
+    assert evaluator.kid_floor(1500) != first
