@@ -30,6 +30,8 @@ TINY = [
     "--set",
     "log.final_samples=200",
     "--set",
+    "log.final_draws=3",
+    "--set",
     "log.grid=20",
     "--set",
     "train.batch_size=16",
@@ -82,6 +84,9 @@ def test_digits_run_writes_grids_metrics_and_report(digits_run):
     assert final["samples"] == 200 and final["step"] == 30
     for key in ("fid_digits", "one_nn_accuracy_digits", "nn_ratio_digits", "coverage_digits"):
         assert isinstance(final[key], float), key
+    # FID's expectation over 3 draws of 200, the first being the one fid_digits was read on
+    assert final["fid_draws"] == 3 and final["fid_draws_std_digits"] > 0
+    assert final["fid_mean_digits"] != final["fid_digits"]
     with np.load(run / "nearest.npz") as npz:
         assert npz["generated"].shape == npz["nearest_train"].shape == (16, 1, 8, 8)
         assert npz["real"].dtype == np.uint8

@@ -1,8 +1,10 @@
 """The image presets reach their targets (slow: `make test-slow` / ``pytest -m slow``).
 
 `digits` (issue 12), seeds 0-4: FID in the digits feature space at most twice the real floor
-(FID of as many training images against the held-out split), every class between 0.5x and 2x its
-uniform share in the generated class histogram, the 1-NN accuracy reported, a clean diagnosis.
+(FID of as many training images against the held-out split) -- judged by FID's mean over the
+preset's 100 draws of 1,500 images, since one draw is a lottery (std ~2 around 13) --, every
+class between 0.5x and 2x its uniform share in the generated class histogram, the 1-NN accuracy
+reported, a clean diagnosis.
 `mnist` on the real MNIST files (skipped where ``shared/data/mnist`` is absent): every class
 present, FID no worse than a bound around what was measured. The comparison with the plain
 DCGAN tutorial at the same wall-clock is a benchmark (``benchmarks/mnist_compare.py``); timings
@@ -26,10 +28,11 @@ def final_and_diagnosis(run: Path) -> tuple[dict, dict]:
     return final, json.loads((run / "diagnosis.json").read_text())
 
 
-# Measured 2026-11-29 on 2 CPU cores (issue 12's note): seeds 1-4 reach 1.42-1.70x the floor;
-# seed 0 ends at FID 14.73 against a floor of 6.70 (2.20x): the target missed, kept visible.
+# Measured 2026-11-29 on 2 CPU cores (issue 12's note): FID's 100-draw mean is 1.87-2.00x the
+# floor on seeds 1-4 and 2.02x on seed 0 (13.52 against a floor of 6.70): the target missed by
+# seed 0, kept visible (a strict xfail turns into a failure the day seed 0 reaches it).
 SEED_0_MISSES = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="seed 0: FID 2.20x the real floor (target 2x)"
+    strict=True, raises=AssertionError, reason="seed 0: FID's mean 2.02x the real floor (target 2x)"
 )
 
 
@@ -40,12 +43,14 @@ def test_digits_preset_reaches_twice_the_real_floor(tmp_path, seed):
         resolve("digits", shorthands={"train.seed": seed}), tmp_path / "d", progress=False
     )
     final, diagnosis = final_and_diagnosis(run)
-    fid, floor = final["fid_digits"], final["fid_floor_digits"]
+    fid, floor = final["fid_mean_digits"], final["fid_floor_digits"]
     summary = (
-        f"seed {seed}: fid {fid:.2f}, floor {floor:.2f}, ratio {fid / floor:.2f}, classes "
-        f"{final['class_ratio_min']:.2f}-{final['class_ratio_max']:.2f}, 1-NN "
-        f"{final['one_nn_accuracy_digits']:.3f}"
+        f"seed {seed}: fid mean {fid:.2f} +- {final['fid_draws_std_digits']:.2f} over "
+        f"{final['fid_draws']} draws (one draw {final['fid_digits']:.2f}), floor {floor:.2f}, "
+        f"ratio {fid / floor:.2f}, classes {final['class_ratio_min']:.2f}-"
+        f"{final['class_ratio_max']:.2f}, 1-NN {final['one_nn_accuracy_digits']:.3f}"
     )
+    assert final["fid_draws"] == 100, summary
     assert fid <= 2 * floor, summary
     assert 0.5 <= final["class_ratio_min"] and final["class_ratio_max"] <= 2.0, summary
     assert 0.5 <= final["one_nn_accuracy_digits"] <= 1.0, summary

@@ -277,6 +277,13 @@ class LogConfig:
     final_samples: int = _num(
         100000, "generated samples for the final evaluation", lo=2, hi=MAX_SAMPLES
     )
+    final_draws: int = _num(
+        1,
+        "images: independent draws of log.final_samples whose FID mean and std the final "
+        "metrics add (fid_mean_S, fid_draws_std_S; 1 = the one draw only)",
+        lo=1,
+        hi=1000,
+    )
     progress: bool = field(default=True, metadata={"doc": "progress bar on a terminal"})
     features: str = _choice(
         "auto",

@@ -1,9 +1,12 @@
-"""The image evaluator's floors: a generator that draws exactly the floor's training images
-scores exactly the floors, and the floors are what the metrics give real images, not 0."""
+"""The image evaluator's floors (a generator that draws exactly the floor's training images
+scores exactly the floors, and the floors are what real images score, not 0) and FID's
+expectation over independent draws (`log.final_draws`)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 
 from gankit import config as config_mod
 from gankit.data.checks import to_net
@@ -38,3 +41,20 @@ def test_kid_floor_is_reproducible_and_follows_the_sample_size(digits_evaluator)
     first = evaluator.kid_floor(400)
     assert evaluator.kid_floor(400) == first
     assert evaluator.kid_floor(1500) != first
+
+
+def test_expected_fid_is_the_mean_and_std_of_each_draws_fid(digits_evaluator):
+    evaluator, data = digits_evaluator
+    train = to_net(data.train.images)
+    subsets = [
+        torch.randperm(len(train), generator=torch.Generator().manual_seed(i))[:400]
+        for i in range(4)
+    ]
+    out = evaluator.expected_fid(lambda i: train[subsets[i]], 4)
+    each = [evaluator.metrics(train[index])[0]["fid_digits"] for index in subsets]
+    assert out["fid_draws"] == 4
+    assert out["fid_mean_digits"] == pytest.approx(np.mean(each), rel=1e-9)
+    assert out["fid_draws_std_digits"] == pytest.approx(np.std(each, ddof=1), rel=1e-9)
+    assert out["fid_draws_std_digits"] > 0
+    same = evaluator.expected_fid(lambda i: train[subsets[0]], 3)
+    assert same["fid_mean_digits"] == pytest.approx(each[0]) and same["fid_draws_std_digits"] == 0

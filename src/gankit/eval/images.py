@@ -4,18 +4,20 @@ At each evaluation (``log.eval_every``): ``log.eval_samples`` generated images a
 held-out split -- FID (float64 statistics; the held-out side computed once per run and cached on
 disk under a hash of the images and the network), its real floor (as many training images
 against the held-out split: what a perfect generator scores at this sample size), KID and its
-floor (the same training images' KID), precision / recall / density / coverage (Naeem et al. 2020), IS where the network has logits,
-the class histogram of the generated images where its logits are the dataset's classes, and
-D's read-outs on training, held-out and generated images with Karras et al.'s r_v. Snapshots:
-a grid of ``log.grid`` images from one fixed latent batch (the same noise at every step), a row
-per predicted class. The final evaluation adds the 1-NN two-sample accuracy and the
-nearest-neighbour memorisation check, and writes ``RUN/nearest.npz``. Keys and files:
+floor (the same training images' KID), precision / recall / density / coverage (Naeem et al.
+2020), IS where the network has logits, the class histogram of the generated images where its
+logits are the dataset's classes, and D's read-outs on training, held-out and generated images
+with Karras et al.'s r_v. Snapshots: a grid of ``log.grid`` images from one fixed latent batch
+(the same noise at every step), a row per predicted class. The final evaluation adds the 1-NN
+two-sample accuracy and the nearest-neighbour memorisation check, writes ``RUN/nearest.npz``,
+and, with ``log.final_draws`` > 1, FID's mean and std over that many draws. Keys and files:
 `docs/image-runs.md`.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +227,20 @@ class ImageEvaluator:
         if run_dir is not None:
             self._write_nearest(samples, near["pairs"], Path(run_dir))
         return out
+
+    def expected_fid(self, draw: Callable[[int], Tensor], draws: int) -> dict:
+        """FID's expectation at one sample size, for where a single draw is too noisy to judge
+        a generator by (digits, 1,500 images: std ~2 around 12, mostly the class shares'
+        multinomial noise): the mean and std of the FIDs of ``draws`` independent draws,
+        ``draw(i)`` ``(n, C, H, W)`` in [-1, 1] for i = 0 .. draws - 1, all of one size ``n``,
+        to be read beside the floor at that size."""
+        values = [self._fid(self.features(from_net(draw(i)))[0]) for i in range(draws)]
+        s = self.suffix
+        return {
+            f"fid_mean_{s}": float(np.mean(values)),
+            f"fid_draws_std_{s}": float(np.std(values, ddof=1)) if draws > 1 else 0.0,
+            "fid_draws": draws,
+        }
 
     def _write_nearest(self, samples: Tensor, pairs: list[dict], run_dir: Path) -> None:
         generated = to_uint8(from_net(samples[[p["generated"] for p in pairs]]))

@@ -23,6 +23,9 @@ from gankit.eval import evaluator_for
 from gankit.game.losses import d_readout, get_loss
 from gankit.nets.latent import eval_mode, generate
 
+#: the seeds of a final evaluation's further draws (``log.final_draws``): seed + i * this
+DRAW_SEED_STRIDE = 7919
+
 
 @dataclass(frozen=True)
 class TrainOptions:
@@ -97,8 +100,17 @@ class LoadedRun:
     def evaluate(self, n: int | None = None, seed: int = 0, write: bool = False) -> dict:
         """The metrics of ``n`` samples (default ``log.final_samples``) against the data;
         ``write``: also the evaluator's final files in the run directory (image runs:
-        ``nearest.npz``)."""
+        ``nearest.npz``). Image runs with ``log.final_draws`` > 1 add FID's mean and std over
+        that many independent draws of ``n`` (the first being these samples)."""
         n = n or self.config.log.final_samples
         evaluator = evaluator_for(self.config, self.data)
-        metrics = evaluator.final(self.sample(n, seed=seed), self.path if write else None)
+        samples = self.sample(n, seed=seed)
+        metrics = evaluator.final(samples, self.path if write else None)
+        draws = self.config.log.final_draws
+        if draws > 1 and hasattr(evaluator, "expected_fid"):  # image evaluators
+
+            def draw(i: int) -> Tensor:
+                return samples if i == 0 else self.sample(n, seed=seed + i * DRAW_SEED_STRIDE)
+
+            metrics.update(evaluator.expected_fid(draw, draws))
         return {"step": self.step, "samples": n, **metrics}

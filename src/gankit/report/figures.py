@@ -139,6 +139,15 @@ CURVE_PANELS = (
     ),
 )
 
+#: the bases of the final evaluation's keys per feature space, which no curve draws
+FINAL_SPACED_BASES = (
+    "fid_mean",
+    "fid_draws_std",
+    "one_nn_accuracy",
+    "nn_ratio",
+    "nn_train_distance",
+    "nn_heldout_distance",
+)
 #: the bases of keys logged per feature space (``fid`` for ``fid_digits``, ...)
 SPACED_BASES = frozenset(
     base
@@ -146,7 +155,7 @@ SPACED_BASES = frozenset(
     for c in panel.curves
     for base in ((c.key, c.spread) if c.spread else (c.key,))
     if c.spaced
-)
+) | frozenset(FINAL_SPACED_BASES)
 
 
 def split_spaced(key: str) -> tuple[str, str] | None:

@@ -52,6 +52,8 @@ FIRST = (
 #: an image run's metrics, by base (``fid`` for ``fid_digits``; `docs/image-runs.md`), after FIRST
 FIRST_SPACED = (
     "fid",
+    "fid_mean",
+    "fid_draws_std",
     "fid_floor",
     "kid",
     "kid_floor",
