@@ -230,7 +230,7 @@ class ImageEvaluator:
 
     def expected_fid(self, draw: Callable[[int], Tensor], draws: int) -> dict:
         """FID's expectation at one sample size, for where a single draw is too noisy to judge
-        a generator by (digits, 1,500 images: std ~2 around 12, mostly the class shares'
+        a generator by (digits, 1,500 images: std 2-3 around 13, mostly the class shares'
         multinomial noise): the mean and std of the FIDs of ``draws`` independent draws,
         ``draw(i)`` ``(n, C, H, W)`` in [-1, 1] for i = 0 .. draws - 1, all of one size ``n``,
         to be read beside the floor at that size."""
