@@ -139,23 +139,35 @@ CURVE_PANELS = (
     ),
 )
 
-#: the bases of the final evaluation's keys per feature space, which no curve draws
-FINAL_SPACED_BASES = (
+#: an image run's metrics per feature space, by base (``fid`` for ``fid_digits``;
+#: `docs/image-runs.md`), in the order the tables list them, final-only ones included
+SPACED_METRICS = (
+    "fid",
     "fid_mean",
     "fid_draws_std",
+    "fid_floor",
+    "kid",
+    "kid_floor",
+    "kid_std",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "is",
+    "is_std",
     "one_nn_accuracy",
     "nn_ratio",
     "nn_train_distance",
     "nn_heldout_distance",
 )
-#: the bases of keys logged per feature space (``fid`` for ``fid_digits``, ...)
+#: the bases of keys logged per feature space: the curves' and `SPACED_METRICS`
 SPACED_BASES = frozenset(
     base
     for panel in CURVE_PANELS
     for c in panel.curves
     for base in ((c.key, c.spread) if c.spread else (c.key,))
     if c.spaced
-) | frozenset(FINAL_SPACED_BASES)
+) | frozenset(SPACED_METRICS)
 
 
 def split_spaced(key: str) -> tuple[str, str] | None:

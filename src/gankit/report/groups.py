@@ -23,7 +23,7 @@ from scipy import stats
 from gankit import config as config_mod
 from gankit import runs
 from gankit.errors import GankitError
-from gankit.report.figures import split_spaced
+from gankit.report.figures import SPACED_METRICS, split_spaced
 from gankit.report.readers import read_run
 
 NOT_METRICS = {
@@ -48,26 +48,6 @@ FIRST = (
     "std",
     "skew",
     "kurtosis",
-)
-#: an image run's metrics, by base (``fid`` for ``fid_digits``; `docs/image-runs.md`), after FIRST
-FIRST_SPACED = (
-    "fid",
-    "fid_mean",
-    "fid_draws_std",
-    "fid_floor",
-    "kid",
-    "kid_floor",
-    "kid_std",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "is",
-    "is_std",
-    "one_nn_accuracy",
-    "nn_ratio",
-    "nn_train_distance",
-    "nn_heldout_distance",
 )
 
 
@@ -231,15 +211,15 @@ def group_runs(loaded: list[CompareRun]) -> list[Group]:
 
 
 def order_keys(keys) -> list[str]:
-    """Metric keys in the tables' order: `FIRST`, then an image run's by `FIRST_SPACED`
+    """Metric keys in the tables' order: `FIRST`, then an image run's by `SPACED_METRICS`
     (feature spaces apart by name), then the rest by name."""
 
     def rank(key: str) -> tuple:
         if key in FIRST:
             return (0, FIRST.index(key), "")
         split = split_spaced(key)
-        if split and split[0] in FIRST_SPACED:
-            return (1, split[1], FIRST_SPACED.index(split[0]))
+        if split and split[0] in SPACED_METRICS:
+            return (1, split[1], SPACED_METRICS.index(split[0]))
         return (2, key, 0)
 
     return sorted(set(keys), key=rank)
