@@ -205,11 +205,27 @@ def test_image_misfits_are_refused_before_anything_is_written(tmp_path, override
     assert not run.exists()
 
 
-def test_toy_runs_refuse_image_switches(tmp_path):
-    code, _, err = gankit(
-        "train", "--preset", "ring-8", "--out", tmp_path / "r", "--set", "game.augment=cutout"
-    )
-    assert code == 2 and "game.augment" in err and not (tmp_path / "r").exists()
+@pytest.mark.parametrize(
+    "override",
+    [
+        "game.augment=cutout",
+        "log.final_draws=5",
+        "log.features=digits",
+        "log.grid=16",
+        "data.image_size=16",
+        "data.path=/somewhere",
+        "train.channels_last=true",
+    ],
+)
+def test_toy_runs_refuse_every_image_setting(tmp_path, override):
+    """An image-only key on toy data is refused, not silently ignored."""
+    key = override.split("=")[0]
+    code, _, err = gankit("train", "--preset", "ring-8", "--out", tmp_path / "r", "--set", override)
+    assert code == 2 and f"{key} = " in err and "toy data" in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_toy_runs_refuse_dcgan(tmp_path):
     code, _, err = gankit(
         "train", "--preset", "ring-8", "--out", tmp_path / "r", "--set", "model.arch=dcgan"
     )

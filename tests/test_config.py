@@ -199,3 +199,14 @@ def test_a_config_file_that_is_not_toml_text_names_the_file(tmp_path):
     section.write_text("[trian]\nsteps = 5\n")
     with pytest.raises(GankitError, match=r"section\.toml: unknown config key 'trian\.steps'"):
         resolve(config_file=section)
+
+
+def test_image_settings_lists_the_image_keys_set_away_from_their_defaults():
+    assert config.image_settings(Config()) == []
+    assert config.image_settings(resolve(preset="ring-8")) == []
+    changed = resolve(overrides=["log.final_draws=3", "log.grid=64", "data.channels=3"])
+    assert config.image_settings(changed) == [("data.channels", 3), ("log.final_draws", 3)]
+    image_keys = {k for k, _, doc in config.describe_keys() if doc.startswith("images:")}
+    assert {"game.augment", "log.features", "log.inception_weights", "train.channels_last"} <= (
+        image_keys
+    )

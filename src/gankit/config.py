@@ -578,6 +578,29 @@ def resolve(
     return from_dict(table)
 
 
+#: the start of the doc of every key that only image data reads
+IMAGE_ONLY_DOC = "images:"
+
+
+def image_settings(config: Config) -> list[tuple[str, Any]]:
+    """``(key, value)`` of every image-only key (its doc starts with `IMAGE_ONLY_DOC`) that
+    ``config`` sets away from its default, in the order of the sections: what a toy run would
+    otherwise ignore without a word."""
+    found = []
+
+    def walk(cls, prefix, instance, default):
+        for f in dataclasses.fields(cls):
+            typ = _type_of(cls, f.name)
+            value, base = getattr(instance, f.name), getattr(default, f.name)
+            if dataclasses.is_dataclass(typ):
+                walk(typ, f"{prefix}{f.name}.", value, base)
+            elif f.metadata.get("doc", "").startswith(IMAGE_ONLY_DOC) and value != base:
+                found.append((f"{prefix}{f.name}", value))
+
+    walk(Config, "", config, Config())
+    return found
+
+
 def describe_keys() -> list[tuple[str, str, str]]:
     """(key path, default, doc) for every leaf key: the README's and `--help`'s table."""
     rows = []

@@ -56,13 +56,14 @@ def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
 
 
 def build_checked_models(config: Config, data) -> tuple[nn.Module, nn.Module]:
-    """(G, D) for ``config``, after the game's refusals (a remedy that does not fit the loss or
-    the nets): called before anything is written."""
-    if config.game.augment and getattr(data, "kind", "toy") != "images":
-        raise GankitError(
-            f"game.augment = {config.game.augment!r}: DiffAugment transforms images; "
-            "leave it empty for toy data"
-        )
+    """(G, D) for ``config``, after the refusals (an image setting on toy data, a remedy that
+    does not fit the loss or the nets): called before anything is written."""
+    if getattr(data, "kind", "toy") != "images":
+        for key, value in config_mod.image_settings(config):
+            raise GankitError(
+                f"{key} = {value!r} is a setting of image runs; data.name = "
+                f"{config.data.name!r} is toy data: leave {key} at its default"
+            )
     generator, discriminator = build_models_for(config, data)
     Game(config.game, model=config.model, total_steps=config.train.steps).check_discriminator(
         discriminator
