@@ -43,18 +43,39 @@ def test_kid_floor_is_reproducible_and_follows_the_sample_size(digits_evaluator)
     assert evaluator.kid_floor(1500) != first
 
 
-def test_expected_fid_is_the_mean_and_std_of_each_draws_fid(digits_evaluator):
-    evaluator, data = digits_evaluator
+def test_final_draws_give_the_mean_and_std_of_each_draws_fid(digits_evaluator):
+    _, data = digits_evaluator
+    config = config_mod.resolve(preset="digits", overrides=["log.final_draws=4"])
+    evaluator = evaluator_for(config, data)
     train = to_net(data.train.images)
     subsets = [
         torch.randperm(len(train), generator=torch.Generator().manual_seed(i))[:400]
         for i in range(4)
     ]
-    out = evaluator.expected_fid(lambda i: train[subsets[i]], 4)
+    asked = []
+
+    def redraw(i):
+        asked.append(i)
+        return train[subsets[i]]
+
+    out = evaluator.final(train[subsets[0]], redraw=redraw)
     each = [evaluator.metrics(train[index])[0]["fid_digits"] for index in subsets]
-    assert out["fid_draws"] == 4
+    assert asked == [1, 2, 3]  # the first draw is the evaluated samples, scored once
+    assert out["fid_draws"] == 4 and out["fid_digits"] == pytest.approx(each[0], rel=1e-12)
     assert out["fid_mean_digits"] == pytest.approx(np.mean(each), rel=1e-9)
     assert out["fid_draws_std_digits"] == pytest.approx(np.std(each, ddof=1), rel=1e-9)
     assert out["fid_draws_std_digits"] > 0
-    same = evaluator.expected_fid(lambda i: train[subsets[0]], 3)
+    same = evaluator.final(train[subsets[0]], redraw=lambda i: train[subsets[0]])
     assert same["fid_mean_digits"] == pytest.approx(each[0]) and same["fid_draws_std_digits"] == 0
+    assert "fid_mean_digits" not in evaluator.final(train[subsets[0]])  # no redraw: one draw
+
+
+def test_expected_fid_by_hand(digits_evaluator):
+    evaluator, _ = digits_evaluator
+    out = evaluator.expected_fid([10.0, 12.0, 17.0])
+    assert out == {
+        "fid_mean_digits": pytest.approx(13.0),
+        "fid_draws_std_digits": pytest.approx(np.sqrt(13.0)),  # (9 + 1 + 16) / 2
+        "fid_draws": 3,
+    }
+    assert evaluator.expected_fid([9.5])["fid_draws_std_digits"] == 0.0

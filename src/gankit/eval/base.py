@@ -24,6 +24,9 @@ SNAPSHOT_SAMPLES = 5000
 GRID_POINTS = 400
 
 Sampler = Callable[[int, torch.Generator], Tensor]
+#: ``redraw(i) -> (n, ...)``: the ``i``-th further independent draw (i = 1, 2, ...) of as many
+#: samples as the final evaluation's first, for metrics reported as a mean over draws
+Redraw = Callable[[int], Tensor]
 
 
 def eval_stream(seed: int, step: int) -> torch.Generator:
@@ -56,4 +59,6 @@ class Evaluator(Protocol):
 
     def snapshot(self, state: EvalState, run_dir: Path) -> None: ...
 
-    def final(self, samples: Tensor, run_dir: Path | None = None) -> dict[str, float]: ...
+    def final(
+        self, samples: Tensor, run_dir: Path | None = None, redraw: Redraw | None = None
+    ) -> dict[str, float]: ...

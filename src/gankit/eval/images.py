@@ -17,7 +17,6 @@ and, with ``log.final_draws`` > 1, FID's mean and std over that many draws. Keys
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from gankit.data.checks import from_net, to_net
 from gankit.data.grid import class_rows, make_grid, png_bytes, to_uint8
 from gankit.data.sources import ImageData
 from gankit.errors import GankitError
-from gankit.eval.base import EvalState, eval_stream
+from gankit.eval.base import EvalState, Redraw, eval_stream
 from gankit.eval.feature_space import resolve_feature_space
 from gankit.game.losses import d_readout, get_loss
 from gankit.metrics.features import cache_key, cached_stats, data_hash, extract_features
@@ -213,9 +212,12 @@ class ImageEvaluator:
             ]
         return overfit_ratio(*reads)
 
-    def final(self, samples: Tensor, run_dir: Path | None = None) -> dict:
+    def final(
+        self, samples: Tensor, run_dir: Path | None = None, redraw: Redraw | None = None
+    ) -> dict:
         """The final metrics of ``samples``, with the 1-NN test and the memorisation check;
-        with ``run_dir``, also ``RUN/nearest.npz``."""
+        with ``run_dir``, also ``RUN/nearest.npz``; with ``redraw`` and ``log.final_draws`` =
+        k > 1, FID's mean and std over ``samples`` and ``redraw(1) .. redraw(k - 1)``."""
         s = self.suffix
         out, feats, _ = self.metrics(samples)
         held, gen = self.heldout_features[:NEIGHBOUR_MAX], feats[:NEIGHBOUR_MAX]
@@ -224,22 +226,24 @@ class ImageEvaluator:
         out[f"nn_train_distance_{s}"] = near["median_distance"]
         out[f"nn_heldout_distance_{s}"] = near["held_out_median_distance"]
         out[f"nn_ratio_{s}"] = near["ratio"]
+        draws = self.config.log.final_draws
+        if redraw is not None and draws > 1:
+            more = [self._fid(self.features(from_net(redraw(i)))[0]) for i in range(1, draws)]
+            out.update(self.expected_fid([out[f"fid_{s}"], *more]))
         if run_dir is not None:
             self._write_nearest(samples, near["pairs"], Path(run_dir))
         return out
 
-    def expected_fid(self, draw: Callable[[int], Tensor], draws: int) -> dict:
-        """FID's expectation at one sample size, for where a single draw is too noisy to judge
-        a generator by (digits, 1,500 images: std 2-3 around 13, mostly the class shares'
-        multinomial noise): the mean and std of the FIDs of ``draws`` independent draws,
-        ``draw(i)`` ``(n, C, H, W)`` in [-1, 1] for i = 0 .. draws - 1, all of one size ``n``,
-        to be read beside the floor at that size."""
-        values = [self._fid(self.features(from_net(draw(i)))[0]) for i in range(draws)]
+    def expected_fid(self, fids: list[float]) -> dict:
+        """FID's expectation at one sample size from the FIDs of independent draws of that
+        size, for where a single draw is too noisy to judge a generator by (digits, 1,500
+        images: std 2-3 around 13, mostly the class shares' multinomial noise), to be read
+        beside the floor at that size: ``fid_mean_S``, ``fid_draws_std_S``, ``fid_draws``."""
         s = self.suffix
         return {
-            f"fid_mean_{s}": float(np.mean(values)),
-            f"fid_draws_std_{s}": float(np.std(values, ddof=1)) if draws > 1 else 0.0,
-            "fid_draws": draws,
+            f"fid_mean_{s}": float(np.mean(fids)),
+            f"fid_draws_std_{s}": float(np.std(fids, ddof=1)) if len(fids) > 1 else 0.0,
+            "fid_draws": len(fids),
         }
 
     def _write_nearest(self, samples: Tensor, pairs: list[dict], run_dir: Path) -> None:

@@ -22,7 +22,7 @@ from gankit.config import Config
 from gankit.data.finite import TrainingSet
 from gankit.data.sources import ToyData
 from gankit.data.toy import PointMass
-from gankit.eval.base import GRID_POINTS, SNAPSHOT_SAMPLES, EvalState, eval_stream
+from gankit.eval.base import GRID_POINTS, SNAPSHOT_SAMPLES, EvalState, Redraw, eval_stream
 from gankit.game.losses import d_readout, get_loss
 from gankit.metrics.divergences import toy_metrics
 from gankit.metrics.overfit import overfit_ratio
@@ -49,8 +49,12 @@ class ToyEvaluator:
             metrics.update(self.overfit(state, samples, stream))
         return metrics
 
-    def final(self, samples: Tensor, run_dir: Path | None = None) -> dict[str, float]:
-        """The exact metrics of the final ``samples`` (a toy run writes no extra file)."""
+    def final(
+        self, samples: Tensor, run_dir: Path | None = None, redraw: Redraw | None = None
+    ) -> dict[str, float]:
+        """The exact metrics of the final ``samples`` (a toy run writes no extra file, and
+        draws once: ``log.final_draws`` is an image setting, refused on toys, so ``redraw`` is
+        never read)."""
         return toy_metrics(self.distribution, samples)
 
     def _reads_points(self, state: EvalState) -> bool:

@@ -105,12 +105,9 @@ class LoadedRun:
         n = n or self.config.log.final_samples
         evaluator = evaluator_for(self.config, self.data)
         samples = self.sample(n, seed=seed)
-        metrics = evaluator.final(samples, self.path if write else None)
-        draws = self.config.log.final_draws
-        if draws > 1 and hasattr(evaluator, "expected_fid"):  # image evaluators
 
-            def draw(i: int) -> Tensor:
-                return samples if i == 0 else self.sample(n, seed=seed + i * DRAW_SEED_STRIDE)
+        def redraw(i: int) -> Tensor:
+            return self.sample(n, seed=seed + i * DRAW_SEED_STRIDE)
 
-            metrics.update(evaluator.expected_fid(draw, draws))
+        metrics = evaluator.final(samples, self.path if write else None, redraw)
         return {"step": self.step, "samples": n, **metrics}
