@@ -126,7 +126,8 @@ class ImageEvaluator:
         keep = np.random.default_rng(SUBSET_SEED).permutation(size)[: min(n, size)]
         return np.sort(keep)
 
-    def _fid(self, features: np.ndarray) -> float:
+    def fid(self, features: np.ndarray) -> float:
+        """FID of ``(n, F)`` features (of `features`' network) against the held-out split."""
         mine, held = self._stats(features), self.heldout_stats
         return frechet_distance(held.mean, held.cov, mine.mean, mine.cov)
 
@@ -137,7 +138,7 @@ class ImageEvaluator:
         duplicates, so their FIDs sit higher; only their spread is used)."""
         rng = np.random.default_rng(SUBSET_SEED)
         n = len(features)
-        values = [self._fid(features[rng.integers(0, n, n)]) for _ in range(FID_BOOTSTRAP)]
+        values = [self.fid(features[rng.integers(0, n, n)]) for _ in range(FID_BOOTSTRAP)]
         return float(np.std(values, ddof=1))
 
     def floor(self, n: int) -> float:
@@ -145,7 +146,7 @@ class ImageEvaluator:
         held-out split: the score of a perfect generator at this sample size."""
         if n not in self._floors:
             index = self._subset(n, len(self.data.train))
-            self._floors[n] = self._fid(self.train_features[index])
+            self._floors[n] = self.fid(self.train_features[index])
         return self._floors[n]
 
     def _kid(self, features: np.ndarray) -> tuple[float, float]:
@@ -172,7 +173,7 @@ class ImageEvaluator:
         s = self.suffix
         feats, logits = self.features(from_net(samples))
         n = feats.shape[0]
-        out = {f"fid_{s}": self._fid(feats), f"fid_floor_{s}": self.floor(n)}
+        out = {f"fid_{s}": self.fid(feats), f"fid_floor_{s}": self.floor(n)}
         if feats.shape[1] <= FID_STD_MAX_DIM:
             out[f"fid_std_{s}"] = self.fid_std(feats)
         out[f"kid_{s}"], out[f"kid_std_{s}"] = self._kid(feats)
@@ -228,7 +229,7 @@ class ImageEvaluator:
         out[f"nn_ratio_{s}"] = near["ratio"]
         draws = self.config.log.final_draws
         if redraw is not None and draws > 1:
-            more = [self._fid(self.features(from_net(redraw(i)))[0]) for i in range(1, draws)]
+            more = [self.fid(self.features(from_net(redraw(i)))[0]) for i in range(1, draws)]
             out.update(self.expected_fid([out[f"fid_{s}"], *more]))
         if run_dir is not None:
             self._write_nearest(samples, near["pairs"], Path(run_dir))
