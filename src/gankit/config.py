@@ -143,7 +143,13 @@ class ModelConfig:
             "doc": "G and D work in standard units fitted to the data (like pixels in [-1, 1])"
         },
     )
-    ema: float = _num(0.0, "EMA decay of G's weights for sampling (0 = off)", lo=0.0, hi=0.99999)
+    ema: float = _num(
+        0.0,
+        "EMA decay of G's weights and buffers for sampling (0 = off), bias-corrected: an "
+        "average of G's iterates, never of its init",
+        lo=0.0,
+        hi=0.99999,
+    )
     generators: int = _num(
         1,
         "number of generators in a uniform mixture (MAD-GAN, Ghosh et al. 2018)",

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from gankit.nets.dcgan import DCGANGenerator
-from gankit.nets.ema import make_ema, update_ema
+from gankit.nets.ema import debiased_decay, make_ema, update_ema
 
 
 class WithConstant(nn.Module):
@@ -129,3 +129,37 @@ def test_works_for_a_dcgan_generator():
     assert not torch.equal(ema.state_dict()[bn], live.state_dict()[bn])
     ema.eval()
     assert ema(torch.randn(2, 8)).shape == (2, 3, 16, 16)
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.5, 0.9, 0.999])
+def test_debiased_ema_is_the_normalised_weighted_average_of_the_iterates(decay):
+    """After t updates with `debiased_decay`, the EMA is sum_s decay^(t-s) x_s / sum_s
+    decay^(t-s) over the iterates x_1..x_t (written from that formula), whatever it started as."""
+    torch.manual_seed(0)
+    live = WithConstant()
+    ema = make_ema(live)
+    with torch.no_grad():
+        for p in ema.parameters():
+            p.fill_(123.0)  # a start far from every iterate: it must leave no trace
+    iterates = []
+    for t in range(1, 7):
+        train_a_little(live, seed=t)
+        iterates.append(state(live))
+        update_ema(ema, live, debiased_decay(decay, t))
+    weights = [decay ** (len(iterates) - s) for s in range(1, len(iterates) + 1)]
+    for name, value in state(ema).items():
+        if not value.is_floating_point():
+            continue
+        expected = sum(w * it[name].double() for w, it in zip(weights, iterates)) / sum(weights)
+        assert torch.allclose(value.double(), expected, rtol=1e-5, atol=1e-6), name
+
+
+def test_debiased_decay_by_hand():
+    assert debiased_decay(0.9, 1) == 0.0  # the first update copies
+    assert debiased_decay(0.9, 2) == pytest.approx(1 - 0.1 / 0.19)  # = 0.9 / 1.9
+    assert debiased_decay(0.999, 10**6) == pytest.approx(0.999, abs=1e-15)
+    assert debiased_decay(1.0, 5) == 1.0
+    with pytest.raises(ValueError, match="updates"):
+        debiased_decay(0.9, 0)
+    with pytest.raises(ValueError, match="decay"):
+        debiased_decay(1.5, 3)

@@ -38,7 +38,7 @@ from gankit.config import Config
 from gankit.data.batch import Batch, Latent
 from gankit.errors import GankitError, GankitWarning, Interrupted
 from gankit.game.game import Game
-from gankit.nets.ema import EmaTracker
+from gankit.nets.ema import EmaTracker, debiased_decay
 from gankit.nets.latent import sample_latent
 from gankit.train.interrupts import DeferredSignals
 from gankit.train.optim import grad_norm, make_optimizer
@@ -251,7 +251,7 @@ class Trainer:
         gnorm = grad_norm(self.G) if log else 0.0
         self.opt_g.step()
         if self.ema is not None:
-            self.ema.update(self.cfg.model.ema)
+            self.ema.update(debiased_decay(self.cfg.model.ema, self.step + 1))
         return g_stats, gnorm
 
     def train_step(self, log: bool) -> dict[str, float] | None:
