@@ -29,7 +29,7 @@ def final_and_diagnosis(run: Path) -> tuple[dict, dict]:
 
 
 # Measured 2026-11-29 on 2 CPU cores (issue 12's note): FID's 100-draw mean is 1.87-2.00x the
-# floor on seeds 1-4 and 2.02x on seed 0 (13.52 against a floor of 6.70): the target missed by
+# floor on seeds 1-4 and 2.02x on seed 0 (13.51 against a floor of 6.70): the target missed by
 # seed 0, kept visible (a strict xfail turns into a failure the day seed 0 reaches it).
 SEED_0_MISSES = pytest.mark.xfail(
     strict=True, raises=AssertionError, reason="seed 0: FID's mean 2.02x the real floor (target 2x)"
