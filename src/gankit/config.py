@@ -13,6 +13,7 @@ import math
 import tomllib
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -584,6 +585,21 @@ def resolve(
     return from_dict(table)
 
 
+def _leaves(config: Config) -> Iterator[tuple[str, dataclasses.Field, Any]]:
+    """``(key path, field, value)`` of every leaf key of ``config``, section by section."""
+
+    def walk(cls, prefix, instance):
+        for f in dataclasses.fields(cls):
+            typ = _type_of(cls, f.name)
+            value = getattr(instance, f.name)
+            if dataclasses.is_dataclass(typ):
+                yield from walk(typ, f"{prefix}{f.name}.", value)
+            else:
+                yield f"{prefix}{f.name}", f, value
+
+    return walk(Config, "", config)
+
+
 #: the start of the doc of every key that only image data reads
 IMAGE_ONLY_DOC = "images:"
 
@@ -592,33 +608,16 @@ def image_settings(config: Config) -> list[tuple[str, Any]]:
     """``(key, value)`` of every image-only key (its doc starts with `IMAGE_ONLY_DOC`) that
     ``config`` sets away from its default, in the order of the sections: what a toy run would
     otherwise ignore without a word."""
-    found = []
-
-    def walk(cls, prefix, instance, default):
-        for f in dataclasses.fields(cls):
-            typ = _type_of(cls, f.name)
-            value, base = getattr(instance, f.name), getattr(default, f.name)
-            if dataclasses.is_dataclass(typ):
-                walk(typ, f"{prefix}{f.name}.", value, base)
-            elif f.metadata.get("doc", "").startswith(IMAGE_ONLY_DOC) and value != base:
-                found.append((f"{prefix}{f.name}", value))
-
-    walk(Config, "", config, Config())
-    return found
+    defaults = {key: value for key, _, value in _leaves(Config())}
+    return [
+        (key, value)
+        for key, f, value in _leaves(config)
+        if f.metadata.get("doc", "").startswith(IMAGE_ONLY_DOC) and value != defaults[key]
+    ]
 
 
 def describe_keys() -> list[tuple[str, str, str]]:
     """(key path, default, doc) for every leaf key: the README's and `--help`'s table."""
-    rows = []
-
-    def walk(cls, prefix, instance):
-        for f in dataclasses.fields(cls):
-            typ = _type_of(cls, f.name)
-            value = getattr(instance, f.name)
-            if dataclasses.is_dataclass(typ):
-                walk(typ, f"{prefix}{f.name}.", value)
-            else:
-                rows.append((f"{prefix}{f.name}", _toml_value(value), f.metadata.get("doc", "")))
-
-    walk(Config, "", Config())
-    return rows
+    return [
+        (key, _toml_value(value), f.metadata.get("doc", "")) for key, f, value in _leaves(Config())
+    ]

@@ -58,12 +58,14 @@ def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
 def build_checked_models(config: Config, data) -> tuple[nn.Module, nn.Module]:
     """(G, D) for ``config``, after the refusals (an image setting on toy data, a remedy that
     does not fit the loss or the nets): called before anything is written."""
-    if getattr(data, "kind", "toy") != "images":
-        for key, value in config_mod.image_settings(config):
-            raise GankitError(
-                f"{key} = {value!r} is a setting of image runs; data.name = "
-                f"{config.data.name!r} is toy data: leave {key} at its default"
-            )
+    toy = getattr(data, "kind", "toy") != "images"
+    misplaced = config_mod.image_settings(config) if toy else []
+    if misplaced:
+        key, value = misplaced[0]
+        raise GankitError(
+            f"{key} = {value!r} is a setting of image runs; data.name = "
+            f"{config.data.name!r} is toy data: leave {key} at its default"
+        )
     generator, discriminator = build_models_for(config, data)
     Game(config.game, model=config.model, total_steps=config.train.steps).check_discriminator(
         discriminator
