@@ -141,12 +141,16 @@ class ImageEvaluator:
         values = [self.fid(features[rng.integers(0, n, n)]) for _ in range(FID_BOOTSTRAP)]
         return float(np.std(values, ddof=1))
 
+    def _floor_features(self, n: int) -> np.ndarray:
+        """Features of the floors' ``n`` training images (fewer where the split is smaller):
+        one seeded subset per size, which the FID and the KID floor both read."""
+        return self.train_features[self._subset(n, len(self.data.train))]
+
     def floor(self, n: int) -> float:
         """FID of ``n`` training images (fewer where the split is smaller) against the
         held-out split: the score of a perfect generator at this sample size."""
         if n not in self._floors:
-            index = self._subset(n, len(self.data.train))
-            self._floors[n] = self.fid(self.train_features[index])
+            self._floors[n] = self.fid(self._floor_features(n))
         return self._floors[n]
 
     def _kid(self, features: np.ndarray) -> tuple[float, float]:
@@ -161,8 +165,7 @@ class ImageEvaluator:
         a run shares one held-out draw, whose own deviation shifts them all alike (about -400
         on digits' 297 held-out images): a KID reads against this floor, not against 0."""
         if n not in self._kid_floors:
-            index = self._subset(n, len(self.data.train))
-            self._kid_floors[n] = self._kid(self.train_features[index])[0]
+            self._kid_floors[n] = self._kid(self._floor_features(n))[0]
         return self._kid_floors[n]
 
     # -------------------------------------------------------------------- metrics
