@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python benchmarks/features_speed.py
 	$(BIN)/python benchmarks/eval_cost.py --threads 1
 	$(BIN)/python benchmarks/digits_fid_scale.py
+	$(BIN)/python benchmarks/toy_eval_cost.py
 
 # Issue 12's MNIST comparison (needs the MNIST files, DATA=folder): the mnist preset and the
 # PyTorch DCGAN tutorial's networks at the same wall-clock; about 25 minutes on 2 cores.

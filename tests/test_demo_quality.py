@@ -1,5 +1,7 @@
-"""The default preset learns N(4, 1.25) from uniform noise, shape included, for every seed,
-in under a minute (run with ``make test-slow`` / ``pytest -m slow``)."""
+"""The default preset learns N(4, 1.25) from uniform noise, shape included, for every seed
+(run with ``make test-slow`` / ``pytest -m slow``). Each seed's wall time is printed in the
+summary, not asserted: a timed assertion fails on a loaded machine, not on slow code; the
+trainer's cost is measured in ``benchmarks/trainer_overhead.py``, against a hand loop."""
 
 from __future__ import annotations
 
@@ -31,4 +33,4 @@ def test_default_preset_learns_the_gaussian(tmp_path, seed):
     assert abs(m["kurtosis"]) <= 0.3, summary
     assert abs(m["mean"] - 4.0) <= 0.02 * 4.0, summary
     assert abs(m["std"] - 1.25) <= 0.02 * 1.25, summary
-    assert elapsed < 60.0, summary
+    print(summary)

