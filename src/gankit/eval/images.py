@@ -62,6 +62,12 @@ GRID_SEED_OFFSET = 2_000_003
 SUBSET_SEED = 0
 
 
+def _neighbour_sides(held: np.ndarray, generated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first `NEIGHBOUR_MAX` rows of each side (views): what KID, PRDC and the 1-NN test
+    read."""
+    return held[:NEIGHBOUR_MAX], generated[:NEIGHBOUR_MAX]
+
+
 class ImageEvaluator:
     """The metrics of an image run (see the module docstring)."""
 
@@ -156,7 +162,7 @@ class ImageEvaluator:
     def _kid(self, features: np.ndarray) -> tuple[float, float]:
         """KID (mean, std over subsets) of ``features`` against the held-out split, on at
         most `NEIGHBOUR_MAX` of each side, with the same seeded subsets for every caller."""
-        held, mine = self.heldout_features[:NEIGHBOUR_MAX], features[:NEIGHBOUR_MAX]
+        held, mine = _neighbour_sides(self.heldout_features, features)
         size = min(KID_DEFAULTS["subset_size"], len(held), len(mine))
         return kid(held, mine, subset_size=size, generator=0)
 
@@ -181,7 +187,7 @@ class ImageEvaluator:
             out[f"fid_std_{s}"] = self.fid_std(feats)
         out[f"kid_{s}"], out[f"kid_std_{s}"] = self._kid(feats)
         out[f"kid_floor_{s}"] = self.kid_floor(n)
-        held, gen = self.heldout_features[:NEIGHBOUR_MAX], feats[:NEIGHBOUR_MAX]
+        held, gen = _neighbour_sides(self.heldout_features, feats)
         prdc = precision_recall_density_coverage(held, gen, k=PRDC_K)
         out.update({f"{k}_{s}": v for k, v in prdc.items()})
         if logits is not None and n >= 10:
@@ -224,7 +230,7 @@ class ImageEvaluator:
         k > 1, FID's mean and std over ``samples`` and ``redraw(1) .. redraw(k - 1)``."""
         s = self.suffix
         out, feats, _ = self.metrics(samples)
-        held, gen = self.heldout_features[:NEIGHBOUR_MAX], feats[:NEIGHBOUR_MAX]
+        held, gen = _neighbour_sides(self.heldout_features, feats)
         out[f"one_nn_accuracy_{s}"] = one_nn_accuracy(held, gen)
         near = nearest_neighbours(gen, self.train_features, held_out=held, n_pairs=NEAREST_PAIRS)
         out[f"nn_train_distance_{s}"] = near["median_distance"]
