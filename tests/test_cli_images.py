@@ -191,6 +191,9 @@ def test_an_unlabelled_folder_without_inception_weights_is_refused(tmp_path):
     [
         (["model.arch=mlp"], "images need model.arch = 'dcgan'"),
         (["data.image_size=10", "model.arch=dcgan", "game.augment=zoom"], "game.augment"),
+        (["game.augment_p=0"], "game.augment_p"),
+        (["game.augment_p=1.5"], "game.augment_p"),
+        (["game.augment=", "game.augment_p=0.5"], "game.augment_p = 0.5 has no transform"),
         (["log.eval_samples=20"], "log.eval_samples = 20"),
         (["data.train_size=5000"], "data.train_size = 5000"),
         (["data.path=/somewhere"], "data.path: digits ships with scikit-learn"),
@@ -209,6 +212,7 @@ def test_image_misfits_are_refused_before_anything_is_written(tmp_path, override
     "override",
     [
         "game.augment=cutout",
+        "game.augment_p=0.5",
         "log.final_draws=5",
         "log.features=digits",
         "log.grid=16",

@@ -207,6 +207,10 @@ def test_image_settings_lists_the_image_keys_set_away_from_their_defaults():
     changed = resolve(overrides=["log.final_draws=3", "log.grid=64", "data.channels=3"])
     assert config.image_settings(changed) == [("data.channels", 3), ("log.final_draws", 3)]
     image_keys = {k for k, _, doc in config.describe_keys() if doc.startswith("images:")}
-    assert {"game.augment", "log.features", "log.inception_weights", "train.channels_last"} <= (
-        image_keys
-    )
+    assert {
+        "game.augment",
+        "game.augment_p",
+        "log.features",
+        "log.inception_weights",
+        "train.channels_last",
+    } <= image_keys

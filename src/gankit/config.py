@@ -240,6 +240,15 @@ class GameConfig:
             "et al. 2020), a comma-separated subset of colour, translation, cutout ('' = off)"
         },
     )
+    augment_p: float = _num(
+        1.0,
+        "images: probability with which each game.augment transform reaches each image "
+        "(Karras et al. 2020's p; 1 = DiffAugment as published; < 1 keeps it from leaking "
+        "into G)",
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+    )
 
 
 @dataclass

@@ -254,3 +254,48 @@ def test_diff_augment_applies_the_same_policy_to_real_and_fake():
     # G's gradient flows through the augmentation of its samples
     out_fake.sum().backward()
     assert net.weight.grad is not None and net.weight.grad.abs().sum() > 0
+
+
+# ----------------------------------------------------------------------------- probability p
+
+
+def test_probability_applies_each_transform_to_the_images_its_draws_choose():
+    """p < 1, written from the definition: each transform's own draws, then (n,) U[0, 1)
+    draws from the same stream; image i gets the transform where its draw is below p."""
+    x, p = images(n=64, c=1, h=8, w=8), 0.6
+    g = gen(4)
+    twin = clone(g)
+    y = diff_augment(x, "translation,cutout", g, p)
+    expected = x.clone()
+    for transform in (translation, cutout):
+        augmented = transform(expected, twin)
+        reached = torch.rand(64, generator=twin) < p
+        expected = torch.where(reached[:, None, None, None], augmented, expected)
+    assert torch.equal(y, expected)
+    assert torch.equal(g.get_state(), twin.get_state())  # nothing else drawn
+
+
+def test_probability_one_is_diffaugment_as_published_and_draws_nothing_more():
+    x = images()
+    g, twin = gen(6), gen(6)
+    assert torch.equal(diff_augment(x, ALL, g, 1.0), diff_augment(x, ALL, twin))
+    assert torch.equal(g.get_state(), twin.get_state())
+
+
+def test_probability_reaches_its_share_of_images_and_keeps_the_gradient():
+    x = images(n=4000, c=1, h=8, w=8).requires_grad_(True)
+    y = diff_augment(x, "cutout", gen(2), 0.3)
+    changed = (y != x).flatten(1).any(1).float().mean().item()
+    # cutout changes every image it reaches (a quarter of its pixels, none already 0)
+    assert abs(changed - 0.3) < 4 * (0.3 * 0.7 / 4000) ** 0.5
+    y.sum().backward()
+    untouched = (y == x).flatten(1).all(1)
+    assert torch.equal(x.grad[untouched], torch.ones_like(x.grad[untouched]))
+
+
+@pytest.mark.parametrize("p", [0.0, -0.1, 1.5, float("nan"), True, "0.5"])
+def test_probability_outside_zero_one_is_refused(p):
+    with pytest.raises(ValueError, match="must be in \\(0, 1\\]"):
+        diff_augment(images(), ALL, gen(), p)
+    with pytest.raises(ValueError, match="must be in \\(0, 1\\]"):
+        DiffAugment(ALL, gen(), p)

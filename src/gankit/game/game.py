@@ -21,7 +21,8 @@ loss and the model (errors name the key):
   (MAD-GAN, Ghosh et al. 2018, in MGAN's loss-agnostic form, Hoang et al. 2018);
 * ``augment``: DiffAugment (Zhao et al. 2020), `gankit.game.augment`: D reads every image,
   real or generated, in its losses and its penalties, through the same random differentiable
-  transforms (inside D, as StyleGAN2-ADA's ``run_D``: penalties differentiate through them).
+  transforms (inside D, as StyleGAN2-ADA's ``run_D``: penalties differentiate through them);
+  ``augment_p`` < 1 applies each transform to each image with that probability (ADA's p).
 
 What flows in: the real minibatch is a `~gankit.data.batch.Batch` as the source returned it,
 the generated one a `Batch` made by :meth:`Game.fake` from a `~gankit.data.batch.Latent` (its
@@ -46,7 +47,7 @@ from gankit.config import GameConfig, ModelConfig
 from gankit.data.batch import Batch, Latent
 from gankit.errors import GankitError
 from gankit.game import terms
-from gankit.game.augment import DiffAugment
+from gankit.game.augment import DiffAugment, check_probability
 from gankit.game.losses import Loss, d_readout, get_loss, label_smoothed_d_loss
 from gankit.game.noise import add_instance_noise, instance_noise_std
 from gankit.game.penalties import Penalty, clip_weights, get_penalty
@@ -152,9 +153,18 @@ class Game:
         self.rng = generator
         self.step = 0
         try:
-            augment = DiffAugment(config.augment, generator)
+            probability = check_probability(config.augment_p)
+        except ValueError as exc:
+            raise GankitError(f"game.augment_p: {exc}") from None
+        try:
+            augment = DiffAugment(config.augment, generator, probability)
         except ValueError as exc:
             raise GankitError(f"game.augment: {exc}") from None
+        if not augment and probability < 1.0:
+            raise GankitError(
+                f"game.augment_p = {probability} has no transform to apply: set game.augment "
+                "(e.g. translation) or leave game.augment_p at 1"
+            )
         self.augment = augment if augment else None
 
     # -------------------------------------------------------------------- schedule and checks
