@@ -243,8 +243,8 @@ class GameConfig:
     augment_p: float = _num(
         1.0,
         "images: probability with which each game.augment transform reaches each image "
-        "(Karras et al. 2020's p; 1 = DiffAugment as published; < 1 keeps it from leaking "
-        "into G)",
+        "(Karras et al. 2020's p; 1 = DiffAugment as published; below about 0.8 they found "
+        "augmentations kept from leaking into G)",
         lo=0.0,
         hi=1.0,
         lo_open=True,

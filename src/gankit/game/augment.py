@@ -20,12 +20,10 @@ parameters followed by a deterministic function of them (`translate`, `cut_out`,
 
 Each transform reaches every image (``p = 1``, the authors' DiffAugment) or, with ``p < 1``,
 each image independently with probability ``p`` (Karras et al. 2020, "Training generative
-adversarial networks with limited data", sec. 2.2-2.3): an augmentation applied to every image
-can leak into G (G may match the augmented distribution with images that are not the data's),
-one applied with ``p < 1`` cannot for transforms like these, since the un-augmented images keep
-a share ``(1 - p)`` of what D sees. On 8 x 8 digits a one-pixel shift moves an eighth of the
-picture through the border: at ``p = 0.6`` G's samples come closer to the held-out digits than
-at ``p = 1`` while D's overfitting (r_v) stays below 0.6.
+adversarial networks with limited data", sec. 2.2): an augmentation applied to every image can
+leak into G (G may match the augmented distribution with images that are not the data's); one
+applied with probability ``p`` keeps a share of un-augmented images in what D sees, and Karras
+et al. found their transforms, translations included, non-leaking for ``p`` below about 0.8.
 
 Zero, the fill of both translation and cutout, is the authors' choice, made in the nets' range:
 mid-grey in [-1, 1], the range's centre, not black. It keeps their published settings (and
