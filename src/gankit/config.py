@@ -275,7 +275,9 @@ class TrainConfig:
         "fp32",
         PRECISIONS,
         "bf16: both players' forward passes under bfloat16 autocast (weights, optimizer "
-        "state and losses' reductions stay float32)",
+        "state and losses' reductions stay float32); on a CPU, only one that computes bf16 "
+        "natively (AVX-512 BF16, AMX): a digits step took 0.78x the time of fp32 on one, 12x "
+        "under AVX2",
     )
     channels_last: bool = field(
         default=False,
