@@ -14,6 +14,7 @@ from gankit import config as config_mod
 from gankit.diagnose import diagnose, summary
 from gankit.diagnose.common import is_image_run
 from gankit.diagnose.images import IMG_CLASS_RATIO, IMG_MIN_PRECISION, feature_space
+from gankit.diagnose.signals import OSC_METRIC_EVALS
 
 STEPS = 2000
 
@@ -346,3 +347,27 @@ def test_fid_ups_and_downs_within_its_sampling_noise_are_not_a_swing():
     result = diagnose(rows, cfg())
     assert [f["name"] for f in result["failures"]] == ["non_convergence"]
     assert result["failures"][0]["evidence"]["fid_std_digits_median"] == 1.0
+
+
+def evaluation_steps(steps: int, every: int) -> list[int]:
+    """The steps a run evaluates at: every ``every`` steps and the last (as
+    `gankit.train.callbacks.evaluation_due`)."""
+    return sorted({*range(every, steps + 1, every), steps})
+
+
+def test_evaluation_steps_by_hand():
+    assert evaluation_steps(10, 4) == [4, 8, 10]
+    assert evaluation_steps(8000, 500)[-5:] == [6000, 6500, 7000, 7500, 8000]
+    assert len(evaluation_steps(8000, 500)) == 16
+
+
+IMAGE_PRESETS = [n for n in config_mod.preset_names() if is_image_run([], config_mod.resolve(n))]
+
+
+@pytest.mark.parametrize("name", IMAGE_PRESETS)
+def test_every_image_preset_evaluates_often_enough_to_judge_fid_swings(name):
+    """The diagnosis reads FID swinging from at least OSC_METRIC_EVALS evaluations after half
+    the steps; a preset that evaluates less often ends every run with 'not checked'."""
+    c = config_mod.resolve(name)
+    late = [s for s in evaluation_steps(c.train.steps, c.log.eval_every) if s > c.train.steps / 2]
+    assert len(late) >= OSC_METRIC_EVALS, (name, late)
