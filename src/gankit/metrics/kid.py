@@ -37,9 +37,15 @@ def make_generator(generator, default_seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(generator)
 
 
+def polynomial(dots: torch.Tensor, degree: int, gamma: float, coef0: float) -> torch.Tensor:
+    """The polynomial kernel of dot products ``x.y`` (any shape): ``(gamma * x.y + coef0) **
+    degree``."""
+    return (dots * gamma + coef0) ** degree
+
+
 def polynomial_kernel(x: torch.Tensor, y: torch.Tensor, degree: int, gamma: float, coef0: float):
     """``(gamma * x @ y.T + coef0) ** degree`` for ``x (n, d)``, ``y (m, d)``."""
-    return (x @ y.T * gamma + coef0) ** degree
+    return polynomial(x @ y.T, degree, gamma, coef0)
 
 
 #: rows of the kernel matrix computed at once (a chunk of 1024 x 5,000 float64 is 40 MB)
@@ -112,7 +118,7 @@ def kid(
 
     def self_sums(z: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
         """sum over the pairs p != q of each subset: all pairs less the diagonal k(z_p, z_p)."""
-        diagonal = (gamma * (z * z).sum(1) + coef0) ** degree
+        diagonal = polynomial((z * z).sum(1), degree, gamma, coef0)
         return subset_kernel_sums(z, z, members, members, kernel) - members @ diagonal
 
     m = subset_size
