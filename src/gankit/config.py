@@ -182,6 +182,14 @@ class ModelConfig:
     pack: int = _num(
         1, "samples D judges jointly (PacGAN, Lin et al. 2018; 1 = off)", lo=1, hi=MAX_COUNT
     )
+    conditional: bool = field(
+        default=False,
+        metadata={
+            "doc": "images: a class-conditional GAN on labelled data (Mirza & Osindero 2014): "
+            "G(z, y) reads the class one-hot beside z, D scores by projection (Miyato & Koyama "
+            "2018); G is sampled with the training split's class shares"
+        },
+    )
     d_norm: str = _choice(
         "batch",
         D_NORMS,

@@ -7,6 +7,7 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.errors import GankitError
+from gankit.nets.conditional import ClassPrior
 from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gankit.nets.dirac import DiracDiscriminator, DiracGenerator, dirac_start
 from gankit.nets.mixture import MixtureGenerator
@@ -102,13 +103,19 @@ def _check_dcgan(model: ModelConfig) -> None:
 
 
 def build_image_models(
-    model: ModelConfig, shape: tuple[int, int, int], *, identity_head: bool = False
+    model: ModelConfig,
+    shape: tuple[int, int, int],
+    *,
+    identity_head: bool = False,
+    class_prior: ClassPrior | None = None,
 ) -> tuple[nn.Module, nn.Module]:
     """DCGAN's (G, D) for images of ``shape = (C, H, W)`` (square, side 8..64): G from
     ``model.noise_dim`` with ``model.g_width`` channels in its last hidden layer, D with
     ``model.d_width`` in its first and the remedies of ``model`` (pack, minibatch layers,
     spectral norm, ``model.d_norm``); ``model.g_depth`` / ``d_depth`` extra 3x3 convolutions
-    at each resolution. Raises `GankitError` naming the key that does not fit."""
+    at each resolution. With ``model.conditional``: G(z, y) sampling ``class_prior`` (the
+    training split's class shares) and a projection D over its classes.
+    Raises `GankitError` naming the key that does not fit."""
     if model.arch != "dcgan":
         raise GankitError(
             f"model.arch = {model.arch!r} is for toy data; images need model.arch = 'dcgan'"
@@ -120,13 +127,29 @@ def build_image_models(
             f"data.image_size: DCGAN needs square images, got {height}x{width}; "
             "set data.image_size to resize them"
         )
-    g = DCGANGenerator(model.noise_dim, channels, height, model.g_width, extra_layers=model.g_depth)
+    if model.conditional and class_prior is None:
+        raise GankitError("model.conditional needs labelled data: this data has no class labels")
+    if model.conditional and model.pack > 1:
+        raise GankitError(
+            f"model.pack = {model.pack}: a class-conditional D scores single images (a pack "
+            "mixes classes); use model.pack = 1 with model.conditional"
+        )
+    prior = class_prior if model.conditional else None
+    g = DCGANGenerator(
+        model.noise_dim,
+        channels,
+        height,
+        model.g_width,
+        extra_layers=model.g_depth,
+        class_prior=prior,
+    )
     d = DCGANDiscriminator(
         channels,
         height,
         model.d_width,
         norm=model.d_norm,
         extra_layers=model.d_depth,
+        classes=0 if prior is None else prior.shares.numel(),
         **discriminator_remedies(model, identity_head),
     )
     return g, d

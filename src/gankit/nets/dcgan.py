@@ -25,6 +25,7 @@ from torch.nn.utils.parametrizations import spectral_norm as _torch_spectral_nor
 from torch.nn.utils.parametrize import is_parametrized
 
 from gankit.errors import GankitError
+from gankit.nets.conditional import ClassPrior, ClassProjection, check_classes, with_class_input
 from gankit.nets.layers import (
     MinibatchDiscrimination,
     MinibatchStd,
@@ -116,7 +117,11 @@ class DCGANGenerator(nn.Module):
     shift replaces it); the output layer has one.
 
     ``extra_layers = e > 0`` deepens G without changing its resolutions: after each block,
-    ``e`` x [``Conv2d(3, 1, 1)`` -> BN -> ReLU] at the same size and width (0: the paper's)."""
+    ``e`` x [``Conv2d(3, 1, 1)`` -> BN -> ReLU] at the same size and width (0: the paper's).
+
+    ``class_prior`` (a `~gankit.nets.conditional.ClassPrior` of K classes) makes G
+    class-conditional: ``G(z, y)`` reads the one-hot of ``y (n,)`` beside ``z`` (its first layer
+    takes ``noise_dim + K`` inputs), and keeps the prior as ``G.class_prior`` for sampling."""
 
     def __init__(
         self,
@@ -125,6 +130,7 @@ class DCGANGenerator(nn.Module):
         image_size: int,
         width: int = 64,
         extra_layers: int = 0,
+        class_prior: ClassPrior | None = None,
     ):
         super().__init__()
         _positive("noise_dim", noise_dim)
@@ -135,9 +141,11 @@ class DCGANGenerator(nn.Module):
         self.start_size, self.doublings = b, k
         if extra_layers < 0:
             raise ValueError(f"extra_layers must be >= 0, got {extra_layers}")
+        self.class_prior = class_prior
+        self.classes = 0 if class_prior is None else class_prior.shares.numel()
         c = width * 2 ** (k - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(noise_dim, c, b, 1, 0, bias=False),
+            nn.ConvTranspose2d(noise_dim + self.classes, c, b, 1, 0, bias=False),
             nn.BatchNorm2d(c),
             nn.ReLU(),
         ]
@@ -154,9 +162,13 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         if z.dim() != 2 or z.shape[1] != self.noise_dim:
             raise ValueError(f"G expects noise (n, {self.noise_dim}), got {tuple(z.shape)}")
+        if self.classes:
+            z = with_class_input(z, check_classes(y, self.classes, z.shape[0], "G"), self.classes)
+        elif y is not None:
+            raise ValueError("G is unconditional: it takes no classes y")
         return self.net(z[:, :, None, None])
 
 
@@ -197,6 +209,11 @@ class DCGANDiscriminator(nn.Module):
     - ``identity(f) -> (n', identity_classes)``: MAD-GAN's which-generator head, a second
       linear layer on the same features, when ``identity_classes > 0``.
     - ``forward(x) = score(features(x))``.
+
+    ``classes = K > 0`` makes D class-conditional by projection (Miyato & Koyama 2018):
+    ``score(f, y) = linear(f) + <e_y, f>`` with a learned ``(K, F)`` embedding (spectrally
+    normalised with ``spectral_norm``), ``forward(x, y)``; not with packing (a pack mixes
+    classes).
 
     Remedies, each off by default:
 
@@ -243,6 +260,7 @@ class DCGANDiscriminator(nn.Module):
         identity_classes: int = 0,
         spectral_norm: bool = False,
         extra_layers: int = 0,
+        classes: int = 0,
     ):
         super().__init__()
         _positive("channels", channels)
@@ -253,8 +271,10 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError(f"unknown norm '{norm}'; known: {', '.join(NORMS)}")
         if pack < 1:
             raise ValueError(f"pack must be >= 1, got {pack}")
-        if minibatch_kernels < 0 or identity_classes < 0:
-            raise ValueError("minibatch_kernels and identity_classes must be >= 0")
+        if minibatch_kernels < 0 or identity_classes < 0 or classes < 0:
+            raise ValueError("minibatch_kernels, identity_classes and classes must be >= 0")
+        if classes and pack > 1:
+            raise ValueError("a class-conditional D scores single images: pack must be 1")
         b, k = dcgan_layout(image_size)
         self.channels, self.image_size, self.pack = channels, image_size, pack
         self.start_size, self.doublings = b, k
@@ -293,6 +313,10 @@ class DCGANDiscriminator(nn.Module):
         )
         self.pointwise = extra == 0
         init_dcgan_weights(self)
+        self.classes = classes
+        self.projection = (
+            ClassProjection(classes, self.feature_dim, spectral_norm) if classes else None
+        )
         if spectral_norm:
             spectral_normalize(self)  # the linear heads
             for layer in self.body:
@@ -324,9 +348,15 @@ class DCGANDiscriminator(nn.Module):
             extras.append(self.mb_disc(f))
         return torch.cat([f, *extras], 1) if extras else f
 
-    def score(self, f: Tensor) -> Tensor:
-        """``(n', F) -> (n', 1)``: raw scores of features from :meth:`features`."""
-        return self.score_head(f)
+    def score(self, f: Tensor, y: Tensor | None = None) -> Tensor:
+        """``(n', F) -> (n', 1)``: raw scores of features from :meth:`features` (of images of
+        classes ``y (n',)`` for a conditional D)."""
+        if self.projection is None:
+            if y is not None:
+                raise ValueError("D is unconditional: it takes no classes y")
+            return self.score_head(f)
+        y = check_classes(y, self.classes, f.shape[0], "D")
+        return self.score_head(f) + self.projection(f, y)
 
     def identity(self, f: Tensor) -> Tensor:
         """``(n', F) -> (n', k)``: logits of which generator made each sample (MAD-GAN's
@@ -337,5 +367,5 @@ class DCGANDiscriminator(nn.Module):
             )
         return self.identity_head(f)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.score(self.features(x))
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.score(self.features(x), y)

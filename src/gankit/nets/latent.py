@@ -10,6 +10,7 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.data.batch import Latent
+from gankit.nets.conditional import draw_classes, stratified_classes
 
 
 def sample_noise(
@@ -28,14 +29,26 @@ def sample_noise(
     raise ValueError(f"unknown noise '{kind}'; known: uniform, normal")
 
 
+def class_shares(generator: nn.Module):
+    """The ``(classes,)`` class shares a conditional G samples from; None for any other G."""
+    prior = getattr(generator, "class_prior", None)
+    return None if prior is None else prior.shares
+
+
 def sample_latent(
     n: int,
     model: ModelConfig,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    shares: torch.Tensor | None = None,
 ) -> Latent:
-    """``n`` latents of the model: noise ``z`` of ``model.noise_dim`` from ``model.noise``."""
-    return Latent(sample_noise(n, model.noise_dim, model.noise, generator, device))
+    """``n`` latents of the model: noise ``z`` of ``model.noise_dim`` from ``model.noise``;
+    with a conditional G's class ``shares``, classes ``y`` drawn i.i.d. from them (after z,
+    from the same stream)."""
+    z = sample_noise(n, model.noise_dim, model.noise, generator, device)
+    if shares is None:
+        return Latent(z)
+    return Latent(z, y=draw_classes(shares, n, generator, device))
 
 
 def run_generator(generator: nn.Module, latent: Latent) -> torch.Tensor:
@@ -64,12 +77,26 @@ def generate(
     rng: torch.Generator,
     device: torch.device | str = "cpu",
     batch: int = 65536,
+    classes: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``(n, ...)`` float32 CPU samples of G in eval mode, latents drawn from ``rng`` in
-    batches of ``batch``."""
+    batches of ``batch``; a conditional G is asked for ``classes`` (``(n,)``), by default its
+    prior's shares exactly, in class order (:func:`generated_classes`)."""
     out = []
+    if classes is None:
+        classes = generated_classes(generator, n)
     with eval_mode(generator):
         for start in range(0, n, batch):
-            latent = sample_latent(min(batch, n - start), model, rng, device)
+            m = min(batch, n - start)
+            latent = sample_latent(m, model, rng, device)
+            if classes is not None:
+                latent = Latent(latent.z, y=classes[start : start + m].to(latent.z.device))
             out.append(run_generator(generator, latent).float().cpu())
     return torch.cat(out)
+
+
+def generated_classes(generator: nn.Module, n: int) -> torch.Tensor | None:
+    """``(n,)`` the classes :func:`generate` asks a conditional G for (stratified by its
+    prior's shares, the same for every draw of ``n``); None for an unconditional G."""
+    shares = class_shares(generator)
+    return None if shares is None else stratified_classes(shares, n)
