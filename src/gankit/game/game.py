@@ -62,6 +62,30 @@ def as_batch(examples: Tensor | Batch) -> Batch:
     return examples if isinstance(examples, Batch) else Batch(examples)
 
 
+class LabelledDiscriminator:
+    """A class-conditional D with the classes ``y (n,)`` of the images it will read bound:
+    ``D(x, y)``, ``score(f, y)``; ``features`` and ``identity`` do not read the class."""
+
+    def __init__(self, discriminator, y: Tensor | None):
+        if y is None:
+            raise ValueError("model.conditional: a minibatch came without its class labels y")
+        self.discriminator = discriminator
+        self.y = y
+        self.standardize = getattr(discriminator, "standardize", None)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.discriminator(x, self.y)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.discriminator.features(x)
+
+    def score(self, f: Tensor) -> Tensor:
+        return self.discriminator.score(f, self.y)
+
+    def identity(self, f: Tensor) -> Tensor:
+        return self.discriminator.identity(f)
+
+
 class AugmentedDiscriminator:
     """D reading its inputs through DiffAugment: ``D(T(x))``, ``features(T(x))``; the heads
     that read features (``score``, ``identity``) are D's own."""
@@ -149,6 +173,9 @@ class Game:
                     "game.diversity: D judges minibatch moments (model.d_input = "
                     f"'{model.d_input}'), not single samples; use model.d_input = 'samples'"
                 )
+        self.conditional = model.conditional
+        if self.conditional:
+            self._check_conditional(config)
         self.anneal_steps = config.instance_noise_steps or total_steps
         self.rng = generator
         self.step = 0
@@ -166,6 +193,21 @@ class Game:
                 "(e.g. translation) or leave game.augment_p at 1"
             )
         self.augment = augment if augment else None
+
+    def _check_conditional(self, config: GameConfig) -> None:
+        """A conditional D scores an image with its class: refuse what reads D elsewhere."""
+        for penalty, _ in self.penalties:
+            if penalty.reads not in ("real", "fake"):
+                raise GankitError(
+                    f"game.penalties.{penalty.name}: reads D at points between (or of both) real "
+                    "and generated images, whose classes differ; with model.conditional use r1 "
+                    "or r2"
+                )
+        if config.unroll > 0:
+            raise GankitError(
+                "game.unroll: the unrolled D does not read classes; model.conditional needs "
+                "game.unroll = 0"
+            )
 
     # -------------------------------------------------------------------- schedule and checks
 
@@ -216,14 +258,18 @@ class Game:
         scale = getattr(standardize, "scale", 1.0) if standardize is not None else 1.0
         return batch.with_x(add_instance_noise(batch.x, std, scale, self.rng))
 
-    def _view(self, d):
-        """D as the losses read it: through DiffAugment where ``game.augment`` is set."""
+    def _view(self, d, y: Tensor | None = None):
+        """D as the losses read it: with the images' classes ``y`` bound where D is
+        conditional, through DiffAugment where ``game.augment`` is set."""
+        if self.conditional:
+            d = LabelledDiscriminator(d, y)
         return AugmentedDiscriminator(d, self.augment) if self.augment is not None else d
 
     def _d_objective(self, d, real: Batch, fake: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss without detaching ``fake`` (the unrolled steps differentiate through it)."""
         cfg = self.config
-        d = self._view(d)
+        d_fake = self._view(d, fake.y)
+        d = self._view(d, real.y) if self.conditional else d_fake
         if cfg.instance_noise > 0:
             real, fake = self._noisy(d, real), self._noisy(d, fake)
         if self.penalties:
@@ -233,10 +279,10 @@ class Game:
         real_scores = d(real.x)
         fake_features = None
         if cfg.diversity > 0:
-            fake_features = d.features(fake.x)
-            fake_scores = d.score(fake_features)
+            fake_features = d_fake.features(fake.x)
+            fake_scores = d_fake.score(fake_features)
         else:
-            fake_scores = d(fake.x)
+            fake_scores = d_fake(fake.x)
         if cfg.label_smoothing > 0:
             d_loss = label_smoothed_d_loss(real_scores, fake_scores, cfg.label_smoothing)
         else:
@@ -254,7 +300,9 @@ class Game:
             return real_scores if x is scored_real else d(x)
 
         for penalty, weight in self.penalties:
-            value = penalty.fn(d_cached, real.x, fake.x, self.rng)
+            # a conditional game keeps only penalties that read D at one side's own images
+            d_penalty = d_fake if penalty.reads == "fake" and self.conditional else d_cached
+            value = penalty.fn(d_penalty, real.x, fake.x, self.rng)
             stats[f"penalty_{penalty.name}"] = value.detach()
             total = total + weight * value
         if fake_features is not None:
@@ -287,7 +335,7 @@ class Game:
         mean features + ``diversity`` * the which-generator cross-entropy."""
         cfg = self.config
         fake = as_batch(fake)
-        d_fn = self._view(d_fn)
+        d_fn = self._view(d_fn, fake.y)
         if cfg.instance_noise > 0:
             fake = self._noisy(d_fn, fake)
         if not self.needs_features:

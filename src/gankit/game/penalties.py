@@ -99,22 +99,29 @@ def _weighted_grad_sq_norm(d_fn: ScoreFn, x: Tensor, weight: Callable[[Tensor], 
 @dataclass(frozen=True)
 class Penalty:
     """A registered regulariser; ``probabilities``: it reads ``sigmoid(score)`` as D(x), so it
-    only makes sense for the sigmoid losses."""
+    only makes sense for the sigmoid losses; ``reads``: where it evaluates D, ``"real"`` (at the
+    real images only), ``"fake"`` (the generated ones only) or ``"both"`` (both, or between
+    them): a class-conditional D can only be read at one side's images, with their classes."""
 
     name: str
     fn: PenaltyFn
     doc: str
     probabilities: bool = False
+    reads: str = "both"
 
 
 PENALTIES: dict[str, Penalty] = {}
 
 
-def register_penalty(name: str, fn: PenaltyFn, doc: str, probabilities: bool = False) -> None:
+def register_penalty(
+    name: str, fn: PenaltyFn, doc: str, probabilities: bool = False, reads: str = "both"
+) -> None:
     """Add a regulariser under ``name``; a name can be registered once."""
     if name in PENALTIES:
         raise ValueError(f"penalty '{name}' is already registered")
-    PENALTIES[name] = Penalty(name, fn, doc, probabilities)
+    if reads not in ("real", "fake", "both"):
+        raise ValueError(f"penalty '{name}': reads must be real, fake or both, got {reads!r}")
+    PENALTIES[name] = Penalty(name, fn, doc, probabilities, reads)
 
 
 def get_penalty(name: str) -> Penalty:
@@ -124,8 +131,13 @@ def get_penalty(name: str) -> Penalty:
 
 
 register_penalty("gp", gradient_penalty, "WGAN-GP gradient penalty on interpolates (weight ~10)")
-register_penalty("r1", r1_penalty, "R1: squared gradient norm of D on real data (weight = gamma/2)")
-register_penalty("r2", r2_penalty, "R2: squared gradient norm of D on generated data")
+register_penalty(
+    "r1",
+    r1_penalty,
+    "R1: squared gradient norm of D on real data (weight = gamma/2)",
+    reads="real",
+)
+register_penalty("r2", r2_penalty, "R2: squared gradient norm of D on generated data", reads="fake")
 register_penalty(
     "roth",
     roth_penalty,
