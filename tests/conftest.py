@@ -1,4 +1,4 @@
-"""Shared test settings.
+"""Shared test settings, and the tiny `digits` run the image CLI tests read.
 
 Tiny nets on a shared two-core machine run many times slower with several intra-op threads
 (they spin against each other and against other processes), so tests use one torch thread, and
@@ -15,3 +15,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+import pytest  # noqa: E402
+
+from image_cli_kit import TINY, gankit  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory):
+    """A run of the default image preset (`digits`, class-conditional) on the tiny budget."""
+    run = tmp_path_factory.mktemp("digits") / "run"
+    code, _, err = gankit("train", "--preset", "digits", "--out", run, *TINY)
+    assert code == 0, err
+    return run

@@ -4,9 +4,7 @@ MNIST-style classifier feature space on IDX files the test writes; the refusals.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import io
 import json
 import struct
 from pathlib import Path
@@ -15,54 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gankit.cli import main
 from gankit.data.datasets import split_digits
-
-TINY = [
-    "--steps",
-    "30",
-    "--set",
-    "log.every=5",
-    "--set",
-    "log.eval_every=15",
-    "--set",
-    "log.eval_samples=100",
-    "--set",
-    "log.final_samples=200",
-    "--set",
-    "log.final_draws=3",
-    "--set",
-    "log.grid=20",
-    "--set",
-    "train.batch_size=16",
-    "--set",
-    "train.checkpoint_every=15",
-    "--set",
-    "train.threads=1",
-    "--quiet",
-]
-
-
-def gankit(*args) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
-
-
-def rows_of(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("digits") / "run"
-    code, out, err = gankit("train", "--preset", "digits", "--out", run, *TINY)
-    assert code == 0, err
-    return run
+from image_cli_kit import TINY, gankit, rows_of
 
 
 def test_digits_run_writes_grids_metrics_and_report(digits_run):

@@ -151,10 +151,11 @@ def load_run(path: str | Path) -> LoadedRun:
     return recipes.load_run(path)
 
 
-def sample(path: str | Path, n: int, seed: int = 0) -> torch.Tensor:
+def sample(path: str | Path, n: int, seed: int = 0, label: int | None = None) -> torch.Tensor:
     """``(n, ...)`` float32 samples of a run's generator, reproducible from ``seed``: toy
-    samples ``(n, dim)`` in data units, images ``(n, C, H, W)`` in [0, 1]."""
-    return load_run(path).export(n, seed=seed)
+    samples ``(n, dim)`` in data units, images ``(n, C, H, W)`` in [0, 1]; ``label``: all of
+    that class (a class-conditional run; by default in the training split's class shares)."""
+    return load_run(path).export(n, seed=seed, label=label)
 
 
 def evaluate_run(path: str | Path, n: int | None = None, seed: int = 0) -> dict:

@@ -11,7 +11,8 @@ import torch
 from gankit import config as config_mod
 from gankit.data.checks import to_net
 from gankit.data.sources import build_data
-from gankit.eval import evaluator_for
+from gankit.eval import EvalState, evaluator_for
+from gankit.eval.images import SUBSET_SEED
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,50 @@ def test_expected_fid_by_hand(digits_evaluator):
         "fid_draws": 3,
     }
     assert evaluator.expected_fid([9.5])["fid_draws_std_digits"] == 0.0
+
+
+class RecordingD(torch.nn.Module):
+    """A conditional D that scores ``x`` by its class (``y / 10``) and records what it read."""
+
+    classes = 10
+    pointwise = True
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def forward(self, x, y):
+        self.calls.append((x.shape[0], y.clone()))
+        return (y.float() / 10).unsqueeze(1)
+
+
+def test_a_conditional_d_is_read_with_the_labels_and_the_classes_asked_for(digits_evaluator):
+    evaluator, data = digits_evaluator
+    d = RecordingD()
+    samples = to_net(data.heldout.images[:200])
+    asked = torch.arange(200) % 10
+    state = EvalState(lambda n, rng: samples[:n], 0, d, "hinge", lambda n: asked[:n])
+    out = evaluator.overfit(state, samples, asked)
+    n = 200  # min(READOUT_MAX, samples, train, held-out)
+    (n_train, y_train), (n_held, y_held), (n_gen, y_gen) = d.calls
+    assert n_train == n_held == n_gen == n
+    subset = np.sort(np.random.default_rng(SUBSET_SEED).permutation(len(data.train))[:n])
+    assert y_train.tolist() == data.train.labels[subset].tolist()
+    assert y_held.tolist() == data.heldout.labels[:n].tolist()
+    assert torch.equal(y_gen, asked)
+    # hinge reads raw scores: the means of y / 10 on each side
+    assert out["d_train"] == pytest.approx(data.train.labels[subset].mean() / 10)
+    assert out["d_gen"] == pytest.approx(float(asked.float().mean()) / 10)
+
+
+def test_class_agreement_is_the_share_read_as_asked(digits_evaluator):
+    evaluator, data = digits_evaluator
+    images, labels = data.heldout.images[:100], torch.as_tensor(data.heldout.labels[:100])
+    _, logits = evaluator.features(images)
+    read = torch.as_tensor(logits.argmax(1))
+    wrong = labels.clone()
+    wrong[:30] = (labels[:30] + 1) % 10  # 30 asked for another class than drawn
+    out, _, _ = evaluator.metrics(to_net(images), wrong)
+    expected = float((read == wrong).double().mean())
+    assert out["class_agreement"] == pytest.approx(expected)
+    assert out["class_agreement"] <= float((read == labels).double().mean()) - 0.25

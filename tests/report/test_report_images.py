@@ -166,6 +166,14 @@ def test_curve_table_builds_image_panels_with_the_fid_floor(image_run):
     assert curve_panels(alone) == []
     toy_keys = {k for p in CURVE_PANELS for c in p.curves if not c.spaced for k in [c.key]}
     assert {"jsd", "w1", "modes_covered", "d_loss"} <= toy_keys
+    # an unconditional run logs no class agreement, so draws no panel of it; a conditional one
+    assert not any(t.startswith("class agreement") for t in panels)
+    agreed = [{"step": 10, "class_agreement": 0.9}, {"step": 20, "class_agreement": 0.97}]
+    [(panel, drawn)] = curve_panels(agreed)
+    assert panel.title.startswith("class agreement") and panel.level == 1.0
+    assert [(key, steps, values) for _, key, _, steps, values in drawn] == [
+        ("class_agreement", [10, 20], [0.9, 0.97])
+    ]
 
 
 def test_hostile_names_are_escaped(tmp_path, no_curves):

@@ -1,9 +1,11 @@
-"""`gankit sample RUN -n N --out FILE.npy | DIR/ [--png] [--grid FILE.png]`: generated samples.
+"""`gankit sample RUN -n N --out FILE.npy | DIR/ [--png] [--grid FILE.png] [--class K]`:
+generated samples.
 
 Toy runs: ``(N, dim)`` float32 in data units. Image runs: ``(N, C, H, W)`` float32 in [0, 1]
 in a ``.npy``; ``--out DIR/`` (or ``--png``) writes ``DIR/sample-00000.png``...; ``--grid
-FILE.png`` writes the N images as one grid. Nothing is overwritten without ``--force``; every
-file is written whole or not at all.
+FILE.png`` writes the N images as one grid. A class-conditional run draws its classes in the
+training split's shares, in class order, or all of class K with ``--class K``. Nothing is
+overwritten without ``--force``; every file is written whole or not at all.
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ def add_arguments(p):
     p.add_argument("--png", action="store_true", help="images: --out is a folder of PNG files")
     p.add_argument("--grid", metavar="FILE.png", help="images: the N samples as one grid PNG")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--class",
+        dest="label",
+        type=int,
+        metavar="K",
+        help="a class-conditional run: every sample of class K (default: the training split's "
+        "class shares, in class order)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 
 
@@ -75,7 +85,8 @@ def _targets(args) -> tuple[Path | None, Path | None, Path | None]:
 
 def run(args) -> int:
     npy, folder, grid = _targets(args)
-    samples = api.sample(args.run, args.n, seed=args.seed).numpy().astype(np.float32)
+    samples = api.sample(args.run, args.n, seed=args.seed, label=args.label)
+    samples = samples.numpy().astype(np.float32)
     images = samples.ndim == 4
     if (folder or grid) and not images:
         raise GankitError(f"{args.run}: a toy run's samples are points, not images (use .npy)")

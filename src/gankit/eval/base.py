@@ -41,12 +41,15 @@ class EvalState:
     ``sample(n, generator) -> (n, ...)`` float32 CPU samples, in eval mode; ``discriminator``:
     D (or a classifier standing in for it), read through ``readout_loss`` (the name of the loss
     whose read-out applies: a probability for the sigmoid losses, the raw score otherwise);
-    None where nothing is to be read out."""
+    None where nothing is to be read out. ``sample_classes(n) -> (n,)``: for a
+    class-conditional G, the classes ``sample(n, ...)`` asks it for (the same for every draw,
+    which a conditional D reads with the images); None otherwise."""
 
     sample: Sampler
     step: int
     discriminator: nn.Module | None = None
     readout_loss: str = "nonsaturating"
+    sample_classes: Callable[[int], Tensor] | None = None
 
 
 class Evaluator(Protocol):
@@ -60,5 +63,9 @@ class Evaluator(Protocol):
     def snapshot(self, state: EvalState, run_dir: Path) -> None: ...
 
     def final(
-        self, samples: Tensor, run_dir: Path | None = None, redraw: Redraw | None = None
+        self,
+        samples: Tensor,
+        run_dir: Path | None = None,
+        redraw: Redraw | None = None,
+        classes: Tensor | None = None,
     ) -> dict[str, float]: ...

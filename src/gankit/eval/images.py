@@ -176,9 +176,12 @@ class ImageEvaluator:
 
     # -------------------------------------------------------------------- metrics
 
-    def metrics(self, samples: Tensor) -> tuple[dict, np.ndarray, np.ndarray | None]:
+    def metrics(
+        self, samples: Tensor, classes: Tensor | None = None
+    ) -> tuple[dict, np.ndarray, np.ndarray | None]:
         """The metrics of generated ``samples`` (``(n, C, H, W)`` in [-1, 1]) and their
-        features and logits."""
+        features and logits; with ``classes`` (``(n,)``, what a conditional G was asked for)
+        also ``class_agreement``: the share of samples the feature net labels as asked."""
         s = self.suffix
         feats, logits = self.features(from_net(samples))
         n = feats.shape[0]
@@ -194,42 +197,60 @@ class ImageEvaluator:
             out[f"is_{s}"], out[f"is_std_{s}"] = inception_score(logits, splits=10)
         if logits is not None and self.space.classes:
             out.update(class_balance(logits.argmax(1), logits.shape[1]))
+            if classes is not None:
+                out["class_agreement"] = float((logits.argmax(1) == classes.numpy()).mean())
         return out, feats, logits
 
     def __call__(self, state: EvalState) -> dict:
         stream = eval_stream(self.config.train.seed, state.step)
-        samples = state.sample(self.config.log.eval_samples, stream)
-        out, _, _ = self.metrics(samples)
+        n = self.config.log.eval_samples
+        samples = state.sample(n, stream)
+        classes = state.sample_classes(n) if state.sample_classes is not None else None
+        out, _, _ = self.metrics(samples, classes)
         if state.discriminator is not None:
-            out.update(self.overfit(state, samples))
+            out.update(self.overfit(state, samples, classes))
         return out
 
     @torch.no_grad()
-    def overfit(self, state: EvalState, samples: Tensor) -> dict:
+    def overfit(self, state: EvalState, samples: Tensor, classes: Tensor | None = None) -> dict:
         """D's mean read-out on training, held-out and generated images and r_v (Karras et al.
-        2020); empty for a D that judges sets (packing, minibatch layers)."""
+        2020); empty for a D that judges sets (packing, minibatch layers). A conditional D
+        reads each image with its class: the data's labels, and ``classes`` (what G was
+        asked for) for ``samples``."""
         d = state.discriminator
         if self.config.model.pack > 1 or not getattr(d, "pointwise", True):
             return {}
         n = min(READOUT_MAX, samples.shape[0], len(self.data.train), len(self.data.heldout))
-        train = to_net(self.data.train.images[self._subset(n, len(self.data.train))])
-        held = to_net(self.data.heldout.images[:n])
+        subset = self._subset(n, len(self.data.train))
+        sides = [
+            (to_net(self.data.train.images[subset]), self.data.train.labels, subset),
+            (to_net(self.data.heldout.images[:n]), self.data.heldout.labels, slice(0, n)),
+        ]
+        conditional = getattr(d, "classes", 0) > 0
         loss = get_loss(state.readout_loss)
+        reads = []
         with eval_mode(d):
-            reads = [
-                d_readout(loss, d(x.to(self.device)).float().cpu().reshape(-1))
-                for x in (train, held, samples[:n])
-            ]
+            for x, labels, rows in [*sides, (samples[:n], classes, slice(0, n))]:
+                x = x.to(self.device)
+                scores = (
+                    d(x, torch.as_tensor(labels[rows]).to(self.device)) if conditional else d(x)
+                )
+                reads.append(d_readout(loss, scores.float().cpu().reshape(-1)))
         return overfit_ratio(*reads)
 
     def final(
-        self, samples: Tensor, run_dir: Path | None = None, redraw: Redraw | None = None
+        self,
+        samples: Tensor,
+        run_dir: Path | None = None,
+        redraw: Redraw | None = None,
+        classes: Tensor | None = None,
     ) -> dict:
         """The final metrics of ``samples``, with the 1-NN test and the memorisation check;
         with ``run_dir``, also ``RUN/nearest.npz``; with ``redraw`` and ``log.final_draws`` =
-        k > 1, FID's mean and std over ``samples`` and ``redraw(1) .. redraw(k - 1)``."""
+        k > 1, FID's mean and std over ``samples`` and ``redraw(1) .. redraw(k - 1)``;
+        ``classes``: what a conditional G was asked for (``class_agreement``)."""
         s = self.suffix
-        out, feats, _ = self.metrics(samples)
+        out, feats, _ = self.metrics(samples, classes)
         held, gen = _neighbour_sides(self.heldout_features, feats)
         out[f"one_nn_accuracy_{s}"] = one_nn_accuracy(held, gen)
         near = nearest_neighbours(gen, self.train_features, held_out=held, n_pairs=NEAREST_PAIRS)

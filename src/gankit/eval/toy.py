@@ -50,11 +50,17 @@ class ToyEvaluator:
         return metrics
 
     def final(
-        self, samples: Tensor, run_dir: Path | None = None, redraw: Redraw | None = None
+        self,
+        samples: Tensor,
+        run_dir: Path | None = None,
+        redraw: Redraw | None = None,
+        classes: Tensor | None = None,
     ) -> dict[str, float]:
         """The exact metrics of the final ``samples`` (a toy run writes no extra file, and
         draws once: ``log.final_draws`` is an image setting, refused on toys, so ``redraw`` is
-        never read)."""
+        never read; toy generators are unconditional, so ``classes`` must be None)."""
+        if classes is not None:
+            raise ValueError("toy data has no classes: a toy generator is unconditional")
         return toy_metrics(self.distribution, samples)
 
     def _reads_points(self, state: EvalState) -> bool:

@@ -21,7 +21,7 @@ from gankit.data.checks import from_net
 from gankit.errors import GankitError
 from gankit.eval import evaluator_for
 from gankit.game.losses import d_readout, get_loss
-from gankit.nets.latent import eval_mode, generate
+from gankit.nets.latent import eval_mode, generate, generated_classes
 
 #: the seeds of a final evaluation's further draws (``log.final_draws``): seed + i * this
 DRAW_SEED_STRIDE = 7919
@@ -74,16 +74,30 @@ class LoadedRun:
         """The loss whose read-out applies to ``discriminator``'s raw scores."""
         return self.config.game.loss
 
-    def sample(self, n: int, seed: int = 0) -> Tensor:
-        """``(n, ...)`` float32 samples of the run's generator, reproducible from ``seed``."""
+    def sample(self, n: int, seed: int = 0, label: int | None = None) -> Tensor:
+        """``(n, ...)`` float32 samples of the run's generator, reproducible from ``seed``;
+        ``label``: every sample of that class (a class-conditional generator only)."""
         if n < 1:
             raise GankitError(f"-n: number of samples must be >= 1, got {n}")
-        return generate(self.generator, self.config.model, n, torch.Generator().manual_seed(seed))
+        classes = None if label is None else self._classes_of(label, n)
+        rng = torch.Generator().manual_seed(seed)
+        return generate(self.generator, self.config.model, n, rng, classes=classes)
 
-    def export(self, n: int, seed: int = 0) -> Tensor:
+    def _classes_of(self, label: int, n: int) -> Tensor:
+        count = getattr(self.generator, "classes", 0)
+        if not count:
+            raise GankitError(
+                f"--class {label}: {self.path}'s generator is unconditional "
+                "(model.conditional = false): it cannot be asked for a class"
+            )
+        if not 0 <= label < count:
+            raise GankitError(f"--class {label}: {self.path}'s classes are 0..{count - 1}")
+        return torch.full((n,), label, dtype=torch.int64)
+
+    def export(self, n: int, seed: int = 0, label: int | None = None) -> Tensor:
         """:meth:`sample` in the convention of files at gankit's edges: images as float32 in
         [0, 1] ``(n, C, H, W)``; toy samples ``(n, dim)`` as they are."""
-        samples = self.sample(n, seed=seed)
+        samples = self.sample(n, seed=seed, label=label)
         return from_net(samples) if self.data.kind == "images" else samples
 
     @torch.no_grad()
@@ -109,5 +123,6 @@ class LoadedRun:
         def redraw(i: int) -> Tensor:
             return self.sample(n, seed=seed + i * DRAW_SEED_STRIDE)
 
-        metrics = evaluator.final(samples, self.path if write else None, redraw)
+        classes = generated_classes(self.generator, n)
+        metrics = evaluator.final(samples, self.path if write else None, redraw, classes)
         return {"step": self.step, "samples": n, **metrics}

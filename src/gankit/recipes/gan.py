@@ -23,12 +23,19 @@ from gankit.errors import GankitError
 from gankit.eval import EvalState, evaluator_for
 from gankit.game.game import Game
 from gankit.nets.build import batch_multiple, build_image_models, build_models
-from gankit.nets.latent import generate
+from gankit.nets.conditional import ClassPrior
+from gankit.nets.latent import generate, generated_classes
 from gankit.recipes.base import LoadedRun, TrainOptions
 from gankit.recipes.finish import finish, finish_diverged
 from gankit.recipes.rundir import claim, diverged_error, record_resume
 from gankit.train.callbacks import standard_callbacks
 from gankit.train.trainer import Source, Trainer
+
+
+def class_prior(data) -> ClassPrior | None:
+    """The training split's class shares as a conditional G's prior; None without labels."""
+    shares = data.class_shares
+    return None if shares is None else ClassPrior(torch.from_numpy(shares))
 
 
 def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
@@ -45,7 +52,12 @@ def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
         )
     identity_head = config.game.diversity > 0
     if getattr(data, "kind", "toy") == "images":
-        return build_image_models(config.model, data.shape, identity_head=identity_head)
+        return build_image_models(
+            config.model,
+            data.shape,
+            identity_head=identity_head,
+            class_prior=class_prior(data) if config.model.conditional else None,
+        )
     return build_models(
         config.model,
         data.dim,
@@ -81,7 +93,13 @@ def eval_state(
     def sample(n: int, rng: torch.Generator) -> torch.Tensor:
         return generate(generator, config.model, n, rng, device)
 
-    return EvalState(sample, step, discriminator, config.game.loss)
+    def sample_classes(n: int) -> torch.Tensor | None:
+        return generated_classes(generator, n)
+
+    conditional = config.model.conditional
+    return EvalState(
+        sample, step, discriminator, config.game.loss, sample_classes if conditional else None
+    )
 
 
 def make_trainer(

@@ -134,6 +134,12 @@ CURVE_PANELS = (
         level_label="uniform",
     ),
     Panel(
+        "class agreement: samples read as the class G was asked for",
+        _curves("class_agreement"),
+        level=1.0,
+        level_label="all",
+    ),
+    Panel(
         "D on training, held-out and generated data",
         (*_curves("d_train", "d_heldout", "d_gen"), Curve("d_overfit", twin=True)),
     ),

@@ -39,7 +39,7 @@ from gankit.data.batch import Batch, Latent
 from gankit.errors import GankitError, GankitWarning, Interrupted
 from gankit.game.game import Game
 from gankit.nets.ema import EmaTracker, debiased_decay
-from gankit.nets.latent import sample_latent
+from gankit.nets.latent import class_shares, sample_latent
 from gankit.train.interrupts import DeferredSignals
 from gankit.train.optim import grad_norm, make_optimizer
 from gankit.train.schedules import lr_factor
@@ -96,6 +96,7 @@ class Trainer:
         )
         self.G = generator.to(device, memory_format=self.memory_format)
         self.D = discriminator.to(device, memory_format=self.memory_format)
+        self._shares = class_shares(self.G)  # a conditional G's class prior, else None
         self.ema = EmaTracker(self.G) if config.model.ema > 0 else None
         self.G_ema = self.ema.module if self.ema is not None else None
         self.run_dir = Path(run_dir)
@@ -185,7 +186,7 @@ class Trainer:
     # -------------------------------------------------------------------- Algorithm 1
 
     def _latent(self, n: int) -> Latent:
-        return sample_latent(n, self.cfg.model, self.rngs["noise"], self.device)
+        return sample_latent(n, self.cfg.model, self.rngs["noise"], self.device, self._shares)
 
     def _real(self, m: int) -> Batch:
         real = self.source.batch(m, self.rngs["data"]).to(self.device, non_blocking=True)

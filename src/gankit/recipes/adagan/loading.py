@@ -53,10 +53,16 @@ class BoostedRun(LoadedRun):
     def readout_loss(self) -> str:
         return "nonsaturating"  # the classifier's logit, read as a probability
 
-    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        """``(n, dim)`` float32 samples of the mixture, reproducible from ``seed``."""
+    def sample(self, n: int, seed: int = 0, label: int | None = None) -> torch.Tensor:
+        """``(n, dim)`` float32 samples of the mixture, reproducible from ``seed`` (a mixture
+        of toy generators: no classes to ask for, ``label`` is refused)."""
         if n < 1:
             raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        if label is not None:
+            raise GankitError(
+                f"--class {label}: {self.path} is an AdaGAN mixture of toy "
+                "generators, which draw no classes"
+            )
         return self.generator.sample(n, torch.Generator().manual_seed(seed))
 
 

@@ -1,0 +1,48 @@
+"""What the image CLI tests share: a tiny training budget and the CLI called in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+from gankit.cli import main
+
+TINY = [
+    "--steps",
+    "30",
+    "--set",
+    "log.every=5",
+    "--set",
+    "log.eval_every=15",
+    "--set",
+    "log.eval_samples=100",
+    "--set",
+    "log.final_samples=200",
+    "--set",
+    "log.final_draws=3",
+    "--set",
+    "log.grid=20",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "train.checkpoint_every=15",
+    "--set",
+    "train.threads=1",
+    "--quiet",
+]
+
+
+def gankit(*args) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def rows_of(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
