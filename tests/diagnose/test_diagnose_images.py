@@ -172,6 +172,19 @@ def test_image_mode_collapse_from_the_class_histogram_and_recall():
         assert switch in joined, switch
     assert "--preset" not in joined  # no preset remedies an image run
     assert "mode collapse (steps 1200-2000)" in summary(result)
+    assert f["advice"][0].endswith(
+        "--set model.conditional=true (a class-conditional GAN, as the digits preset)"
+    )
+
+
+def test_image_mode_collapse_advice_offers_only_switches_the_run_can_take():
+    rows = collapse(image_rows(), 1200)
+    [f] = diagnose(rows, cfg(**{"model.conditional": True, "model.ema": 0.999}))["failures"]
+    joined = " ".join(f["advice"])
+    # a conditional D judges no packs (refused), the run asks for classes and keeps an EMA
+    for taken in ("model.pack=", "model.conditional=", "model.ema="):
+        assert taken not in joined, taken
+    assert "--set model.minibatch_std=true" in joined and "--set optim.lr_d=" in joined
 
 
 def test_image_mode_collapse_from_recall_and_coverage_alone():

@@ -112,16 +112,34 @@ IMAGE_R1 = "--set game.penalties.r1=0.1 --set model.d_norm=layer (try 0.01-1)"
 
 
 def image_mode_collapse(config) -> list[str]:
-    """Remedies of a DCGAN whose images collapse onto a few classes or lose their variety."""
-    return [
-        "let D see each minibatch's variety: --set model.minibatch_std=true (Karras et al. 2018)",
-        "let D judge images in pairs: --set model.pack=2 (PacGAN)",
-        f"penalise D's slope on the real images: {IMAGE_R1}",
-        "augment D's real and fake images alike: --set game.augment='translation,cutout' "
-        "(DiffAugment)",
-        "average G's weights for sampling: --set model.ema=0.999",
-        "slow D down: --set optim.lr_d=1e-4",
+    """Remedies of a DCGAN whose images collapse onto a few classes or lose their variety;
+    only switches the run can still take (a conditional D judges no packs; an EMA kept)."""
+    conditional = bool(cfg_value(config, "model.conditional", False))
+    remedies = [
+        (
+            not conditional,
+            "where the images have labels, ask G for every class in its share: "
+            "--set model.conditional=true (a class-conditional GAN, as the digits preset)",
+        ),
+        (
+            True,
+            "let D see each minibatch's variety: --set model.minibatch_std=true "
+            "(Karras et al. 2018)",
+        ),
+        (not conditional, "let D judge images in pairs: --set model.pack=2 (PacGAN)"),
+        (True, f"penalise D's slope on the real images: {IMAGE_R1}"),
+        (
+            True,
+            "augment D's real and fake images alike: --set game.augment='translation,cutout' "
+            "(DiffAugment)",
+        ),
+        (
+            not cfg_value(config, "model.ema", 0.0),
+            "average G's weights for sampling: --set model.ema=0.999",
+        ),
+        (True, "slow D down: --set optim.lr_d=1e-4"),
     ]
+    return [text for fits, text in remedies if fits]
 
 
 def image_non_convergence(config) -> list[str]:
