@@ -47,11 +47,30 @@ def test_class_counts_sum_to_n_and_stay_within_one_of_the_quota(raw, n):
     assert bool((counts[shares == 0] == 0).all())
 
 
-def test_stratified_classes_are_in_class_order_with_the_counts():
-    shares = torch.tensor([0.2, 0.0, 0.8])
-    y = stratified_classes(shares, 10)
-    assert y.tolist() == [0, 0, 2, 2, 2, 2, 2, 2, 2, 2]
+def test_stratified_classes_spread_each_class_evenly_by_hand():
+    # counts 2, 0, 8: class 0 at (j + 1/2) / 2 = 0.25, 0.75; class 2 at 1/16, 3/16, ..., 15/16
+    y = stratified_classes(torch.tensor([0.2, 0.0, 0.8]), 10)
+    assert y.tolist() == [2, 2, 0, 2, 2, 2, 2, 0, 2, 2]
     assert y.dtype == torch.int64
+    # equal counts interleave round-robin, ties to the lower class
+    assert stratified_classes(torch.tensor([0.5, 0.5]), 4).tolist() == [0, 1, 0, 1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 30), min_size=2, max_size=10), st.integers(20, 400))
+def test_every_prefix_of_the_stratified_classes_is_near_stratified(raw, n):
+    shares = torch.tensor(raw, dtype=torch.float64) / sum(raw)
+    y = stratified_classes(shares, n)
+    counts = class_counts(shares, n)
+    assert torch.equal(torch.bincount(y, minlength=len(raw)), counts)
+    seen, k = torch.zeros(len(raw), dtype=torch.float64), counts.double()
+    for c in y.tolist():
+        seen[c] += 1
+        # the prefix up to this class-c item reaches position t = (seen_c - 1/2) / k_c; every
+        # class spread evenly holds within 1/2 of its share k * t of [0, t] (in class order a
+        # class would hold all or none of its k)
+        t = (seen[c] - 0.5) / k[c]
+        assert bool(((seen - k * t).abs() <= 0.5 + 1e-9).all())
 
 
 def test_draw_classes_follow_the_shares_and_are_reproducible():
@@ -187,7 +206,7 @@ def test_latents_and_generate_ask_for_the_prior_s_classes():
     assert latent.y.shape == (8,) and latent.z.shape == (8, 8)
     plain = sample_latent(8, model, torch.Generator().manual_seed(0))
     assert plain.y is None and torch.equal(plain.z, latent.z)  # classes are drawn after z
-    assert generated_classes(g, 8).tolist() == [0, 0, 0, 0, 1, 1, 2, 2]
+    assert generated_classes(g, 8).tolist() == [0, 1, 2, 0, 0, 1, 2, 0]
     assert generated_classes(DCGANGenerator(8, 1, 8, width=8), 8) is None
     # generate asks for exactly those classes: the same images as calling G on them
     x = generate(g, model, 8, torch.Generator().manual_seed(3), batch=3)

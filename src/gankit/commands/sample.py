@@ -4,8 +4,9 @@ generated samples.
 Toy runs: ``(N, dim)`` float32 in data units. Image runs: ``(N, C, H, W)`` float32 in [0, 1]
 in a ``.npy``; ``--out DIR/`` (or ``--png``) writes ``DIR/sample-00000.png``...; ``--grid
 FILE.png`` writes the N images as one grid. A class-conditional run draws its classes in the
-training split's shares, in class order, or all of class K with ``--class K``. Nothing is
-overwritten without ``--force``; every file is written whole or not at all.
+training split's shares (each class spread evenly over the sequence), or all of class K with
+``--class K``. Nothing is overwritten without ``--force``; every file is written whole or not
+at all.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def add_arguments(p):
         type=int,
         metavar="K",
         help="a class-conditional run: every sample of class K (default: the training split's "
-        "class shares, in class order)",
+        "class shares)",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 

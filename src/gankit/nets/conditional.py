@@ -11,7 +11,8 @@ input, and D's projection head.
   (`ClassPrior`, saved with G). Training draws the classes i.i.d. from it
   (:func:`draw_classes`); sampling for evaluation and output asks for them in exactly those
   shares (:func:`stratified_classes`, stratified sampling: the same distribution without the
-  multinomial noise of the class counts, which the real floor of a fixed set does not pay).
+  multinomial noise of the class counts, which the real floor of a fixed set does not pay),
+  spread evenly over the sequence.
 """
 
 from __future__ import annotations
@@ -94,10 +95,14 @@ def class_counts(shares: Tensor, n: int) -> Tensor:
 
 
 def stratified_classes(shares: Tensor, n: int) -> Tensor:
-    """``(n,)`` int64 classes in exactly :func:`class_counts`'s numbers, in class order (so that
-    a grid of them reads class by class); draws nothing."""
-    counts = class_counts(shares, n)
-    return torch.repeat_interleave(torch.arange(len(counts)), counts)
+    """``(n,)`` int64 classes in exactly :func:`class_counts`'s numbers, each class spread
+    evenly over the sequence (its ``j``-th of ``k`` at position ``(j + 1/2) / k``, ties to the
+    lower class), so that every prefix and every contiguous chunk is near-stratified too: the
+    metrics that read the first samples (D's read-outs) or split them in order (the inception
+    score) see the classes mixed, not one class after another. Draws nothing."""
+    counts = class_counts(shares, n).tolist()
+    positions = [((j + 0.5) / k, c) for c, k in enumerate(counts) for j in range(k)]
+    return torch.tensor([c for _, c in sorted(positions)], dtype=torch.int64)
 
 
 def draw_classes(

@@ -81,7 +81,8 @@ def generate(
 ) -> torch.Tensor:
     """``(n, ...)`` float32 CPU samples of G in eval mode, latents drawn from ``rng`` in
     batches of ``batch``; a conditional G is asked for ``classes`` (``(n,)``), by default its
-    prior's shares exactly, in class order (:func:`generated_classes`)."""
+    prior's shares exactly, each class spread evenly over the sequence
+    (:func:`generated_classes`)."""
     out = []
     if classes is None:
         classes = generated_classes(generator, n)
