@@ -24,7 +24,8 @@ from image_cli_kit import TINY, gankit  # noqa: E402
 
 @pytest.fixture(scope="session")
 def digits_run(tmp_path_factory):
-    """A run of the default image preset (`digits`, class-conditional) on the tiny budget."""
+    """A run of the default image preset (`digits`, class-conditional) on the tiny budget,
+    shared by the image CLI tests: read it; a test that writes into a run copies it first."""
     run = tmp_path_factory.mktemp("digits") / "run"
     code, _, err = gankit("train", "--preset", "digits", "--out", run, *TINY)
     assert code == 0, err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import struct
 from pathlib import Path
 
@@ -68,10 +69,14 @@ def test_sample_writes_images_in_every_form(digits_run, tmp_path):
 
 def test_evaluation_equals_gankit_fid_on_the_runs_samples(digits_run, tmp_path):
     """The run's own FID (gankit evaluate) and `gankit fid` on `gankit sample`'s output
-    against the held-out split agree: one computation, two doors."""
-    code, out, err = gankit("evaluate", digits_run, "-n", 150, "--seed", 4, "--json")
+    against the held-out split agree: one computation, two doors. (`gankit evaluate` records
+    its row in the run: on a copy, as the shared run is read by other tests.)"""
+    run = shutil.copytree(digits_run, tmp_path / "run")
+    code, out, err = gankit("evaluate", run, "-n", 150, "--seed", 4, "--json")
     assert code == 0, err
     evaluated = json.loads(out)
+    assert 0.0 <= evaluated["class_agreement"] <= 1.0  # the preset is class-conditional
+    assert rows_of(run)[-1]["event"] == "evaluate"
     code, _, err = gankit("sample", digits_run, "-n", 150, "--seed", 4, "--out", tmp_path / "s.npy")
     assert code == 0, err
     np.save(tmp_path / "heldout.npy", split_digits()[1].images)
