@@ -116,16 +116,6 @@ class ImageData:
     def num_classes(self) -> int:
         return self.train.num_classes
 
-    @property
-    def class_shares(self) -> np.ndarray | None:
-        """``(classes,)`` the training split's class shares (what a conditional G samples);
-        None for unlabelled data."""
-        labels = self.train.labels
-        if labels is None:
-            return None
-        counts = np.bincount(labels, minlength=self.num_classes).astype(np.float64)
-        return counts / counts.sum()
-
 
 def load_image_data(data: DataConfig) -> ImageData:
     """The (train, held-out) splits of ``data.name`` shaped as ``data.image_size`` /

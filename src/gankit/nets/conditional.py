@@ -76,10 +76,6 @@ class ClassPrior(nn.Module):
         counts = torch.bincount(torch.as_tensor(labels, dtype=torch.int64), minlength=classes)
         return cls(counts.double())
 
-    @classmethod
-    def uniform(cls, classes: int) -> ClassPrior:
-        return cls(torch.ones(classes, dtype=torch.float64))
-
 
 def class_counts(shares: Tensor, n: int) -> Tensor:
     """``(classes,)`` int64 counts summing to ``n``, closest to ``n * shares``: each class gets
@@ -100,9 +96,13 @@ def stratified_classes(shares: Tensor, n: int) -> Tensor:
     lower class), so that every prefix and every contiguous chunk is near-stratified too: the
     metrics that read the first samples (D's read-outs) or split them in order (the inception
     score) see the classes mixed, not one class after another. Draws nothing."""
-    counts = class_counts(shares, n).tolist()
-    positions = [((j + 0.5) / k, c) for c, k in enumerate(counts) for j in range(k)]
-    return torch.tensor([c for _, c in sorted(positions)], dtype=torch.int64)
+    counts = class_counts(shares, n)
+    classes = torch.repeat_interleave(torch.arange(len(counts)), counts)  # in class order
+    rank = torch.arange(n) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    # (2j + 1) / 2k: equal fractions round to equal doubles, so a stable sort breaks their
+    # ties by class
+    position = (2 * rank + 1).double() / (2 * counts[classes]).double()
+    return classes[torch.sort(position, stable=True).indices]
 
 
 def draw_classes(

@@ -34,8 +34,8 @@ from gankit.train.trainer import Source, Trainer
 
 def class_prior(data) -> ClassPrior | None:
     """The training split's class shares as a conditional G's prior; None without labels."""
-    shares = data.class_shares
-    return None if shares is None else ClassPrior(torch.from_numpy(shares))
+    labels = data.train.labels
+    return None if labels is None else ClassPrior.from_labels(labels, data.num_classes)
 
 
 def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
