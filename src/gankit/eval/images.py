@@ -196,9 +196,10 @@ class ImageEvaluator:
         if logits is not None and n >= 10:
             out[f"is_{s}"], out[f"is_std_{s}"] = inception_score(logits, splits=10)
         if logits is not None and self.space.classes:
-            out.update(class_balance(logits.argmax(1), logits.shape[1]))
+            predicted = logits.argmax(1)
+            out.update(class_balance(predicted, logits.shape[1]))
             if classes is not None:
-                out["class_agreement"] = float((logits.argmax(1) == classes.numpy()).mean())
+                out["class_agreement"] = float((predicted == classes.numpy()).mean())
         return out, feats, logits
 
     def __call__(self, state: EvalState) -> dict:

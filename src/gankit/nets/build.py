@@ -100,6 +100,11 @@ def _check_dcgan(model: ModelConfig) -> None:
             f"model.generators = {model.generators}: the mixture of generators is built of "
             "MLPs (toys); model.arch = 'dcgan' has one generator"
         )
+    if model.conditional and model.pack > 1:
+        raise GankitError(
+            f"model.pack = {model.pack}: a class-conditional D scores single images (a pack "
+            "mixes classes); use model.pack = 1 with model.conditional"
+        )
 
 
 def build_image_models(
@@ -113,8 +118,9 @@ def build_image_models(
     ``model.noise_dim`` with ``model.g_width`` channels in its last hidden layer, D with
     ``model.d_width`` in its first and the remedies of ``model`` (pack, minibatch layers,
     spectral norm, ``model.d_norm``); ``model.g_depth`` / ``d_depth`` extra 3x3 convolutions
-    at each resolution. With ``model.conditional``: G(z, y) sampling ``class_prior`` (the
-    training split's class shares) and a projection D over its classes.
+    at each resolution. ``class_prior``: the data's class shares (None for unlabelled data),
+    read only with ``model.conditional``: G(z, y) sampling it and a projection D over its
+    classes.
     Raises `GankitError` naming the key that does not fit."""
     if model.arch != "dcgan":
         raise GankitError(
@@ -129,11 +135,6 @@ def build_image_models(
         )
     if model.conditional and class_prior is None:
         raise GankitError("model.conditional needs labelled data: this data has no class labels")
-    if model.conditional and model.pack > 1:
-        raise GankitError(
-            f"model.pack = {model.pack}: a class-conditional D scores single images (a pack "
-            "mixes classes); use model.pack = 1 with model.conditional"
-        )
     prior = class_prior if model.conditional else None
     g = DCGANGenerator(
         model.noise_dim,

@@ -56,7 +56,7 @@ def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
             config.model,
             data.shape,
             identity_head=identity_head,
-            class_prior=class_prior(data) if config.model.conditional else None,
+            class_prior=class_prior(data),
         )
     return build_models(
         config.model,
