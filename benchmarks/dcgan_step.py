@@ -1,14 +1,14 @@
-"""One DCGAN training step: gankit's Trainer against a minimal hand-written PyTorch loop.
+"""One DCGAN training step: gankit's loop against a minimal hand-written PyTorch loop.
 
 Both loops train the same DCGAN nets (`gankit.nets.dcgan`, deep-copied from one initialisation)
 with the same optimizers (Adam, lr 2e-4, betas (0.5, 0.999), both players) and the
 non-saturating loss, one D step on a real batch of ``--batch`` images then one G step, on the
 same fixed in-memory batch of random images of the chosen shape (no dataset needed): the
-Trainer draws it from a tiny `FixedSource`, the hand loop reads the tensor. The hand loop is
+loop draws it from a tiny `FixedSource`, the hand loop reads the tensor. The hand loop is
 Algorithm 1 as a tutorial writes it: a fresh latent batch for D's step (G run under
-``no_grad``) and another for G's step (the same noise as the Trainer's: identically seeded
-streams), the loss inline (``softplus``), no logging. The Trainer runs `Trainer.train_step`
-with the real logging cadence (``log`` every ``log.every`` steps, as `Trainer.fit` calls it:
+``no_grad``) and another for G's step (the same noise as the loop's: identically seeded
+streams), the loss inline (``softplus``), no logging. The loop runs `Loop.train_step`
+with the real logging cadence (``log`` every ``log.every`` steps, as `Loop.fit` calls it:
 grad norms and statistics read back on those steps), no callbacks.
 
 Short rounds are interleaved (the order alternates); the script prints images/s of each loop
@@ -21,10 +21,10 @@ spinning at barriers made two threads about 3x slower than one here (``OMP_WAIT_
 in the environment removed that).
 
 ``--channels-last`` and ``--bf16`` (``torch.autocast(dtype=torch.bfloat16)`` around the forward
-passes) apply to both loops: the Trainer gets them through its config (``train.channels_last``,
-``train.precision = "bf16"``) where gankit has those keys; where it does not, the Trainer runs in
+passes) apply to both loops: the loop gets them through its config (``train.channels_last``,
+``train.precision = "bf16"``) where gankit has those keys; where it does not, the loop runs in
 float32 (with nets and batch handed over in channels-last memory) and only the hand loop uses
-bf16. The script prints what the Trainer was run with. With ``--bf16`` the hand loop is also
+bf16. The script prints what the loop was run with. With ``--bf16`` the hand loop is also
 timed in float32, for bf16's speed-up.
 
     python benchmarks/dcgan_step.py [--size 28 --channels 1] [--batch 64] [--rounds 12]
@@ -48,7 +48,8 @@ import torch.nn.functional as F
 from gankit.config import resolve
 from gankit.data.batch import Batch
 from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
-from gankit.train.trainer import Trainer
+from gankit.recipes.gan import gan_loop
+from gankit.train.loop import Loop
 
 TARGET = 0.95
 NOISE_DIM = 100
@@ -63,6 +64,7 @@ class FixedSource:
 
     def __init__(self, x: torch.Tensor):
         self.x = x
+        self.device = x.device
 
     def batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
         if n != self.x.shape[0]:
@@ -75,7 +77,7 @@ class HandLoop:
 
     def __init__(self, G, D, real, device, seed, bf16=False):
         self.G, self.D, self.real, self.device = G.to(device), D.to(device), real, device
-        self.rng = torch.Generator(device=device).manual_seed(seed * 7919 + 1)  # the Trainer's
+        self.rng = torch.Generator(device=device).manual_seed(seed * 7919 + 1)  # the loop's
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=LR, betas=BETAS)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=LR, betas=BETAS)
         self.bf16 = bf16
@@ -109,7 +111,7 @@ def train_keys() -> set[str]:
 
 
 def trainer_config(args):
-    """The Trainer's config, and what it supports of ``--bf16`` / ``--channels-last``."""
+    """The loop's config, and what it supports of ``--bf16`` / ``--channels-last``."""
     keys = train_keys()
     overrides = [
         f"model.noise_dim={NOISE_DIM}",
@@ -151,11 +153,11 @@ def build(args, device):
     real = real.to(device).contiguous(memory_format=fmt)
     cfg, trainer_bf16, trainer_cl = trainer_config(args)
     run_dir = tempfile.mkdtemp(prefix="gankit-bench-")
-    trainer = Trainer(cfg, FixedSource(real), copy.deepcopy(G), copy.deepcopy(D), run_dir, device)
+    trainer = gan_loop(cfg, FixedSource(real), copy.deepcopy(G), copy.deepcopy(D), run_dir, device)
     assert torch.equal(
-        trainer.rngs["noise"].get_state(),
+        trainer.trainable.rngs["noise"].get_state(),
         torch.Generator(device=device).manual_seed(args.seed * 7919 + 1).get_state(),
-    ), "the hand loop's noise stream no longer matches the Trainer's"
+    ), "the hand loop's noise stream no longer matches the loop's"
     loops = {
         "gankit": trainer,
         "hand": HandLoop(copy.deepcopy(G), copy.deepcopy(D), real, device, args.seed, args.bf16),
@@ -176,8 +178,8 @@ def build(args, device):
 
 
 def run(loop, steps):
-    if isinstance(loop, Trainer):
-        every = loop.cfg.log.every
+    if isinstance(loop, Loop):
+        every = loop.log_every
         for _ in range(steps):
             loop.train_step(log=(loop.step + 1) % every == 0)
     else:
@@ -263,7 +265,7 @@ def main():
         f"{load_before} (before), {load_after} (after); "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}"
     )
-    print(f"gankit Trainer run with: {how}")
+    print(f"gankit loop run with: {how}")
     print(f"hand loop run with: {precision}" + (" (and fp32: hand-fp32)" if args.bf16 else ""))
     for name in names:
         w, c = statistics.median(wall[name]), statistics.median(cpu[name])

@@ -2,10 +2,10 @@
 training steps between two of them, measured in the same process.
 
 For each preset (default: gaussian-1d, ring-8, grid-25), the script builds the preset's
-Trainer (nets, optimizers, data and noise streams, as `gankit train` does, without callbacks)
+loop (nets, optimizers, data and noise streams, as `gankit train` does, without callbacks)
 and its `ToyEvaluator`, then times, in alternating rounds:
 
-1. ``steps``: ``log.eval_every`` calls of `Trainer.train_step` at the preset's logging cadence;
+1. ``steps``: ``log.eval_every`` calls of `Loop.train_step` at the preset's logging cadence;
 2. ``eval``: one evaluation as the trainer's callback runs it (``log.eval_samples`` samples of G,
    the exact metrics of `gankit.metrics.toy.toy_metrics`, D's overfitting read-out where the
    preset has a fixed training set).
@@ -37,8 +37,7 @@ from gankit.config import resolve
 from gankit.data.sources import build_data
 from gankit.eval.toy import ToyEvaluator
 from gankit.metrics.divergences import toy_metrics
-from gankit.recipes.gan import build_models_for, eval_state
-from gankit.train.trainer import Trainer
+from gankit.recipes.gan import build_models_for, eval_state, gan_loop
 
 TARGET_SHARE = 0.15
 CPU = torch.device("cpu")
@@ -54,11 +53,11 @@ def timed(fn) -> tuple[float, float]:
 
 
 def build(preset: str, out: str):
-    """The preset's Trainer (no callbacks) and its evaluator, as `gankit train` makes them."""
+    """The preset's loop (no callbacks) and its evaluator, as `gankit train` makes them."""
     cfg = resolve(preset)
     data = build_data(cfg)
     G, D = build_models_for(cfg, data)
-    return cfg, data, Trainer(cfg, data.source, G, D, out, CPU)
+    return cfg, data, gan_loop(cfg, data.source, G, D, out, CPU)
 
 
 def measure(preset: str, rounds: int) -> dict:
@@ -72,7 +71,9 @@ def measure(preset: str, rounds: int) -> dict:
                 trainer.train_step(log=(trainer.step + 1) % log_every == 0)
 
         def evaluate() -> None:
-            evaluator(eval_state(trainer.sampler, trainer.D, trainer.step, cfg, CPU))
+            evaluator(
+                eval_state(trainer.trainable.sampler, trainer.trainable.D, trainer.step, cfg, CPU)
+            )
 
         evaluate()  # warm: imports, cached floors
         times: dict[str, list[tuple[float, float]]] = {"steps": [], "eval": []}

@@ -1,11 +1,11 @@
-"""Overhead of gankit's Trainer over a minimal hand-written PyTorch GAN loop.
+"""Overhead of gankit's training loop over a minimal hand-written PyTorch GAN loop.
 
 Both loops train the gaussian-1d preset's nets (same initial weights, same optimizers, the same
 data and noise streams, so the same batches, the preset's k D-steps per G-step, its R1 penalty,
 its EMA of G and cosine schedule) with the nonsaturating loss; the hand-written loop writes that
 loss inline.
-The Trainer runs `Trainer.train_step` with the real logging cadence (``log`` every
-``log.every`` steps, as `Trainer.fit` calls it), without evaluations, snapshots or checkpoints
+The loop runs `Loop.train_step` with the real logging cadence (``log`` every
+``log.every`` steps, as `Loop.fit` calls it), without evaluations, snapshots or checkpoints
 (those are periodic I/O, not per-step overhead). Short rounds are interleaved (the order
 alternates) and the median per-round ratio is printed (with the ratio of the fastest rounds, less
 sensitive to a shared machine's load); the target is <= 1.10.
@@ -30,8 +30,8 @@ from gankit.data.sources import ToySource
 from gankit.data.toy import make_toy
 from gankit.nets.build import build_models
 from gankit.nets.latent import sample_noise
+from gankit.recipes.gan import gan_loop
 from gankit.train.optim import make_optimizer
-from gankit.train.trainer import Trainer
 
 TARGET = 1.10
 
@@ -98,13 +98,13 @@ def build(device):
     torch.manual_seed(cfg.train.seed)
     G, D = build_models(cfg.model, data.dim, data.sample, cfg.train.seed)
     tmp = tempfile.mkdtemp(prefix="gankit-bench-")
-    trainer = Trainer(cfg, ToySource(data), copy.deepcopy(G), copy.deepcopy(D), tmp, device)
+    trainer = gan_loop(cfg, ToySource(data), copy.deepcopy(G), copy.deepcopy(D), tmp, device)
     hand = HandLoop(cfg, data.sample, copy.deepcopy(G), copy.deepcopy(D), device)
     return cfg, trainer, hand
 
 
 def run_trainer(trainer, steps):
-    every = trainer.cfg.log.every
+    every = trainer.log_every
     for _ in range(steps):
         trainer.train_step(log=(trainer.step + 1) % every == 0)
 
@@ -139,8 +139,8 @@ def main():
     cfg, trainer, hand = build(device)
 
     # Same batches: both loops draw from identically seeded data and noise streams.
-    assert torch.equal(trainer.rngs["data"].get_state(), hand.rng_data.get_state())
-    assert torch.equal(trainer.rngs["noise"].get_state(), hand.rng_noise.get_state())
+    assert torch.equal(trainer.trainable.rngs["data"].get_state(), hand.rng_data.get_state())
+    assert torch.equal(trainer.trainable.rngs["noise"].get_state(), hand.rng_noise.get_state())
 
     run_trainer(trainer, 50)  # warm-up
     run_hand(hand, 50)

@@ -11,7 +11,7 @@ from reliability_kit import TOY
 from gankit import api, config, runs
 from gankit.cli import main
 from gankit.errors import Diverged
-from gankit.train.trainer import Trainer
+from gankit.recipes.gan import GanTrainable
 
 BLOW_UP = ["optim.name=sgd", "optim.lr_d=1e9", "optim.lr_g=1e9"]
 
@@ -75,16 +75,15 @@ def test_divergence_after_checkpoints_keeps_the_last_good_one(tmp_path, monkeypa
     there, checkpoints 5 and 10 stay, no checkpoint 15 is written; --resume with a new setting
     continues from step 10."""
     step_of_harm = 12
-    original = Trainer.generator_step
+    original = GanTrainable.after_update
 
-    def harmful(self, m, log):
-        stats = original(self, m, log)
-        if self.step + 1 == step_of_harm:
+    def harmful(self, phase, step):
+        original(self, phase, step)
+        if phase == "G" and step + 1 == step_of_harm:
             with torch.no_grad():
                 next(self.D.parameters()).fill_(float("nan"))
-        return stats
 
-    monkeypatch.setattr(Trainer, "generator_step", harmful)
+    monkeypatch.setattr(GanTrainable, "after_update", harmful)
     toml = tmp_path / "c.toml"
     toml.write_text(config.dumps(config.resolve(overrides=TOY)))
     run = tmp_path / "run"
@@ -100,7 +99,7 @@ def test_divergence_after_checkpoints_keeps_the_last_good_one(tmp_path, monkeypa
     rows = runs.read_metrics(run)
     assert rows[-1]["event"] == "diverged" and rows[-1]["step"] == step_of_harm
     assert not (run / "final_metrics.json").exists() and not (run / runs.LOCK).exists()
-    monkeypatch.setattr(Trainer, "generator_step", original)
+    monkeypatch.setattr(GanTrainable, "after_update", original)
     code, lines = _cli(
         capsys, "train", "--out", run, "--resume", "--set", "optim.lr_d=0.0005", "--quiet"
     )

@@ -13,9 +13,8 @@ import torch
 
 from gankit import config as config_mod
 from gankit.data.sources import build_data
-from gankit.recipes.gan import build_checked_models
+from gankit.recipes.gan import build_checked_models, gan_loop
 from gankit.train.schedules import lr_factor
-from gankit.train.trainer import Trainer
 
 
 def make_trainer(tmp_path, overrides=()):
@@ -26,13 +25,14 @@ def make_trainer(tmp_path, overrides=()):
     data = build_data(cfg)
     torch.manual_seed(0)
     g, d = build_checked_models(cfg, data)
-    return Trainer(cfg, data.source, g, d, tmp_path, torch.device("cpu"))
+    return gan_loop(cfg, data.source, g, d, tmp_path, torch.device("cpu"))
 
 
 def record_updates(trainer) -> list[str]:
     """Wraps both optimizers' ``step`` and the source's ``batch`` to record the order."""
     events: list[str] = []
-    for name, opt in (("D", trainer.opt_d), ("G", trainer.opt_g)):
+    gan = trainer.trainable
+    for name, opt in (("D", gan.opt_d), ("G", gan.opt_g)):
         original = opt.step
 
         def step(*args, _name=name, _original=original, **kwargs):
@@ -40,13 +40,13 @@ def record_updates(trainer) -> list[str]:
             return _original(*args, **kwargs)
 
         opt.step = step
-    batch = trainer.source.batch
+    batch = gan.source.batch
 
     def counted(n, generator):
         events.append("real")
         return batch(n, generator)
 
-    trainer.source.batch = counted
+    gan.source.batch = counted
     return events
 
 
@@ -67,8 +67,8 @@ def test_each_update_reads_fresh_latents(tmp_path, k):
     """k latent batches for D, one for G, per iteration: the noise stream advances k + 1 draws."""
     trainer = make_trainer(tmp_path, [f"game.d_steps={k}"])
     calls = []
-    latent = trainer._latent
-    trainer._latent = lambda n: calls.append(n) or latent(n)
+    latent = trainer.trainable.latent
+    trainer.trainable.latent = lambda n: calls.append(n) or latent(n)
     trainer.train_step(log=False)
     assert calls == [16] * (k + 1)
 
@@ -76,18 +76,19 @@ def test_each_update_reads_fresh_latents(tmp_path, k):
 def test_the_discriminator_sees_the_generator_of_this_iteration(tmp_path):
     """G is updated only after its k D-steps: D's steps of iteration t see G_t, not G_{t+1}."""
     trainer = make_trainer(tmp_path, ["game.d_steps=3"])
-    before = [p.detach().clone() for p in trainer.G.parameters()]
+    gan = trainer.trainable
+    before = [p.detach().clone() for p in gan.G.parameters()]
     seen = []
-    original = trainer.discriminator_step
+    original = gan.discriminator_loss
 
-    def spy(m, log):
-        seen.append(all(torch.equal(a, b) for a, b in zip(before, trainer.G.parameters())))
-        return original(m, log)
+    def spy(m):
+        seen.append(all(torch.equal(a, b) for a, b in zip(before, gan.G.parameters())))
+        return original(m)
 
-    trainer.discriminator_step = spy
+    gan.discriminator_loss = spy
     trainer.train_step(log=False)
     assert seen == [True, True, True]
-    assert not all(torch.equal(a, b) for a, b in zip(before, trainer.G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(before, gan.G.parameters()))
 
 
 # -------------------------------------------------------------------- schedules, by hand
@@ -136,16 +137,17 @@ def test_the_optimizers_receive_the_scheduled_rates(tmp_path, schedule):
         ],
     )
     seen = {}
-    original = trainer.opt_g.step
+    gan = trainer.trainable
+    original = gan.opt_g.step
 
     def step(*args, **kwargs):
         seen[trainer.step] = (
-            trainer.opt_d.param_groups[0]["lr"],
-            trainer.opt_g.param_groups[0]["lr"],
+            gan.opt_d.param_groups[0]["lr"],
+            gan.opt_g.param_groups[0]["lr"],
         )
         return original(*args, **kwargs)
 
-    trainer.opt_g.step = step
+    gan.opt_g.step = step
     rows = []
     for _ in range(110):
         rows.append(trainer.train_step(log=True))

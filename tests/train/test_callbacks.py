@@ -11,7 +11,7 @@ import torch
 
 from gankit import config as config_mod
 from gankit.data.sources import build_data
-from gankit.recipes.gan import build_checked_models
+from gankit.recipes.gan import build_checked_models, gan_loop
 from gankit.train.callbacks import (
     Callback,
     Checkpoints,
@@ -23,14 +23,15 @@ from gankit.train.callbacks import (
     StopOnDivergence,
     standard_callbacks,
 )
-from gankit.train.trainer import Trainer
 
 
 class FakeTrainer:
-    """What callbacks read of a trainer: the step, the config, stop() and save()."""
+    """What callbacks read of the loop: the step, the total, the trainable's progress keys,
+    stop() and save()."""
 
     def __init__(self, steps=10, end=None):
-        self.cfg = SimpleNamespace(train=SimpleNamespace(steps=steps))
+        self.total = steps
+        self.trainable = SimpleNamespace(progress=(("d", "d_loss"), ("g", "g_loss")))
         self.step = 0
         self.end = end or steps
         self.stopped_reason = None
@@ -159,7 +160,7 @@ def _trainer(tmp_path, callbacks, overrides=()):
     )
     data = build_data(cfg)
     g, d = build_checked_models(cfg, data)
-    return Trainer(cfg, data.source, g, d, tmp_path, torch.device("cpu"), callbacks)
+    return gan_loop(cfg, data.source, g, d, tmp_path, torch.device("cpu"), callbacks)
 
 
 def test_a_fit_calls_the_callbacks_in_order(tmp_path):

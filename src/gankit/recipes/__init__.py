@@ -15,7 +15,7 @@ from gankit import runs
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.recipes.adagan import AdaGanRecipe
-from gankit.recipes.base import LoadedRun, Recipe, TrainOptions
+from gankit.recipes.base import LoadedRun, Recipe, TrainOptions, run_loop
 from gankit.recipes.gan import GanRecipe
 
 RECIPES: dict[str, Recipe] = {"gan": GanRecipe(), "adagan": AdaGanRecipe()}
@@ -59,4 +59,5 @@ __all__ = [
     "load_run",
     "recipe_for",
     "register_recipe",
+    "run_loop",
 ]

@@ -22,6 +22,8 @@ from gankit.errors import GankitError
 from gankit.eval import evaluator_for
 from gankit.game.losses import d_readout, get_loss
 from gankit.nets.latent import eval_mode, generate, generated_classes
+from gankit.train.loop import Loop
+from gankit.train.schedules import schedule_of
 
 #: the seeds of a final evaluation's further draws (``log.final_draws``): seed + i * this
 DRAW_SEED_STRIDE = 7919
@@ -126,3 +128,17 @@ class LoadedRun:
         classes = generated_classes(self.generator, n)
         metrics = evaluator.final(samples, self.path if write else None, redraw, classes)
         return {"step": self.step, "samples": n, **metrics}
+
+
+def run_loop(config: Config, trainable, out: Path | None, device, callbacks=()) -> Loop:
+    """The `Loop` of ``trainable`` as ``config``'s ``train``, ``log`` and ``optim`` sections
+    say: its steps, logging cadence and learning-rate schedule."""
+    return Loop(
+        trainable,
+        config.train.steps,
+        out,
+        callbacks,
+        log_every=config.log.every,
+        lr_factor=schedule_of(config.optim, config.train.steps),
+        check_every_step=torch.device(device).type == "cpu",
+    )

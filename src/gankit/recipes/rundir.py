@@ -12,7 +12,7 @@ from pathlib import Path
 from gankit import runs
 from gankit.errors import Diverged, GankitWarning
 from gankit.recipes.base import TrainOptions
-from gankit.train.trainer import Divergence
+from gankit.train.loop import Divergence
 
 #: the advice of a divergence when the diagnosis gives none
 DEFAULT_ADVICE = "lower both learning rates, e.g. --set optim.lr_d=2e-4 --set optim.lr_g=2e-4"

@@ -1,7 +1,8 @@
-"""The loop: Algorithm 1 of Goodfellow et al. (2014) and the callbacks around it.
+"""The one training loop and what runs around it.
 
-`Trainer` (`gankit.train.trainer`) runs k D-steps per G-step and knows nothing of files beyond
-its checkpoints; `gankit.train.callbacks` log, evaluate, snapshot, checkpoint, show progress and
+`gankit.train.loop.Loop` trains any model family's `gankit.train.trainable.Trainable` (its
+modules, optimizers, random streams and phases; the family's objective owns its backward) and
+knows no player; `gankit.train.callbacks` log, evaluate, snapshot, checkpoint, show progress and
 stop on divergence. Learning-rate schedules are pure functions of the step
 (`gankit.train.schedules`), so that a resumed run is exact.
 """

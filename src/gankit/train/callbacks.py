@@ -1,12 +1,12 @@
 """What happens around Algorithm 1, one small callback per job.
 
-A callback sees the `~gankit.train.trainer.Trainer` at four points: ``on_fit_start``,
-``on_log(trainer, row)`` for each logged step (callbacks run in order and may add keys to the
+A callback sees the `~gankit.train.loop.Loop` at four points: ``on_fit_start``,
+``on_log(loop, row)`` for each logged step (callbacks run in order and may add keys to the
 row: evaluation before the log that writes it), ``on_step_end`` after every step, and
 ``on_fit_end`` (also when training raises). The standard order (`standard_callbacks`):
 
 1. `StopOnDivergence`: a non-finite number in the row marks it ``event = "diverged"`` and stops
-   training (no evaluation, no checkpoint of the broken weights; the trainer itself also checks
+   training (no evaluation, no checkpoint of the broken weights; the loop itself also checks
    the losses at every step and the weights before every checkpoint, and logs a diverged row
    at the step where it happens, logged or not);
 2. `Evaluation`: every ``log.eval_every`` steps and at the last, the evaluator's metrics join the
@@ -39,16 +39,16 @@ from gankit.config import Config
 class Callback:
     """No-op hooks; subclasses override what they need."""
 
-    def on_fit_start(self, trainer) -> None:
+    def on_fit_start(self, loop) -> None:
         pass
 
-    def on_log(self, trainer, row: dict) -> None:
+    def on_log(self, loop, row: dict) -> None:
         pass
 
-    def on_step_end(self, trainer) -> None:
+    def on_step_end(self, loop) -> None:
         pass
 
-    def on_fit_end(self, trainer) -> None:
+    def on_fit_end(self, loop) -> None:
         pass
 
 
@@ -64,20 +64,20 @@ def all_finite(row: dict) -> bool:
 class StopOnDivergence(Callback):
     """A non-finite loss, gradient or read-out stops training at once, marking the row."""
 
-    def on_log(self, trainer, row: dict) -> None:
+    def on_log(self, loop, row: dict) -> None:
         if not all_finite(row):
-            trainer.stop(f"non-finite loss or gradient at step {trainer.step}")
+            loop.stop(f"non-finite loss or gradient at step {loop.step}")
             row["event"] = "diverged"
 
 
-def evaluation_due(trainer, row: dict, every: int) -> bool:
+def evaluation_due(loop, row: dict, every: int) -> bool:
     """An evaluation step (every ``every`` steps and the last) whose row is not an event."""
-    step = trainer.step
-    return (step % every == 0 or step == trainer.cfg.train.steps) and row.get("event") is None
+    step = loop.step
+    return (step % every == 0 or step == loop.total) and row.get("event") is None
 
 
 class Evaluation(Callback):
-    """``row.update(evaluate(trainer))`` at evaluation steps, with the seconds it took as
+    """``row.update(evaluate(loop))`` at evaluation steps, with the seconds it took as
     ``eval_seconds`` (evaluation's share of a run's time); ``latest`` keeps the last result."""
 
     def __init__(self, evaluate: Callable[[object], dict[str, float]], every: int):
@@ -85,26 +85,26 @@ class Evaluation(Callback):
         self.every = every
         self.latest: dict[str, float] = {}
 
-    def on_log(self, trainer, row: dict) -> None:
-        if evaluation_due(trainer, row, self.every):
+    def on_log(self, loop, row: dict) -> None:
+        if evaluation_due(loop, row, self.every):
             started = time.perf_counter()
-            self.latest = self.evaluate(trainer)
+            self.latest = self.evaluate(loop)
             row.update(self.latest)
             row["eval_seconds"] = round(time.perf_counter() - started, 3)
 
 
 class Snapshots(Callback):
-    """``write(trainer)`` at evaluation steps (samples, D's read-out: the evaluator's files),
+    """``write(loop)`` at evaluation steps (samples, D's read-out: the evaluator's files),
     with the seconds it took as ``snapshot_seconds``."""
 
     def __init__(self, write: Callable[[object], None], every: int):
         self.write = write
         self.every = every
 
-    def on_log(self, trainer, row: dict) -> None:
-        if evaluation_due(trainer, row, self.every):
+    def on_log(self, loop, row: dict) -> None:
+        if evaluation_due(loop, row, self.every):
             started = time.perf_counter()
-            self.write(trainer)
+            self.write(loop)
             row["snapshot_seconds"] = round(time.perf_counter() - started, 3)
 
 
@@ -118,15 +118,15 @@ class MetricsLog(Callback):
         self.file: runs.LineLog | None = None
         self.started = 0.0
 
-    def on_fit_start(self, trainer) -> None:
+    def on_fit_start(self, loop) -> None:
         self.file = runs.LineLog(self.path).open()
         self.started = time.perf_counter()
 
-    def on_log(self, trainer, row: dict) -> None:
+    def on_log(self, loop, row: dict) -> None:
         row["time"] = round(time.perf_counter() - self.started, 3)
         self.file.write(json.dumps(row))
 
-    def on_fit_end(self, trainer) -> None:
+    def on_fit_end(self, loop) -> None:
         if self.file is not None:
             self.file.close()
             self.file = None
@@ -138,12 +138,13 @@ class LogHook(Callback):
     def __init__(self, fn: Callable[[dict], None]):
         self.fn = fn
 
-    def on_log(self, trainer, row: dict) -> None:
+    def on_log(self, loop, row: dict) -> None:
         self.fn(row)
 
 
 class Progress(Callback):
-    """A tqdm bar on a terminal: D's and G's losses and the evaluator's ``headline`` metric."""
+    """A tqdm bar on a terminal: the family's losses (`Trainable.progress`) and the
+    evaluator's ``headline`` metric."""
 
     def __init__(self, headline: str | None = None, enabled: bool = True):
         self.headline = headline
@@ -151,42 +152,42 @@ class Progress(Callback):
         self.bar = None
         self.shown: dict[str, str] = {}
 
-    def on_fit_start(self, trainer) -> None:
+    def on_fit_start(self, loop) -> None:
         if self.enabled and sys.stdout.isatty():
-            total = trainer.cfg.train.steps
-            self.bar = tqdm(total=total, initial=trainer.step, desc="train", dynamic_ncols=True)
+            total = loop.total
+            self.bar = tqdm(total=total, initial=loop.step, desc="train", dynamic_ncols=True)
 
-    def on_log(self, trainer, row: dict) -> None:
+    def on_log(self, loop, row: dict) -> None:
         if self.bar is None:
             return
-        for short, key in (("d", "d_loss"), ("g", "g_loss")):
+        for short, key in loop.trainable.progress:
             if isinstance(row.get(key), (int, float)):
                 self.shown[short] = f"{row[key]:.3f}"
         if self.headline and isinstance(row.get(self.headline), (int, float)):
             self.shown[self.headline] = f"{row[self.headline]:.4g}"
         self.bar.set_postfix(self.shown, refresh=False)
 
-    def on_step_end(self, trainer) -> None:
+    def on_step_end(self, loop) -> None:
         if self.bar is not None:
             self.bar.update(1)
 
-    def on_fit_end(self, trainer) -> None:
+    def on_fit_end(self, loop) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
 
 
 class Checkpoints(Callback):
-    """``trainer.save()`` every ``every`` steps and at the end of the fit (not after a stop)."""
+    """``loop.save()`` every ``every`` steps and at the end of the fit (not after a stop)."""
 
     def __init__(self, every: int):
         self.every = every
 
-    def on_step_end(self, trainer) -> None:
-        if trainer.stopped_reason:
+    def on_step_end(self, loop) -> None:
+        if loop.stopped_reason:
             return
-        if trainer.step % self.every == 0 or trainer.step == trainer.end:
-            trainer.save()
+        if loop.step % self.every == 0 or loop.step == loop.end:
+            loop.save()
 
 
 def standard_callbacks(

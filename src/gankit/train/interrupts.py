@@ -1,7 +1,7 @@
 """SIGINT and SIGTERM while training: finish the step, checkpoint it, then stop.
 
-`DeferredSignals` replaces both handlers for the duration of `Trainer.fit
-<gankit.train.trainer.Trainer.fit>`: the first signal is only noted (``received``), and the
+`DeferredSignals` replaces both handlers for the duration of `Loop.fit
+<gankit.train.loop.Loop.fit>`: the first signal is only noted (``received``), and the
 loop, at the end of the step in flight, writes a checkpoint at that step and raises
 `~gankit.errors.Interrupted` (exit code 130 / 143). A second signal raises at once, without a
 new checkpoint (``--resume`` then continues from the previous one). The handlers that were

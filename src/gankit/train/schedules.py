@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 SCHEDULES = ("constant", "linear", "cosine")
 
@@ -23,4 +24,17 @@ def lr_factor(step: int, total: int, schedule: str, warmup: int) -> float:
         factor *= 1.0 - progress
     elif schedule == "cosine":
         factor *= 0.5 * (1.0 + math.cos(math.pi * progress))
+    return factor
+
+
+def schedule_of(optim, total: int) -> Callable[[int], float]:
+    """``step -> factor`` of an ``optim`` config section (``schedule``, ``warmup``) over
+    ``total`` steps: what the loop multiplies every phase's base learning rate by."""
+    schedule, warmup = optim.schedule, optim.warmup
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule '{schedule}'; known: {', '.join(SCHEDULES)}")
+
+    def factor(step: int) -> float:
+        return lr_factor(step, total, schedule, warmup)
+
     return factor

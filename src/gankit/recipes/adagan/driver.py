@@ -42,7 +42,7 @@ from gankit.recipes.adagan.rounds import (
 )
 from gankit.recipes.base import TrainOptions
 from gankit.recipes.finish import finish, finish_diverged
-from gankit.recipes.gan import build_checked_models, build_models_for, make_trainer
+from gankit.recipes.gan import build_checked_models, build_models_for, make_loop
 from gankit.recipes.rundir import claim, diverged_error, record_resume
 
 
@@ -112,7 +112,7 @@ def _train_rounds(config, options, data, device, evaluator, config_text) -> bool
         torch.manual_seed(sub_config.train.seed)  # initial weights, as a GAN run's
         generator, discriminator = build_models_for(sub_config, source)
 
-        trainer = make_trainer(
+        loop = make_loop(
             sub_config,
             source,
             data,
@@ -124,19 +124,19 @@ def _train_rounds(config, options, data, device, evaluator, config_text) -> bool
             options.on_log,
         )  # the round's own evaluator: its evaluation streams follow the round's seed
         if sub_resume:
-            trainer.resume()
-        trainer.fit(stop_after=budget)
-        if trainer.divergence is not None:
-            row = {"step": (t - 1) * steps + trainer.step, "round": t, "event": "diverged"}
-            runs.append_metrics_row(out, {**row, "reason": trainer.divergence.reason})
+            loop.resume()
+        loop.fit(stop_after=budget)
+        if loop.divergence is not None:
+            row = {"step": (t - 1) * steps + loop.step, "round": t, "event": "diverged"}
+            runs.append_metrics_row(out, {**row, "reason": loop.divergence.reason})
             write_diagnosis(sub)
             finish_diverged(out)
-            raise diverged_error(out, trainer.divergence, where=sub)
-        if trainer.step < steps:
+            raise diverged_error(out, loop.divergence, where=sub)
+        if loop.step < steps:
             return False  # stopped early (stop_after): --resume continues here
 
         # The round is trained: add G_t, fit the ratio classifier against the new mixture.
-        components.append(trainer.sampler.eval())
+        components.append(loop.trainable.sampler.eval())
         betas.append(round_beta(t))
         mixture = mixture_of(components, betas, config).to(device)
         clf = fit_ratio_classifier(config, pool, mixture, sub_config.train.seed, device)

@@ -3,7 +3,8 @@ callbacks, load them back, sample them.
 
 A run trains in ``out``: the refusals (a remedy that does not fit the loss or the nets, a batch
 size D cannot split) come first, before anything is written; then the run directory, the
-`~gankit.train.trainer.Trainer` with the standard callbacks and the evaluator of the data's kind,
+`~gankit.train.loop.Loop` training a `~gankit.recipes.gan.step.GanTrainable` with the
+standard callbacks and the evaluator of the data's kind,
 and at the end the final evaluation, diagnosis, plots and report (`gankit.recipes.finish`).
 """
 
@@ -25,11 +26,12 @@ from gankit.game.game import Game
 from gankit.nets.build import batch_multiple, build_image_models, build_models
 from gankit.nets.conditional import ClassPrior
 from gankit.nets.latent import generate, generated_classes
-from gankit.recipes.base import LoadedRun, TrainOptions
+from gankit.recipes.base import LoadedRun, TrainOptions, run_loop
 from gankit.recipes.finish import finish, finish_diverged
+from gankit.recipes.gan.step import GanTrainable, Source
 from gankit.recipes.rundir import claim, diverged_error, record_resume
 from gankit.train.callbacks import standard_callbacks
-from gankit.train.trainer import Source, Trainer
+from gankit.train.loop import Loop
 
 
 def class_prior(data) -> ClassPrior | None:
@@ -102,7 +104,7 @@ def eval_state(
     )
 
 
-def make_trainer(
+def make_loop(
     config: Config,
     source: Source,
     data,
@@ -113,25 +115,42 @@ def make_trainer(
     progress: bool = True,
     on_log=None,
     evaluator=None,
-) -> Trainer:
-    """The `Trainer` of one run directory: minibatches from ``source`` (which may reweight the
-    data, as AdaGAN's rounds do), evaluation and snapshots against ``data`` by ``evaluator``
-    (default: the evaluator of its kind), the standard callbacks."""
+) -> Loop:
+    """The `Loop` of one run directory training G against D (`GanTrainable`): minibatches from
+    ``source`` (which may reweight the data, as AdaGAN's rounds do), evaluation and snapshots
+    against ``data`` by ``evaluator`` (default: the evaluator of its kind), the standard
+    callbacks."""
     evaluator = evaluator if evaluator is not None else evaluator_for(config, data, device)
 
-    def state(trainer: Trainer) -> EvalState:
-        return eval_state(trainer.sampler, trainer.D, trainer.step, config, device)
+    def state(loop: Loop) -> EvalState:
+        gan = loop.trainable
+        return eval_state(gan.sampler, gan.D, loop.step, config, device)
 
     callbacks = standard_callbacks(
         config,
         out,
-        evaluate=lambda trainer: evaluator(state(trainer)),
-        snapshot=lambda trainer: evaluator.snapshot(state(trainer), out),
+        evaluate=lambda loop: evaluator(state(loop)),
+        snapshot=lambda loop: evaluator.snapshot(state(loop), out),
         headline=evaluator.headline,
         progress=progress,
         on_log=on_log,
     )
-    return Trainer(config, source, generator, discriminator, out, device, callbacks)
+    return gan_loop(config, source, generator, discriminator, out, device, callbacks)
+
+
+def gan_loop(
+    config: Config,
+    source: Source,
+    generator: nn.Module,
+    discriminator: nn.Module,
+    out: Path | None,
+    device: torch.device,
+    callbacks=(),
+) -> Loop:
+    """The `Loop` of G against D on ``source`` with ``callbacks`` (none: the bare loop that
+    tests and benchmarks step by hand)."""
+    gan = GanTrainable(config, source, generator, discriminator, device)
+    return run_loop(config, gan, out, device, callbacks)
 
 
 def load_players(path: Path, config: Config, data) -> tuple[nn.Module, nn.Module, int]:
@@ -168,7 +187,7 @@ class GanRecipe:
         evaluator = evaluator_for(config, data, device)  # its refusals, before any write
         config_text = config_mod.dumps(config)
         with claim(options, config_text):
-            trainer = make_trainer(
+            loop = make_loop(
                 config,
                 data.source,
                 data,
@@ -181,13 +200,13 @@ class GanRecipe:
                 evaluator,
             )
             if resume:
-                step = trainer.resume()
+                step = loop.resume()
                 record_resume(out, config_text, step, options.changes)
-            trainer.fit(stop_after=options.stop_after)
-            if trainer.divergence is not None:
+            loop.fit(stop_after=options.stop_after)
+            if loop.divergence is not None:
                 finish_diverged(out)
-                raise diverged_error(out, trainer.divergence)
-            if trainer.step >= config.train.steps:
+                raise diverged_error(out, loop.divergence)
+            if loop.step >= config.train.steps:
                 finish(self.load(out, config))
         return out
 

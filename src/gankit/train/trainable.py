@@ -1,0 +1,80 @@
+"""What a model family hands the loop: a `Trainable`, its state and its phases.
+
+The loop (`gankit.train.loop.Loop`) knows no player. A family (the GAN's Algorithm 1, the VAE's
+ELBO, a classifier's cross-entropy) supplies a `Trainable`:
+
+* ``modules``, ``optimizers`` and ``rngs``: what a checkpoint holds, by name (the names are the
+  checkpoint's tensor prefixes, so they never change for a family once runs exist);
+* ``phases``: the optimizer updates of one training step, in order, each ``repeats`` times (the
+  GAN's k D-updates then one G-update; a VAE's one update);
+* ``accumulate_gradients(phase, log)``: the family's objective for that phase, which computes
+  its loss and calls ``backward`` itself (stylegan2-ada's ``accumulate_gradients(phase)``
+  pattern: lazy regularisation, gradient penalties and double backward stay the objective's
+  business); the loop zeroes the gradients before, and steps the phase's optimizer after;
+* ``after_update(phase, step)``: what follows an update (weight clipping, an EMA);
+* ``progress``: which keys of the logged row the progress line shows.
+
+Only the loop calls an optimizer's ``step`` (`tests/train/test_loop.py` checks the package).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass
+class Phase:
+    """One optimizer update of a training step.
+
+    ``name`` (``"D"``, ``"G"``, ``"model"``): what `Trainable.accumulate_gradients` is asked
+    for; ``optimizer`` and its base learning rate ``lr`` (times the schedule's factor, logged as
+    ``lr_key``); ``module``: whose gradient norm a logged step records as ``grad_key``;
+    ``repeats``: updates per training step (Algorithm 1's k)."""
+
+    name: str
+    optimizer: torch.optim.Optimizer
+    module: nn.Module
+    lr: float
+    lr_key: str = "lr"
+    grad_key: str = "grad_norm"
+    repeats: int = 1
+
+
+class Trainable(Protocol):
+    """A model family's side of the loop (see the module docstring)."""
+
+    #: the keys of the logged row the progress line shows, as ``(label, key)``
+    progress: tuple[tuple[str, str], ...]
+    #: the statistics whose non-finite value is a divergence, checked at every step on the CPU
+    loss_keys: tuple[str, ...]
+
+    @property
+    def modules(self) -> dict[str, nn.Module]: ...
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
+
+    @property
+    def rngs(self) -> dict[str, torch.Generator]: ...
+
+    @property
+    def phases(self) -> tuple[Phase, ...]: ...
+
+    def begin(self, step: int) -> None:
+        """Before the step's first phase (``step`` 0-based): schedules of the objective."""
+
+    def accumulate_gradients(self, phase: str, log: bool) -> dict[str, Tensor]:
+        """The phase's loss, its ``backward`` called; returns its statistics (tensors)."""
+
+    def after_update(self, phase: str, step: int) -> None:
+        """After the phase's optimizer step (``step`` 0-based, of the step in flight)."""
+
+    def extra_row(self) -> dict[str, float]:
+        """Numbers a logged row adds after the statistics (small nets' parameters)."""
+
+    def train(self, mode: bool = True) -> None:
+        """Every module in training (or eval) mode."""
