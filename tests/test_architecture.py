@@ -2,9 +2,10 @@
 
 `lint-imports` checks the layers, the absence of cycles, that reports and diagnoses never reach
 the training layers, and that nothing but the CIFAR unpickler imports pickle. These tests run it
-on the package, then on copies of the package with a deliberately upward import and a
-deliberate cycle added, which it must reject; and they read every module for function-level
-imports, which may only bring in a heavy third-party dependency, with its reason on the line.
+on the package, then on copies of the package with a deliberately upward import, a deliberate
+cycle, a report that imports the training loop and a pickle import beside the CIFAR unpickler
+added, which it must reject; and they read every module for function-level imports, which may
+only bring in a heavy third-party dependency, with its reason on the line.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ def lint_imports(src: Path, cwd: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def broken_contracts(result: subprocess.CompletedProcess) -> set[str]:
+    """The ids of the contracts ``lint-imports`` reports broken (read from its "Broken
+    contracts" section, where each broken contract's name heads its violations)."""
+    text = " ".join(result.stdout.split())  # lint-imports wraps long names
+    if "Broken contracts" not in text:
+        return set()
+    broken = text.split("Broken contracts", 1)[1]
+    return {c["id"] for c in CONTRACTS["contracts"] if " ".join(c["name"].split()) in broken}
 
 
 def copy_package(tmp_path: Path) -> Path:
@@ -62,6 +73,34 @@ def test_a_cycle_inside_a_package_is_refused(tmp_path):
     result = lint_imports(src, tmp_path)
     assert result.returncode != 0
     assert "No cycles are allowed in gankit.report" in result.stdout
+
+
+def test_a_report_that_imports_the_training_loop_breaks_readers(tmp_path):
+    """``readers``: a report reads run directories; importing gankit.train is refused (the
+    layers refuse it too, as every module ``readers`` forbids sits above report and diagnose:
+    ``readers`` states the intent, and would hold if the layers were ever reordered)."""
+    src = copy_package(tmp_path)
+    with open(src / "gankit" / "report" / "figures.py", "a") as fh:
+        fh.write("\nfrom gankit import train  # noqa: E402,F401  a reader that trains\n")
+    result = lint_imports(src, tmp_path)
+    assert result.returncode != 0
+    assert "readers" in broken_contracts(result), result.stdout
+    assert "gankit.report is not allowed to import gankit.train" in result.stdout
+    assert "gankit.report.figures -> gankit.train" in result.stdout
+
+
+def test_pickle_beside_the_cifar_unpickler_breaks_no_pickle(tmp_path):
+    """``no-pickle``: only gankit.data.datasets.cifar may import pickle, not even its
+    neighbour in gankit.data.datasets; no other contract minds."""
+    src = copy_package(tmp_path)
+    with open(src / "gankit" / "data" / "datasets" / "idx.py", "a") as fh:
+        fh.write("\nimport pickle  # noqa: E402,F401  deliberately outside the CIFAR unpickler\n")
+    result = lint_imports(src, tmp_path)
+    assert result.returncode != 0
+    assert broken_contracts(result) == {"no-pickle"}, result.stdout
+    assert "gankit is not allowed to import pickle" in result.stdout
+    assert "gankit.data.datasets.idx -> pickle" in result.stdout
+    assert "gankit.data.datasets.cifar -> pickle" not in result.stdout  # its one exception
 
 
 def test_a_function_level_import_is_seen_by_the_contract(tmp_path):

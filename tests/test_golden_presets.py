@@ -2,7 +2,13 @@
 when the digests were recorded (``tests/golden/presets.json``, recorded before the architecture
 refactor of issue 11): metrics.jsonl without wall-clock time, every checkpoint's tensors, the
 snapshots, the final metrics and the diagnosis. Re-record only for a change meant to alter the
-numbers: ``python tests/golden/digests.py --record PRESET``."""
+numbers: ``python tests/golden/digests.py --record PRESET``.
+
+The image presets are pinned too (recorded later, issue 20): the two digits presets on the
+shipped digits, the four that read ``data.path`` on tiny stand-ins of each format that the
+helper writes into the test's ``tmp_path`` (``tests/golden/image_data.py``), each with an empty
+``$GANKIT_CACHE`` there (its classifier feature space trained afresh): no real data, no user
+cache."""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ EXPECTED = json.loads(RECORD.read_text())
 
 @pytest.mark.parametrize("preset", sorted(EXPECTED))
 def test_preset_writes_the_recorded_numbers(preset, tmp_path):
-    found = run_digest(preset, tmp_path / preset)
+    found = run_digest(preset, tmp_path / preset, work=tmp_path / "work")
     expected = EXPECTED[preset]
     assert sorted(found) == sorted(expected), "the run directory holds other files"
     changed = [name for name in expected if found[name] != expected[name]]

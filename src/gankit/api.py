@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -33,23 +34,11 @@ SUMMARY_KEYS = (
 )
 #: image runs: the metrics of these families, in every feature space (``fid_digits``, ...)
 SUMMARY_PREFIXES = ("fid_", "precision_", "recall_", "one_nn_accuracy_", "classes_covered")
-#: what a resumed run cannot change with ``--set``: the nets' shapes, the data, the random
-#: streams and the optimizer's kind are in its checkpoints (a key, or a section ending in ".")
-FROZEN_ON_RESUME = (
-    "data.",
-    "model.",
-    "train.seed",
-    "optim.name",
-    "game.boost_rounds",
-    "game.diversity",
-)
-
-
 def _flat(config: Config) -> dict:
     """``{"optim.lr_d": 0.001, ...}``: every key of every section (tables stay whole)."""
     out = {}
     for key, value in config_mod.to_dict(config).items():
-        if isinstance(value, dict) and key not in ("params", "penalties"):
+        if isinstance(value, dict):
             out.update({f"{key}.{k}": v for k, v in value.items()})
         else:
             out[key] = value
@@ -61,7 +50,8 @@ def resumed_config(
 ) -> tuple[Config, tuple[str, ...]]:
     """``RUN/config.toml`` with ``overrides`` (``--set``) and ``shorthands`` (``--steps``)
     applied, and what they change (``"optim.lr_d: 1e+09 -> 0.0002"``); `GankitError` naming
-    the key when a change is one a checkpoint cannot follow (`FROZEN_ON_RESUME`)."""
+    the key when a change is one a checkpoint cannot follow (the recipe's
+    ``frozen_on_resume``)."""
     path = Path(run) / runs.CONFIG
 
     def resolve(overrides=(), shorthands=None) -> Config:
@@ -78,7 +68,7 @@ def resumed_config(
         return base, ()
     new = resolve(overrides, shorthands)
     old_flat, new_flat = _flat(base), _flat(new)
-    frozen = FROZEN_ON_RESUME + (("train.steps",) if base.game.boost_rounds > 0 else ())
+    frozen = recipes.recipe_for(base).frozen_on_resume
     changes = []
     for key, value in new_flat.items():
         if old_flat.get(key) == value:
@@ -90,6 +80,20 @@ def resumed_config(
             )
         changes.append(f"{key}: {old_flat.get(key)!r} -> {value!r}")
     return new, tuple(changes)
+
+
+@contextmanager
+def caller_state_kept():
+    """The caller's process as it was after a training: torch's thread count and the global
+    random state (CPU and CUDA) are restored, whatever the run set (``train.threads``, its
+    initial weights seeded from ``train.seed``)."""
+    threads = torch.get_num_threads()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def train(
@@ -132,8 +136,10 @@ def train(
     elif overrides or shorthands:
         raise GankitError("train: overrides and shorthands apply to a resumed run only")
     options = TrainOptions(out, resume, force, progress, stop_after, on_log, changes)
+    recipe = recipes.check_config(config)
     try:
-        return recipes.recipe_for(config).train(config, options)
+        with caller_state_kept():
+            return recipe.train(config, options)
     except Interrupted as exc:
         if exc.run is None and runs.is_run_dir(out):
             exc.run = out

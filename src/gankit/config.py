@@ -21,11 +21,9 @@ from typing import Any
 
 from gankit.errors import GankitError
 
-LOSSES = ("minimax", "nonsaturating", "wasserstein", "hinge", "least-squares")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "silu", "gelu")
 NOISES = ("uniform", "normal")
-SCHEDULES = ("constant", "linear", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
 D_INPUTS = ("samples", "moments")
@@ -33,8 +31,10 @@ ARCHS = ("mlp", "dirac", "dcgan")
 D_NORMS = ("batch", "none", "layer")
 FEATURES = ("auto", "digits", "classifier", "inception")
 RESIZE_FILTERS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
-#: model families (`gankit.recipes`); a GAN with game.boost_rounds > 0 trains as AdaGAN's rounds
-FAMILIES = ("gan",)
+# Names that a registry owns (model.family: `gankit.recipes.RECIPES`; game.loss:
+# `gankit.game.losses.LOSSES`; optim.schedule: `gankit.train.schedules.SCHEDULES`) are strings
+# here and are checked against their registry by `gankit.recipes.check_config`, before anything
+# is written: whatever is registered is selectable, and nothing else.
 
 # Upper bounds of sizes and counts: a typo such as 10**12 samples is refused with a line naming
 # the key, not met with an out-of-memory failure or an overflow later.
@@ -56,12 +56,17 @@ MAX_STEPS = 10**12
 MAX_SEED = 2**32 - 1
 
 
-def _choice(default, choices, doc):
+def choice(default, choices, doc):
+    """A key whose value is one of ``choices`` (a recipe's own section declares keys so too)."""
     return field(default=default, metadata={"choices": choices, "doc": doc})
 
 
-def _num(default, doc, lo=None, hi=None, lo_open=False):
+def number(default, doc, lo=None, hi=None, lo_open=False):
+    """A number in [``lo``, ``hi``] (``lo`` excluded where ``lo_open``)."""
     return field(default=default, metadata={"min": lo, "max": hi, "lo_open": lo_open, "doc": doc})
+
+
+_choice, _num = choice, number
 
 
 @dataclass
@@ -109,10 +114,13 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    family: str = _choice(
-        "gan",
-        FAMILIES,
-        "model family (gankit.recipes): gan (with game.boost_rounds > 0: AdaGAN's rounds)",
+    family: str = field(
+        default="gan",
+        metadata={
+            "doc": "model family, a name of the recipe registry (gankit.recipes): gan (with "
+            "game.boost_rounds > 0: AdaGAN's rounds), vae",
+            "registry": "recipes",
+        },
     )
     arch: str = _choice(
         "mlp",
@@ -200,7 +208,14 @@ class ModelConfig:
 
 @dataclass
 class GameConfig:
-    loss: str = _choice("nonsaturating", LOSSES, "the adversarial objective")
+    loss: str = field(
+        default="nonsaturating",
+        metadata={
+            "doc": "the adversarial objective, a name of gankit.game.losses: minimax, "
+            "nonsaturating, wasserstein, hinge, least-squares",
+            "registry": "losses",
+        },
+    )
     d_steps: int = _num(
         1, "k: discriminator steps per generator step (Algorithm 1)", lo=1, hi=MAX_COUNT
     )
@@ -267,7 +282,14 @@ class OptimConfig:
     momentum: float = _num(0.9, "SGD momentum", lo=0.0, hi=1.0)
     beta1: float = _num(0.5, "Adam beta1", lo=0.0, hi=1.0)
     beta2: float = _num(0.999, "Adam beta2 / RMSprop alpha", lo=0.0, hi=1.0)
-    schedule: str = _choice("constant", SCHEDULES, "learning-rate schedule over train.steps")
+    schedule: str = field(
+        default="constant",
+        metadata={
+            "doc": "learning-rate schedule over train.steps, a name of gankit.train.schedules: "
+            "constant, linear, cosine",
+            "registry": "schedules",
+        },
+    )
     warmup: int = _num(0, "linear learning-rate warm-up steps", lo=0, hi=MAX_STEPS)
 
 
@@ -338,6 +360,29 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    #: the sections a model family's recipe owns (`register_section`), by name: ``[vae]``
+    sections: dict = field(default_factory=dict, metadata={"section": True})
+
+    def section(self, name: str):
+        """The recipe-owned section ``name`` (its defaults where the config leaves it out)."""
+        if name in self.sections:
+            return self.sections[name]
+        return SECTIONS[name][0]()
+
+
+#: recipe-owned config sections: ``name -> (dataclass, model.family it belongs to)``
+SECTIONS: dict[str, tuple[type, str]] = {}
+
+
+def register_section(name: str, cls: type, family: str) -> None:
+    """A model family's own config section ``[name]`` (a dataclass of keys declared like the
+    sections here: type, default, range, doc), valid only with ``model.family = family``; the
+    recipe registers it when its module is imported."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"section '{name}' must be a dataclass")
+    if name in {f.name for f in dataclasses.fields(Config)} or name in SECTIONS:
+        raise ValueError(f"a config section named '{name}' already exists")
+    SECTIONS[name] = (cls, family)
 
 
 DEFAULT_PRESET = "gaussian-1d"
@@ -443,12 +488,46 @@ def _merge(base: dict, update: dict) -> dict:
 
 
 def from_dict(table: dict) -> Config:
-    """Validate a nested dict (as read from TOML) into a `Config`; defaults fill what is absent."""
-    return _build(Config, table)
+    """Validate a nested dict (as read from TOML) into a `Config`; defaults fill what is absent.
+
+    A recipe-owned section (`register_section`) is built from its own dataclass, and refused,
+    naming its key, unless ``model.family`` is the family it belongs to."""
+    if not isinstance(table, dict):
+        raise GankitError(f"config: expected a table, got {table!r}")
+    own = {k: v for k, v in table.items() if k in SECTIONS}
+    if "sections" in table:
+        raise _unknown_key("", "sections", _top_level_keys(), table["sections"], Config)
+    try:
+        config = _build(Config, {k: v for k, v in table.items() if k not in own})
+    except GankitError as exc:
+        if "unknown config key" in str(exc) and "(known: " in str(exc):
+            message = str(exc).split(" (known: ")[0]
+            raise GankitError(f"{message} (known: {', '.join(_top_level_keys())})") from None
+        raise
+    for name, value in own.items():
+        cls, family = SECTIONS[name]
+        if config.model.family != family:
+            first = next(iter(value), "") if isinstance(value, dict) and value else ""
+            key = f"{name}.{first}" if first else name
+            raise GankitError(
+                f"{key}: the [{name}] section is a setting of model.family = '{family}', "
+                f"not '{config.model.family}'"
+            )
+        config.sections[name] = _build(cls, value, name)
+    return config
+
+
+def _top_level_keys() -> list[str]:
+    return [f.name for f in dataclasses.fields(Config) if f.name != "sections"] + list(SECTIONS)
 
 
 def to_dict(config: Config) -> dict:
-    return dataclasses.asdict(config)
+    """The config as nested dicts, recipe-owned sections as top-level tables beside the
+    others (as TOML writes them)."""
+    table = dataclasses.asdict(config)
+    sections = table.pop("sections", {})
+    table.update(sections)
+    return table
 
 
 # ----------------------------------------------------------------------------- TOML
@@ -605,10 +684,13 @@ def resolve(
 
 
 def _leaves(config: Config) -> Iterator[tuple[str, dataclasses.Field, Any]]:
-    """``(key path, field, value)`` of every leaf key of ``config``, section by section."""
+    """``(key path, field, value)`` of every leaf key of ``config``, section by section (the
+    recipe-owned sections last, with their defaults where ``config`` has none)."""
 
     def walk(cls, prefix, instance):
         for f in dataclasses.fields(cls):
+            if f.metadata.get("section"):
+                continue
             typ = _type_of(cls, f.name)
             value = getattr(instance, f.name)
             if dataclasses.is_dataclass(typ):
@@ -616,23 +698,38 @@ def _leaves(config: Config) -> Iterator[tuple[str, dataclasses.Field, Any]]:
             else:
                 yield f"{prefix}{f.name}", f, value
 
-    return walk(Config, "", config)
+    yield from walk(Config, "", config)
+    for name, (cls, _) in SECTIONS.items():
+        yield from walk(cls, f"{name}.", config.section(name))
 
 
 #: the start of the doc of every key that only image data reads
 IMAGE_ONLY_DOC = "images:"
 
 
-def image_settings(config: Config) -> list[tuple[str, Any]]:
-    """``(key, value)`` of every image-only key (its doc starts with `IMAGE_ONLY_DOC`) that
-    ``config`` sets away from its default, in the order of the sections: what a toy run would
-    otherwise ignore without a word."""
+def changed_settings(config: Config, keys) -> list[tuple[str, Any]]:
+    """``(key, value)`` of every key of ``config`` that ``keys`` names (a key, or a prefix
+    ending in "." or "_") and that is set away from its default, in the order of the sections:
+    what a run that ignores those keys would otherwise ignore without a word."""
+    keys = tuple(keys)
     defaults = {key: value for key, _, value in _leaves(Config())}
     return [
         (key, value)
-        for key, f, value in _leaves(config)
-        if f.metadata.get("doc", "").startswith(IMAGE_ONLY_DOC) and value != defaults[key]
+        for key, _, value in _leaves(config)
+        if any(key == k or (k[-1] in "._" and key.startswith(k)) for k in keys)
+        and value != defaults[key]
     ]
+
+
+def image_settings(config: Config) -> list[tuple[str, Any]]:
+    """``(key, value)`` of every image-only key (its doc starts with `IMAGE_ONLY_DOC`) that
+    ``config`` sets away from its default: what a toy run would otherwise ignore."""
+    image_keys = [
+        key
+        for key, f, _ in _leaves(Config())
+        if f.metadata.get("doc", "").startswith(IMAGE_ONLY_DOC)
+    ]
+    return changed_settings(config, image_keys)
 
 
 def describe_keys() -> list[tuple[str, str, str]]:

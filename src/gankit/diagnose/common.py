@@ -9,7 +9,9 @@ from typing import Any
 
 from gankit.data.toy import toy_names
 
-TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+TRAIN_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "loss")
+#: the checks that read a discriminator: not applicable to a family without one (a VAE)
+ADVERSARIAL_CHECKS = ("vanishing_gradients", "non_convergence", "discriminator_overfit")
 PROBABILITY_LOSSES = ("minimax", "nonsaturating")
 
 
@@ -28,8 +30,19 @@ def finite(v) -> bool:
 
 
 def train_rows(rows: list[dict]) -> list[dict]:
-    """The rows logged by training (not the evaluations `gankit evaluate` appends)."""
-    return [r for r in rows if "step" in r and "d_loss" in r and r.get("event") != "evaluate"]
+    """The rows logged by training (not the evaluations `gankit evaluate` appends): a GAN's
+    (``d_loss``) or another family's (``loss``)."""
+    return [
+        r
+        for r in rows
+        if "step" in r and ("d_loss" in r or "loss" in r) and r.get("event") != "evaluate"
+    ]
+
+
+def adversarial(config) -> bool:
+    """Whether the run is a GAN (``model.family`` gan, the default), whose D the adversarial
+    checks read."""
+    return cfg_value(config, "model.family", "gan") == "gan"
 
 
 def total_steps(rows: list[dict], config) -> int:

@@ -67,10 +67,12 @@ import numpy as np
 from gankit.data.sources import build_toy
 from gankit.diagnose import advice, images
 from gankit.diagnose.common import (
+    ADVERSARIAL_CHECKS,
     OK,
     PROBABILITY_LOSSES,
     TRAIN_KEYS,
     Verdict,
+    adversarial,
     cfg_value,
     failed,
     failure,
@@ -582,6 +584,9 @@ def diagnose(rows: list[dict], config=None) -> dict[str, Any]:
         elif diverged.failure is not None:
             # after a blow-up the statistics of the other detectors are meaningless
             verdict = unchecked("the run diverged: what follows a blow-up cannot be read")
+        elif name in ADVERSARIAL_CHECKS and not adversarial(config):
+            family = cfg_value(config, "model.family")
+            verdict = unchecked(f"not applicable: model.family = {family} has no discriminator")
         else:
             verdict = check(rows, config)
         checks[name] = verdict.status

@@ -108,6 +108,9 @@ def stratified_classes(shares: Tensor, n: int) -> Tensor:
 def draw_classes(
     shares: Tensor, n: int, generator: torch.Generator | None = None, device=None
 ) -> Tensor:
-    """``(n,)`` int64 classes drawn i.i.d. from ``shares`` with ``generator`` (on ``device``)."""
-    probs = shares.to(device if device is not None else shares.device, torch.float32)
-    return torch.multinomial(probs, n, replacement=True, generator=generator)
+    """``(n,)`` int64 classes drawn i.i.d. from ``shares`` with ``generator`` (where it lives),
+    on ``device``."""
+    device = device if device is not None else shares.device
+    where = generator.device if generator is not None else device
+    probs = shares.to(where, torch.float32)
+    return torch.multinomial(probs, n, replacement=True, generator=generator).to(device)

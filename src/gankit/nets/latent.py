@@ -20,13 +20,17 @@ def sample_noise(
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """``(n, dim)`` noise: ``uniform`` on [-1, 1] (the classic demo's prior) or ``normal``."""
+    """``(n, dim)`` noise on ``device``: ``uniform`` on [-1, 1] (the classic demo's prior) or
+    ``normal``. It is drawn where ``generator`` lives (a stream draws on its own device) and
+    moved to ``device`` where that differs (an evaluation's CPU stream sampling a CUDA G)."""
+    where = generator.device if generator is not None else device
     if kind == "uniform":
-        u = torch.rand(n, dim, generator=generator, device=device)
-        return u.mul_(2.0).sub_(1.0)
-    if kind == "normal":
-        return torch.randn(n, dim, generator=generator, device=device)
-    raise ValueError(f"unknown noise '{kind}'; known: uniform, normal")
+        z = torch.rand(n, dim, generator=generator, device=where).mul_(2.0).sub_(1.0)
+    elif kind == "normal":
+        z = torch.randn(n, dim, generator=generator, device=where)
+    else:
+        raise ValueError(f"unknown noise '{kind}'; known: uniform, normal")
+    return z.to(device)
 
 
 def class_shares(generator: nn.Module):

@@ -2,7 +2,7 @@
 
 ``RECIPES`` maps a name to the recipe that builds, trains, loads and samples that family
 (`gankit.recipes.base.Recipe`). `recipe_name` reads it from the config: ``model.family``
-(``gan``; the classical baselines will add theirs), except that a GAN with
+(``gan``, ``vae``; the classical baselines will add theirs), except that a GAN with
 ``game.boost_rounds > 0`` is trained as AdaGAN's rounds (``adagan``).
 """
 
@@ -17,8 +17,10 @@ from gankit.errors import GankitError
 from gankit.recipes.adagan import AdaGanRecipe
 from gankit.recipes.base import LoadedRun, Recipe, TrainOptions, run_loop
 from gankit.recipes.gan import GanRecipe
+from gankit.recipes.vae import VaeRecipe
+from gankit.train.schedules import SCHEDULES
 
-RECIPES: dict[str, Recipe] = {"gan": GanRecipe(), "adagan": AdaGanRecipe()}
+RECIPES: dict[str, Recipe] = {"gan": GanRecipe(), "adagan": AdaGanRecipe(), "vae": VaeRecipe()}
 
 
 def register_recipe(name: str, recipe: Recipe) -> None:
@@ -44,11 +46,23 @@ def recipe_for(config: Config) -> Recipe:
     return RECIPES[name]
 
 
+def check_config(config: Config) -> Recipe:
+    """Every name ``config`` takes from a registry (``model.family``: `RECIPES`;
+    ``optim.schedule``: `gankit.train.schedules.SCHEDULES`; the family's own, such as the
+    GAN's ``game.loss``) and the family's refusals, each naming its key; returns the recipe."""
+    recipe = recipe_for(config)
+    if config.optim.schedule not in SCHEDULES:
+        known = ", ".join(SCHEDULES)
+        raise GankitError(f"optim.schedule: {config.optim.schedule!r} is not one of {known}")
+    recipe.check(config)
+    return recipe
+
+
 def load_run(path: str | Path) -> LoadedRun:
     """Load ``RUN``'s config and newest checkpoint (G's EMA when present) onto the CPU."""
     path = runs.require_run_dir(path)
     config = config_mod.resolve(config_file=path / runs.CONFIG)
-    return recipe_for(config).load(path, config)
+    return check_config(config).load(path, config)
 
 
 __all__ = [
@@ -56,6 +70,7 @@ __all__ = [
     "LoadedRun",
     "Recipe",
     "TrainOptions",
+    "check_config",
     "load_run",
     "recipe_for",
     "register_recipe",

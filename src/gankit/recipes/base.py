@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.data.checks import from_net
+from gankit.devices import fits_on
 from gankit.errors import GankitError
 from gankit.eval import evaluator_for
 from gankit.game.losses import d_readout, get_loss
@@ -48,9 +49,16 @@ class TrainOptions:
 
 
 class Recipe(Protocol):
-    """How to train and load one model family (see the module docstring)."""
+    """How to train and load one model family (see the module docstring).
+
+    ``frozen_on_resume``: the keys (or sections, ending in ".") that a resumed run cannot
+    change, because its checkpoints hold what they shape; ``check(config)``: the family's own
+    refusals (keys that mean nothing for it), before anything is written."""
 
     name: str
+    frozen_on_resume: tuple[str, ...]
+
+    def check(self, config: Config) -> None: ...
 
     def train(self, config: Config, options: TrainOptions) -> Path: ...
 
@@ -61,14 +69,15 @@ class Recipe(Protocol):
 class LoadedRun:
     """A trained run loaded back from its directory (newest checkpoint), on the CPU.
 
-    ``data``: the run's data (`gankit.data.sources.ToyData`, ...); ``generator``: G's EMA
-    where the run kept one, else G; ``discriminator``: D; ``step``: the checkpoint's step."""
+    ``data``: the run's data (`gankit.data.sources.ToyData`, ...); ``generator``: what samples
+    (G's EMA where the run kept one, else G; a VAE); ``discriminator``: D, None for a family
+    without one; ``step``: the checkpoint's step."""
 
     path: Path
     config: Config
     data: object
     generator: nn.Module
-    discriminator: nn.Module
+    discriminator: nn.Module | None
     step: int
 
     @property
@@ -107,7 +116,7 @@ class LoadedRun:
         """``(n,)`` D's read-out on points ``x`` (probabilities for the sigmoid losses); None for
         a D that judges sets, not points (minibatch layers, moments)."""
         d = self.discriminator
-        if not getattr(d, "pointwise", True):
+        if d is None or not getattr(d, "pointwise", True):
             return None
         with eval_mode(d):
             scores = d(x).float().reshape(-1)
@@ -142,3 +151,13 @@ def run_loop(config: Config, trainable, out: Path | None, device, callbacks=()) 
         lr_factor=schedule_of(config.optim, config.train.steps),
         check_every_step=torch.device(device).type == "cpu",
     )
+
+
+def place_data(data, device: torch.device) -> None:
+    """Move an image dataset's training source to ``device`` once where it fits
+    (`gankit.devices.fits_on`), so that minibatches are indexed there; toy sources draw on the
+    CPU, and a dataset too large stays there (each minibatch is copied over)."""
+    source = getattr(data, "source", None)
+    move = getattr(source, "to", None)
+    if move is not None and device.type != "cpu" and fits_on(device, source.nbytes):
+        move(device)

@@ -25,6 +25,8 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
+from gankit.data.batch import Batch
+
 
 @dataclass
 class Phase:
@@ -78,3 +80,21 @@ class Trainable(Protocol):
 
     def train(self, mode: bool = True) -> None:
         """Every module in training (or eval) mode."""
+
+
+class Source(Protocol):
+    """What minibatches are drawn from (`gankit.data.sources`); ``device`` (optional, default
+    the CPU): where it draws, and so where the stream that draws from it must live."""
+
+    def batch(self, n: int, generator: torch.Generator) -> Batch: ...
+
+
+def source_device(source) -> torch.device:
+    """Where ``source`` draws its minibatches (the CPU unless it says otherwise)."""
+    return getattr(source, "device", torch.device("cpu"))
+
+
+def stream(seed: int, index: int, device) -> torch.Generator:
+    """The ``index``-th named random stream of a run of ``seed``, on ``device``: each family
+    names its streams in a fixed order, and a checkpoint saves them by name."""
+    return torch.Generator(device=device).manual_seed(seed * 7919 + index)

@@ -167,6 +167,25 @@ class ImageSource:
         self._images = torch.from_numpy(np.ascontiguousarray(dataset.images))
         self._labels = None if dataset.labels is None else torch.from_numpy(dataset.labels)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the images are kept and minibatches are drawn (and so where the data stream
+        that indexes them must live)."""
+        return self._images.device
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the images take (what moving them to a device costs)."""
+        return self._images.numel() * self._images.element_size()
+
+    def to(self, device: torch.device | str) -> ImageSource:
+        """Keep the images (and labels) on ``device`` from now on: a GPU run moves a dataset
+        that fits once, and indexes it there instead of copying each minibatch over."""
+        self._images = self._images.to(device)
+        if self._labels is not None:
+            self._labels = self._labels.to(device)
+        return self
+
     def __len__(self) -> int:
         return self._images.shape[0]
 
@@ -191,7 +210,7 @@ class ImageSource:
         ``n < 1``."""
         if n < 1:
             raise GankitError(f"{self.dataset.name}: a batch needs n >= 1 examples, got n={n}")
-        index = torch.randint(len(self), (n,), generator=generator)
+        index = torch.randint(len(self), (n,), generator=generator, device=self.device)
         x = self._images[index]
         if x.dtype == torch.uint8:
             x = x.to(torch.float32) / 127.5 - 1.0

@@ -8,12 +8,15 @@ logits for the Inception Score and class histograms. `classifier_extractor` cach
 weights (``<key>.safetensors``) and a record (``<key>.json``: held-out accuracy, train size,
 seconds, architecture, weights hash) under ``$GANKIT_CACHE/classifiers`` (default
 ``~/.cache/gankit/classifiers``), keyed by a sha256 of the training images, labels, held-out
-images and every setting; the second use only loads. Files are written to a temporary name and
-moved into place with ``os.replace``; a corrupt or truncated file (checked against the weights
-hash) is ignored, retrained and replaced. Only safetensors and JSON are read: never pickle.
+images and every setting; the second use only loads. Files are written whole or not at all
+(`gankit.runs.atomic`: temporary file, fsync, rename; a failed write is a `RuntimeFailure` naming
+the file); a corrupt or truncated file (checked against the weights hash) is ignored, retrained
+and replaced. Only safetensors and JSON are read: never pickle.
 
-Training is deterministic given the seed on the CPU with a fixed number of threads (unless
-``max_seconds`` cuts it short), and leaves the caller's global torch RNG untouched.
+Training is the package's one loop (`gankit.train.loop.Loop`, without a run directory) running
+`ClassifierStep` under the one-cycle schedule (`gankit.train.schedules.one_cycle`). It is
+deterministic given the seed on the CPU with a fixed number of threads (unless ``max_seconds``
+cuts it short), and leaves the caller's global torch RNG untouched.
 
 Example::
 
@@ -26,9 +29,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,13 +37,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
 from gankit.data.checks import check_images, images_to_float01
 from gankit.errors import GankitError
 from gankit.metrics.features.cache import cache_key, data_hash, default_cache_dir
 from gankit.metrics.features.registry import Extractor, module_hash
+from gankit.runs.atomic import atomic_write_bytes, write_json
+from gankit.train.callbacks import Callback
+from gankit.train.loop import Loop
+from gankit.train.schedules import one_cycle
+from gankit.train.trainable import Phase
 
 CACHE_VERSION = 1
 MIN_IMAGE_SIZE = 8
@@ -271,15 +277,6 @@ def _random_shift(x: torch.Tensor, s: int, gen: torch.Generator) -> torch.Tensor
     return torch.gather(out, 3, cols)
 
 
-def _lr_factor(progress: float) -> float:
-    """One cycle: linear warm-up from 0.1 over the first 15 %, then cosine down to ~0."""
-    warm = 0.15
-    if progress < warm:
-        return 0.1 + 0.9 * progress / warm
-    t = min(1.0, (progress - warm) / (1.0 - warm))
-    return 0.5 * (1.0 + math.cos(math.pi * t)) + 1e-3
-
-
 @torch.no_grad()
 def _predict(net: nn.Module, images: torch.Tensor, device) -> torch.Tensor:
     preds = []
@@ -387,46 +384,137 @@ def train_classifier(
     return net, accuracy
 
 
+class ClassifierStep:
+    """The classifier's side of the loop (`gankit.train.trainable.Trainable`): one phase, the
+    cross-entropy of a minibatch. Each epoch (``steps_per_epoch`` steps) draws a permutation of
+    the training set from ``gen``; step k of the epoch takes its k-th slice of ``batch_size``
+    images, shifted at random (from ``gen`` too) by up to ``max_shift`` pixels. The epoch's
+    summed loss and image count (``loss_sum``, ``seen``) are what `EpochReport` reports."""
+
+    progress = (("loss", "loss"),)
+    loss_keys = ("loss",)
+
+    def __init__(self, net: nn.Module, xt, yt, s: dict, gen: torch.Generator, device):
+        self.net, self.xt, self.yt, self.s, self.gen, self.device = net, xt, yt, s, gen, device
+        self.n, self.bs = xt.shape[0], s["batch_size"]
+        self.steps_per_epoch = math.ceil(self.n / self.bs)
+        self.opt = torch.optim.AdamW(net.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
+        self._phases = (Phase("model", self.opt, net, s["lr"]),)
+        self.perm: torch.Tensor | None = None
+        self.start = 0
+        self.loss_sum, self.seen = 0.0, 0
+
+    @property
+    def modules(self) -> dict[str, nn.Module]:
+        return {"net": self.net}
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"opt": self.opt}
+
+    @property
+    def rngs(self) -> dict[str, torch.Generator]:
+        return {"data": self.gen}
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return self._phases
+
+    def train(self, mode: bool = True) -> None:
+        self.net.train(mode)
+
+    def begin(self, step: int) -> None:
+        k = step % self.steps_per_epoch
+        if k == 0:  # an epoch begins
+            self.net.train()
+            self.perm = torch.randperm(self.n, generator=self.gen)
+            self.loss_sum, self.seen = 0.0, 0
+        self.start = k * self.bs
+
+    def accumulate_gradients(self, phase: str, log: bool) -> dict[str, torch.Tensor]:
+        idx = self.perm[self.start : self.start + self.bs]
+        x = images_to_float01(self.xt[idx])
+        x = _random_shift(x, self.s["max_shift"], self.gen).to(self.device)
+        _, logits = self.net(x)
+        loss = nn.functional.cross_entropy(logits, self.yt[idx].to(self.device))
+        loss.backward()
+        self.loss_sum += loss.item() * idx.numel()
+        self.seen += idx.numel()
+        return {"loss": loss.detach()}
+
+    def after_update(self, phase: str, step: int) -> None:
+        pass
+
+    def extra_row(self) -> dict[str, float]:
+        return {}
+
+
+class TimeBudget(Callback):
+    """``max_seconds``: the schedule's progress is the larger of the steps' fraction and the
+    seconds' fraction (`fraction`, read at each step's start as the loop sets its rate), and the
+    fit stops after the step at whose end the seconds are spent. None: the steps' only."""
+
+    def __init__(self, total: int, max_seconds: float | None):
+        self.total, self.max_seconds = total, max_seconds
+        self.started = time.perf_counter()
+
+    def on_fit_start(self, loop) -> None:
+        self.started = time.perf_counter()
+
+    def fraction(self, step: int) -> float:
+        frac = step / self.total
+        if self.max_seconds is not None:
+            frac = max(frac, (time.perf_counter() - self.started) / self.max_seconds)
+        return frac
+
+    def on_step_end(self, loop) -> None:
+        if loop.step < loop.end and self.fraction(loop.step) >= 1.0:
+            loop.stop(f"max_seconds = {self.max_seconds} spent")
+
+
+class EpochReport(Callback):
+    """`_report` after each epoch (and after the part of one a stop leaves): its mean loss."""
+
+    def __init__(self, step: ClassifierStep, epochs: int, progress):
+        self.trainable, self.epochs, self.progress = step, epochs, progress
+        self.started = time.perf_counter()
+
+    def on_fit_start(self, loop) -> None:
+        self.started = time.perf_counter()
+
+    def on_step_end(self, loop) -> None:
+        t = self.trainable
+        if (loop.step % t.steps_per_epoch == 0 or loop.stopped_reason) and t.seen:
+            info = {
+                "epoch": (loop.step - 1) // t.steps_per_epoch + 1,
+                "epochs": self.epochs,
+                "loss": t.loss_sum / t.seen,
+                "seconds": time.perf_counter() - self.started,
+            }
+            t.loss_sum, t.seen = 0.0, 0
+            _report(self.progress, info)
+
+
 def _fit(net, xt, yt, s, gen, device, progress) -> None:
-    n, bs, epochs = xt.shape[0], s["batch_size"], s["epochs"]
-    total = epochs * math.ceil(n / bs)
-    opt = torch.optim.AdamW(net.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
-    start_time, step, done = time.perf_counter(), 0, False
-    for epoch in range(epochs):
-        net.train()
-        perm = torch.randperm(n, generator=gen)
-        loss_sum, seen = 0.0, 0
-        for start in range(0, n, bs):
-            frac = step / total
-            if s["max_seconds"] is not None:
-                frac = max(frac, (time.perf_counter() - start_time) / s["max_seconds"])
-            if frac >= 1.0:
-                done = True
-                break
-            for group in opt.param_groups:
-                group["lr"] = s["lr"] * _lr_factor(frac)
-            idx = perm[start : start + bs]
-            x = _random_shift(images_to_float01(xt[idx]), s["max_shift"], gen).to(device)
-            _, logits = net(x)
-            loss = nn.functional.cross_entropy(logits, yt[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * idx.numel()
-            seen += idx.numel()
-            step += 1
-        if seen:
-            _report(
-                progress,
-                {
-                    "epoch": epoch + 1,
-                    "epochs": epochs,
-                    "loss": loss_sum / seen,
-                    "seconds": time.perf_counter() - start_time,
-                },
-            )
-        if done:
-            break
+    """``s["epochs"]`` epochs of `ClassifierStep` through `gankit.train.loop.Loop`, under the
+    one-cycle schedule (`gankit.train.schedules.one_cycle`), at most ``s["max_seconds"]``."""
+    step = ClassifierStep(net, xt, yt, s, gen, device)
+    total = s["epochs"] * step.steps_per_epoch
+    budget = TimeBudget(total, s["max_seconds"])
+    report = EpochReport(step, s["epochs"], progress)
+    loop = Loop(
+        step,
+        total,
+        run_dir=None,
+        callbacks=(budget, report),
+        log_every=total,
+        lr_factor=lambda k: one_cycle(budget.fraction(k)),
+    )
+    loop.fit()
+    if loop.divergence is not None:
+        raise GankitError(
+            f"the feature classifier diverged at step {loop.step}: {loop.divergence.reason}"
+        )
 
 
 # ----------------------------------------------------------------------------- cache
@@ -435,27 +523,6 @@ def _fit(net, xt, yt, s, gen, device, progress) -> None:
 def default_classifier_dir() -> Path:
     """``$GANKIT_CACHE/classifiers`` or ``~/.cache/gankit/classifiers``."""
     return default_cache_dir().parent / "classifiers"
-
-
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _write_text(text: str) -> Callable[[str], None]:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    return write
 
 
 def _save(net: ClassifierNet, record: dict, weights: Path, record_path: Path) -> None:
@@ -467,8 +534,8 @@ def _save(net: ClassifierNet, record: dict, weights: Path, record_path: Path) ->
         "heldout_accuracy": f"{record['heldout_accuracy']:.6f}",
         "name": record["name"],
     }
-    _atomic_write(weights, lambda tmp: save_file(state, tmp, metadata=meta))
-    _atomic_write(record_path, _write_text(json.dumps(record, indent=2, sort_keys=True) + "\n"))
+    atomic_write_bytes(weights, save(state, metadata=meta))
+    write_json(record_path, record)
 
 
 def _load(weights: Path, record_path: Path, key: str, arch: dict):

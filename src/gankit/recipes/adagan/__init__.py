@@ -9,12 +9,18 @@ from gankit.config import Config
 from gankit.recipes.adagan.driver import train_rounds
 from gankit.recipes.adagan.loading import BoostedRun, load_boosted
 from gankit.recipes.base import TrainOptions
+from gankit.recipes.gan import GAN_FROZEN_ON_RESUME, check_gan_config
 
 
 class AdaGanRecipe:
     """A boosted GAN: ``game.boost_rounds = T`` rounds, each an ordinary GAN run."""
 
     name = "adagan"
+    #: a GAN's, and the rounds' length: each round's budget is train.steps
+    frozen_on_resume = (*GAN_FROZEN_ON_RESUME, "train.steps")
+
+    def check(self, config: Config) -> None:
+        check_gan_config(config)
 
     def train(self, config: Config, options: TrainOptions) -> Path:
         train_rounds(config, options)  # finishes the run once every round is done

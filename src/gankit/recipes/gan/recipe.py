@@ -19,19 +19,16 @@ from gankit import config as config_mod
 from gankit import runs
 from gankit.config import Config
 from gankit.data.sources import build_data
-from gankit.devices import pick_device
 from gankit.errors import GankitError
-from gankit.eval import EvalState, evaluator_for
 from gankit.game.game import Game
+from gankit.game.losses import get_loss
 from gankit.nets.build import batch_multiple, build_image_models, build_models
 from gankit.nets.conditional import ClassPrior
-from gankit.nets.latent import generate, generated_classes
 from gankit.recipes.base import LoadedRun, TrainOptions, run_loop
-from gankit.recipes.finish import finish, finish_diverged
-from gankit.recipes.gan.step import GanTrainable, Source
-from gankit.recipes.rundir import claim, diverged_error, record_resume
-from gankit.train.callbacks import standard_callbacks
+from gankit.recipes.gan.step import GanTrainable
+from gankit.recipes.training import loop_with_callbacks, train_run
 from gankit.train.loop import Loop
+from gankit.train.trainable import Source
 
 
 def class_prior(data) -> ClassPrior | None:
@@ -87,23 +84,6 @@ def build_checked_models(config: Config, data) -> tuple[nn.Module, nn.Module]:
     return generator, discriminator
 
 
-def eval_state(
-    generator: nn.Module, discriminator: nn.Module, step: int, config: Config, device
-) -> EvalState:
-    """What the evaluator reads of a GAN: G's samples in eval mode, D read through the loss."""
-
-    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
-        return generate(generator, config.model, n, rng, device)
-
-    def sample_classes(n: int) -> torch.Tensor | None:
-        return generated_classes(generator, n)
-
-    conditional = config.model.conditional
-    return EvalState(
-        sample, step, discriminator, config.game.loss, sample_classes if conditional else None
-    )
-
-
 def make_loop(
     config: Config,
     source: Source,
@@ -120,22 +100,8 @@ def make_loop(
     ``source`` (which may reweight the data, as AdaGAN's rounds do), evaluation and snapshots
     against ``data`` by ``evaluator`` (default: the evaluator of its kind), the standard
     callbacks."""
-    evaluator = evaluator if evaluator is not None else evaluator_for(config, data, device)
-
-    def state(loop: Loop) -> EvalState:
-        gan = loop.trainable
-        return eval_state(gan.sampler, gan.D, loop.step, config, device)
-
-    callbacks = standard_callbacks(
-        config,
-        out,
-        evaluate=lambda loop: evaluator(state(loop)),
-        snapshot=lambda loop: evaluator.snapshot(state(loop), out),
-        headline=evaluator.headline,
-        progress=progress,
-        on_log=on_log,
-    )
-    return gan_loop(config, source, generator, discriminator, out, device, callbacks)
+    gan = GanTrainable(config, source, generator, discriminator, device)
+    return loop_with_callbacks(config, gan, data, out, device, progress, on_log, evaluator)
 
 
 def gan_loop(
@@ -166,49 +132,42 @@ def load_players(path: Path, config: Config, data) -> tuple[nn.Module, nn.Module
     return generator.eval(), discriminator.eval(), step
 
 
+#: what a resumed GAN cannot change: the nets' shapes, the data, the random streams and the
+#: optimizer's kind are in its checkpoints (a key, or a section ending in ".")
+GAN_FROZEN_ON_RESUME = (
+    "data.",
+    "model.",
+    "train.seed",
+    "optim.name",
+    "game.boost_rounds",
+    "game.diversity",
+)
+def check_gan_config(config: Config) -> None:
+    """The names a GAN reads from a registry (``game.loss``: `gankit.game.losses.LOSSES`),
+    refused naming the key before anything is written."""
+    try:
+        get_loss(config.game.loss)
+    except ValueError as exc:
+        raise GankitError(f"game.loss: {exc}") from None
+
+
 class GanRecipe:
     """A GAN: G against D (see the module docstring)."""
 
     name = "gan"
+    frozen_on_resume = GAN_FROZEN_ON_RESUME
+
+    def check(self, config: Config) -> None:
+        check_gan_config(config)
 
     def train(self, config: Config, options: TrainOptions) -> Path:
-        """Train ``config`` as ``options`` say (resumed: ``config`` is the run's stored one,
-        with ``options.changes``); returns the run directory. Raises `Diverged` after writing
-        the diagnosis of a run that diverged, `Interrupted` after checkpointing a run stopped
-        by SIGINT/SIGTERM, `RunBusy` when another process writes ``out``."""
-        out, resume = Path(options.out), options.resume
-        runs.check_out(out, resume, options.force)
-        data = build_data(config)
-        device = pick_device(config.train.device)
-        if config.train.threads:
-            torch.set_num_threads(config.train.threads)
-        torch.manual_seed(config.train.seed)  # initial weights
-        generator, discriminator = build_checked_models(config, data)
-        evaluator = evaluator_for(config, data, device)  # its refusals, before any write
-        config_text = config_mod.dumps(config)
-        with claim(options, config_text):
-            loop = make_loop(
-                config,
-                data.source,
-                data,
-                generator,
-                discriminator,
-                out,
-                device,
-                options.progress,
-                options.on_log,
-                evaluator,
-            )
-            if resume:
-                step = loop.resume()
-                record_resume(out, config_text, step, options.changes)
-            loop.fit(stop_after=options.stop_after)
-            if loop.divergence is not None:
-                finish_diverged(out)
-                raise diverged_error(out, loop.divergence)
-            if loop.step >= config.train.steps:
-                finish(self.load(out, config))
-        return out
+        """Train G against D in ``options.out`` (`gankit.recipes.training.train_run`)."""
+
+        def prepare(data, device):
+            generator, discriminator = build_checked_models(config, data)
+            return lambda: GanTrainable(config, data.source, generator, discriminator, device)
+
+        return train_run(config, options, prepare, self.load)
 
     def load(self, path: Path, config: Config) -> LoadedRun:
         data = build_data(config)

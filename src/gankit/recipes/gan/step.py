@@ -16,33 +16,38 @@ minibatch then a latent batch; for the G-step a latent batch.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Protocol
 
 import torch
 from torch import nn
 
 from gankit.config import Config
 from gankit.data.batch import Batch, Latent
+from gankit.eval import EvalState
 from gankit.game.game import Game
 from gankit.nets.ema import EmaTracker, debiased_decay
-from gankit.nets.latent import class_shares, sample_latent
+from gankit.nets.latent import class_shares, generate, generated_classes, sample_latent
 from gankit.train.optim import make_optimizer
-from gankit.train.trainable import Phase
+from gankit.train.trainable import Phase, Source, source_device, stream
 
 #: the GAN's random streams, in the order their seeds are derived (``seed * 7919 + i``)
 RNG_STREAMS = ("data", "noise", "game")
 
 
-class Source(Protocol):
-    """What real minibatches are drawn from (`gankit.data.sources`); ``device`` (optional,
-    default the CPU): where it draws, and so where its random stream lives."""
+def eval_state(
+    generator: nn.Module, discriminator: nn.Module, step: int, config: Config, device
+) -> EvalState:
+    """What the evaluator reads of a GAN: G's samples in eval mode, D read through the loss."""
 
-    def batch(self, n: int, generator: torch.Generator) -> Batch: ...
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        return generate(generator, config.model, n, rng, device)
 
+    def sample_classes(n: int) -> torch.Tensor | None:
+        return generated_classes(generator, n)
 
-def stream(seed: int, index: int, device) -> torch.Generator:
-    """The ``index``-th named random stream of a run of ``seed``, on ``device``."""
-    return torch.Generator(device=device).manual_seed(seed * 7919 + index)
+    conditional = config.model.conditional
+    return EvalState(
+        sample, step, discriminator, config.game.loss, sample_classes if conditional else None
+    )
 
 
 class GanTrainable:
@@ -71,8 +76,7 @@ class GanTrainable:
         self.ema = EmaTracker(self.G) if config.model.ema > 0 else None
         self.G_ema = self.ema.module if self.ema is not None else None
         seed = config.train.seed
-        data_device = getattr(source, "device", torch.device("cpu"))
-        devices = {"data": data_device, "noise": device, "game": device}
+        devices = {"data": source_device(source), "noise": device, "game": device}
         self._rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
         self.game = Game(
             config.game,
@@ -109,6 +113,11 @@ class GanTrainable:
     @property
     def phases(self) -> tuple[Phase, ...]:
         return self._phases
+
+    def eval_state(self, step: int) -> EvalState:
+        """What the evaluator reads at ``step``: G's samples (its EMA where kept) in eval mode,
+        D read through the loss."""
+        return eval_state(self.sampler, self.D, step, self.cfg, self.device)
 
     @property
     def sampler(self) -> nn.Module:

@@ -1,0 +1,169 @@
+"""The VAE family (Kingma & Welling 2014): an encoder and a decoder trained on the ELBO by the
+same loop, run directory, evaluation, report and guarantees as the GANs.
+
+Points (the toys) get an MLP VAE with a Gaussian decoder in standard units fitted to the data;
+images a convolutional one (Gaussian or Bernoulli decoder, ``vae.likelihood``). Samples are
+the decoder's mean at ``z ~ N(0, I)`` (`gankit.nets.vae.VAE.sample`). The keys of ``[vae]``
+live with this recipe (`gankit.recipes.vae.config`); the GAN's keys (``game.*``, ``model.*``
+but ``model.family``, ``optim.lr_d``/``lr_g``, ``train.precision``/``channels_last``) mean
+nothing here and are refused, naming the key, when set away from their defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from gankit import runs
+from gankit.config import Config, changed_settings
+from gankit.data.sources import build_data
+from gankit.errors import GankitError
+from gankit.eval import EvalState
+from gankit.nets.vae import VAE, build_vae
+from gankit.recipes.base import LoadedRun, TrainOptions
+from gankit.recipes.training import train_run
+from gankit.recipes.vae.config import VaeConfig
+from gankit.recipes.vae.step import VaeTrainable
+
+#: points drawn (seeded by ``train.seed``) to fit a toy VAE's standard units
+STANDARDIZE_SAMPLES = 50_000
+#: settings of other families, refused for a VAE where set (a prefix ends with ".")
+NOT_FOR_A_VAE = (
+    "game.",
+    "model.arch",
+    "model.noise",
+    "model.noise_dim",
+    "model.g_",
+    "model.d_",
+    "model.activation",
+    "model.standardize",
+    "model.ema",
+    "model.generators",
+    "model.spectral_norm",
+    "model.minibatch_",
+    "model.pack",
+    "model.conditional",
+    "optim.lr_d",
+    "optim.lr_g",
+    "train.precision",
+    "train.channels_last",
+)
+
+
+def check_vae_config(config: Config) -> None:
+    """Refuse, naming the key, a setting that means nothing for a VAE (see `NOT_FOR_A_VAE`)."""
+    for key, value in changed_settings(config, NOT_FOR_A_VAE):
+        raise GankitError(
+            f"{key} = {value!r} means nothing for model.family = 'vae' (its own keys are "
+            "vae.*: latent_dim, width, depth, activation, likelihood, lr, kl_weight); "
+            f"leave {key} at its default"
+        )
+
+
+def build_vae_for(config: Config, data) -> VAE:
+    """The VAE of ``config`` for ``data``: convolutional for images, an MLP with standard
+    units fitted to the toy's points (seeded by ``train.seed``) otherwise."""
+    s: VaeConfig = config.section("vae")
+    images = getattr(data, "kind", "toy") == "images"
+    vae = build_vae(
+        "conv" if images else "mlp",
+        tuple(data.shape) if images else data.dim,
+        latent_dim=s.latent_dim,
+        width=s.width,
+        depth=s.depth,
+        likelihood=s.likelihood,
+        activation=s.activation,
+    )
+    if not images:
+        rng = torch.Generator().manual_seed(config.train.seed + 104729)
+        vae.standardize.fit(data.sample(STANDARDIZE_SAMPLES, rng).float())
+    return vae
+
+
+def vae_samples(vae: VAE, n: int, rng: torch.Generator, batch: int = 65536) -> Tensor:
+    """``(n, ...)`` float32 CPU samples of ``vae`` (the decoder's mean at prior draws of z,
+    drawn from ``rng`` where it lives, in batches of ``batch``)."""
+    param = next(vae.parameters())
+    out = []
+    with torch.no_grad():
+        for start in range(0, n, batch):
+            m = min(batch, n - start)
+            z = torch.randn((m, vae.latent_dim), generator=rng, device=rng.device)
+            z = z.to(param.device, param.dtype)
+            out.append(vae.decoder_mean(vae.decode(z)).float().cpu())
+    return torch.cat(out)
+
+
+def vae_eval_state(vae: VAE, step: int) -> EvalState:
+    """What the evaluator reads of a VAE: its samples; no discriminator to read out."""
+    return EvalState(lambda n, rng: vae_samples(vae, n, rng), step)
+
+
+class TrainedVae(VaeTrainable):
+    """The VAE's trainable with what the recipe's evaluation reads of it."""
+
+    def eval_state(self, step: int) -> EvalState:
+        return vae_eval_state(self.vae, step)
+
+
+@dataclass
+class VaeRun(LoadedRun):
+    """A trained VAE loaded back: ``generator`` is the VAE (sampled from its prior); it has no
+    discriminator and no classes to ask for."""
+
+    def sample(self, n: int, seed: int = 0, label: int | None = None) -> Tensor:
+        if n < 1:
+            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        if label is not None:
+            raise GankitError(
+                f"--class {label}: {self.path} is a VAE, which is not class-conditional"
+            )
+        return vae_samples(self.generator, n, torch.Generator().manual_seed(seed))
+
+
+class VaeRecipe:
+    """A VAE (see the module docstring)."""
+
+    name = "vae"
+    #: what a resumed run cannot change: the nets' shapes and the data and streams they follow
+    frozen_on_resume = (
+        "data.",
+        "train.seed",
+        "optim.name",
+        "vae.latent_dim",
+        "vae.width",
+        "vae.depth",
+        "vae.activation",
+        "vae.likelihood",
+    )
+
+    def check(self, config: Config) -> None:
+        check_vae_config(config)
+
+    def train(self, config: Config, options: TrainOptions) -> Path:
+        """Train the VAE in ``options.out`` (`gankit.recipes.training.train_run`)."""
+        self.check(config)
+
+        def prepare(data, device):
+            vae = build_vae_for(config, data)
+            return lambda: TrainedVae(config, data.source, vae, device)
+
+        return train_run(config, options, prepare, self.load)
+
+    def load(self, path: Path, config: Config) -> LoadedRun:
+        """The run's VAE from its newest intact checkpoint, in eval mode on the CPU (its data is
+        read for the evaluator and the toy's standard units)."""
+        data = build_data(config)
+        vae = build_vae_for(config, data)
+
+        def apply(source: Path, tensors: dict, extra: dict) -> None:
+            runs.restore(tensors, {}, {"vae": vae}, {}, {}, source=source)
+
+        step, _ = runs.restore_newest(path, apply)
+        return VaeRun(Path(path), config, data, vae.eval(), None, step)
+
+
+__all__ = ["VaeRecipe", "VaeRun", "build_vae_for"]
