@@ -13,21 +13,21 @@ from gankit.nets.mlp import Discriminator
 
 def test_batch_fields_share_their_rows_and_travel_together():
     x, y = torch.randn(4, 2), torch.arange(4)
-    b = Batch(x, y=y, labelled=torch.tensor([True, False, True, False]))
+    b = Batch(x, y=y)
     assert len(b) == 4
     moved = b.to("cpu")
-    assert torch.equal(moved.x, x) and torch.equal(moved.y, y) and moved.cond is None
+    assert torch.equal(moved.x, x) and torch.equal(moved.y, y)
     noisy = b.with_x(x + 1)
-    assert torch.equal(noisy.y, y) and torch.equal(noisy.labelled, b.labelled)
+    assert torch.equal(noisy.y, y)
     with pytest.raises(ValueError, match="Batch.y: 3 rows, but x has 4"):
         Batch(x, y=torch.arange(3))
 
 
 def test_latent_rows():
     lat = Latent(torch.randn(5, 3), y=torch.arange(5))
-    assert len(lat) == 5 and lat.codes is None
-    with pytest.raises(ValueError, match="Latent.codes"):
-        Latent(torch.randn(5, 3), codes=torch.randn(4, 2))
+    assert len(lat) == 5
+    with pytest.raises(ValueError, match="Latent.y: 4 rows, but z has 5"):
+        Latent(torch.randn(5, 3), y=torch.arange(4))
 
 
 def test_the_game_reads_a_batch_as_its_tensor():

@@ -34,6 +34,8 @@ SUMMARY_KEYS = (
 )
 #: image runs: the metrics of these families, in every feature space (``fid_digits``, ...)
 SUMMARY_PREFIXES = ("fid_", "precision_", "recall_", "one_nn_accuracy_", "classes_covered")
+
+
 def _flat(config: Config) -> dict:
     """``{"optim.lr_d": 0.001, ...}``: every key of every section (tables stay whole)."""
     out = {}

@@ -228,6 +228,13 @@ class GameConfig:
             "doc": "regularisers of D and weights, e.g. { gp = 10.0 } (gankit.game.penalties)"
         },
     )
+    penalty_every: int = _num(
+        1,
+        "lazy regularisation (Karras et al. 2020): game.penalties apply on every N-th D "
+        "update only, with their weights times N (1 = every update)",
+        lo=1,
+        hi=MAX_COUNT,
+    )
     label_smoothing: float = _num(
         0.0, "one-sided label smoothing: D's real target is 1 - this (sigmoid losses)", 0.0, 0.5
     )

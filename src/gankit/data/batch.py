@@ -1,9 +1,11 @@
 """What flows through the pipeline: a `Batch` of data and a `Latent` of the generator's input.
 
-Sources return a `Batch`; the trainer, the `~gankit.game.game.Game` and the evaluators pass
-batches and latents through untouched, so that a model family which needs labels (conditional
-GAN), codes (InfoGAN), a labelled subset (semi-supervised GAN) or a paired input (pix2pix) adds
-terms and heads, not a second code path. Toy sources return ``Batch(x)``.
+Sources return a `Batch`; the loop's families, the `~gankit.game.game.Game` and the evaluators
+pass batches and latents through untouched, so that a model family which needs labels (the
+conditional GAN's ``y``) adds terms and heads, not a second code path. Toy sources return
+``Batch(x)``. A field exists once a family reads it: InfoGAN's codes, the semi-supervised GAN's
+labelled mask and pix2pix's paired input join with their families (issue 24), each with a
+test of the family that reads it.
 """
 
 from __future__ import annotations
@@ -33,14 +35,11 @@ class Batch:
     """A minibatch of examples.
 
     ``x``: ``(n, dim)`` points or ``(n, C, H, W)`` images (pixels in [-1, 1] inside the nets);
-    ``y``: ``(n,)`` int64 class labels, where the data has them; ``cond``: ``(n, ...)`` a paired
-    input (pix2pix's source image); ``labelled``: ``(n,)`` bool, which examples may show their
-    label (semi-supervised training). Every field has the same number of rows."""
+    ``y``: ``(n,)`` int64 class labels, where the data has them. Every field has the same
+    number of rows."""
 
     x: Tensor
     y: Tensor | None = None
-    cond: Tensor | None = None
-    labelled: Tensor | None = None
 
     def __post_init__(self) -> None:
         _check_rows(self, "x")
@@ -58,11 +57,10 @@ class Batch:
 
 @dataclass(frozen=True)
 class Latent:
-    """The generator's input: noise ``z (n, noise_dim)``, and optionally InfoGAN's ``codes
-    (n, code_dim)`` and the class ``y (n,)`` a conditional generator is asked for."""
+    """The generator's input: noise ``z (n, noise_dim)``, and optionally the class ``y (n,)``
+    a conditional generator is asked for."""
 
     z: Tensor
-    codes: Tensor | None = None
     y: Tensor | None = None
 
     def __post_init__(self) -> None:

@@ -215,6 +215,11 @@ class Game:
         """Tell the game the trainer's step (0-based); schedules are pure functions of it."""
         self.step = step
 
+    def penalties_due(self, d_update: int) -> bool:
+        """Whether D's ``d_update``-th update (0-based, over the whole run) carries the
+        penalties: every one, or every ``game.penalty_every``-th (lazy regularisation)."""
+        return d_update % self.config.penalty_every == 0
+
     @property
     def noise_std(self) -> float:
         """Instance noise std (standard units) at the current step: 0 when off."""
@@ -265,14 +270,20 @@ class Game:
             d = LabelledDiscriminator(d, y)
         return AugmentedDiscriminator(d, self.augment) if self.augment is not None else d
 
-    def _d_objective(self, d, real: Batch, fake: Batch) -> tuple[Tensor, dict[str, Tensor]]:
-        """D's loss without detaching ``fake`` (the unrolled steps differentiate through it)."""
+    def _d_objective(
+        self, d, real: Batch, fake: Batch, penalize: bool = True
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss without detaching ``fake`` (the unrolled steps differentiate through it);
+        ``penalize``: with the penalties (lazy regularisation leaves them out on most updates,
+        and scales them by ``game.penalty_every`` where they apply)."""
         cfg = self.config
+        penalties = self.penalties if penalize else []
+        scale = float(cfg.penalty_every)
         d_fake = self._view(d, fake.y)
         d = self._view(d, real.y) if self.conditional else d_fake
         if cfg.instance_noise > 0:
             real, fake = self._noisy(d, real), self._noisy(d, fake)
-        if self.penalties:
+        if penalties:
             # Penalties that differentiate D at the real points reuse these scores (R1's
             # double backward then costs one forward pass less).
             real = real.with_x(real.x.detach().requires_grad_(True))
@@ -299,12 +310,12 @@ class Game:
         def d_cached(x: Tensor) -> Tensor:
             return real_scores if x is scored_real else d(x)
 
-        for penalty, weight in self.penalties:
+        for penalty, weight in penalties:
             # a conditional game keeps only penalties that read D at one side's own images
             d_penalty = d_fake if penalty.reads == "fake" and self.conditional else d_cached
             value = penalty.fn(d_penalty, real.x, fake.x, self.rng)
             stats[f"penalty_{penalty.name}"] = value.detach()
-            total = total + weight * value
+            total = total + (weight * scale) * value
         if fake_features is not None:
             ce = terms.identity_loss(d.identity(fake_features), self.n_generators)
             stats["diversity_d"] = ce.detach()
@@ -313,16 +324,22 @@ class Game:
         return total, stats
 
     def discriminator_loss(
-        self, d_fn: ScoreFn, real: Batch | Tensor, fake: Batch | Tensor
+        self,
+        d_fn: ScoreFn,
+        real: Batch | Tensor,
+        fake: Batch | Tensor,
+        d_update: int = 0,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss on a real and a generated minibatch (``fake`` is detached here).
 
         ``real``/``fake``: batches (or tensors) of ``(n, ...)`` in data units. Returns the
         scalar loss and detached statistics: ``d_real``/``d_fake`` (probabilities for sigmoid
         losses, raw scores otherwise), each penalty's value, and the remedies' terms where on.
-        With instance noise the losses and the penalties all see the noisy samples."""
+        With instance noise the losses and the penalties all see the noisy samples.
+        ``d_update``: the update's index over the run (0-based), for lazy regularisation."""
         fake = as_batch(fake)
-        return self._d_objective(d_fn, as_batch(real), fake.with_x(fake.x.detach()))
+        penalize = self.penalties_due(d_update)
+        return self._d_objective(d_fn, as_batch(real), fake.with_x(fake.x.detach()), penalize)
 
     def generator_loss(
         self, d_fn: ScoreFn, fake: Batch | Tensor, real: Batch | Tensor | None = None

@@ -56,10 +56,9 @@ def sample_latent(
 
 
 def run_generator(generator: nn.Module, latent: Latent) -> torch.Tensor:
-    """``G(z)``, with the latent's codes and class passed by keyword where it has them
-    (``G(z, codes=..., y=...)``), so that InfoGAN and conditional generators share the loop."""
-    extras = {k: v for k, v in (("codes", latent.codes), ("y", latent.y)) if v is not None}
-    return generator(latent.z, **extras)
+    """``G(z)``, with the latent's class passed by keyword where it has one (``G(z, y=...)``),
+    so that conditional and unconditional generators share the loop."""
+    return generator(latent.z) if latent.y is None else generator(latent.z, y=latent.y)
 
 
 @contextmanager

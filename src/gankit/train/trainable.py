@@ -14,7 +14,7 @@ ELBO, a classifier's cross-entropy) supplies a `Trainable`:
 * ``after_update(phase, step)``: what follows an update (weight clipping, an EMA);
 * ``progress``: which keys of the logged row the progress line shows.
 
-Only the loop calls an optimizer's ``step`` (`tests/train/test_loop.py` checks the package).
+Only the loop calls an optimizer's ``step`` (`tests/train/test_one_loop.py` checks the package).
 """
 
 from __future__ import annotations
@@ -54,17 +54,16 @@ class Trainable(Protocol):
     #: the statistics whose non-finite value is a divergence, checked at every step on the CPU
     loss_keys: tuple[str, ...]
 
+    #: the random streams by name (each on the device of what it draws)
+    rngs: dict[str, torch.Generator]
+    #: the optimizer updates of one step, in order
+    phases: tuple[Phase, ...]
+
     @property
     def modules(self) -> dict[str, nn.Module]: ...
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
-
-    @property
-    def rngs(self) -> dict[str, torch.Generator]: ...
-
-    @property
-    def phases(self) -> tuple[Phase, ...]: ...
 
     def begin(self, step: int) -> None:
         """Before the step's first phase (``step`` 0-based): schedules of the objective."""

@@ -2,23 +2,24 @@
 
 Following stylegan2-ada's ``metric_utils``: the key is a sha256 of the data (its bytes, shape
 and dtype), the extractor's identity (name, settings, weights hash) and any other settings;
-files are written to a temporary name and moved into place with ``os.replace``, so a crash or a
-concurrent writer never leaves a half-written file behind. Files are ``.npz`` of float64
+files are written whole or not at all (`gankit.runs.atomic`: temporary file, fsync, rename), so a
+crash or a concurrent writer never leaves a half-written file behind. Files are ``.npz`` of float64
 `GaussianStats` state (no pickle).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from gankit.metrics.streaming import GaussianStats
+from gankit.runs.atomic import atomic_write_bytes
 
 
 def default_cache_dir() -> Path:
@@ -40,16 +41,11 @@ def cache_key(**parts) -> str:
 
 
 def save_stats_atomic(stats: GaussianStats, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **stats.state_dict())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``stats`` as an ``.npz`` at ``path``, written whole or not at all
+    (`gankit.runs.atomic.atomic_write_bytes`; a failure is a `RuntimeFailure` naming ``path``)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **stats.state_dict())
+    atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def load_stats(path: Path) -> GaussianStats:

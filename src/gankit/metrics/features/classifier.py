@@ -388,8 +388,10 @@ class ClassifierStep:
     """The classifier's side of the loop (`gankit.train.trainable.Trainable`): one phase, the
     cross-entropy of a minibatch. Each epoch (``steps_per_epoch`` steps) draws a permutation of
     the training set from ``gen``; step k of the epoch takes its k-th slice of ``batch_size``
-    images, shifted at random (from ``gen`` too) by up to ``max_shift`` pixels. The epoch's
-    summed loss and image count (``loss_sum``, ``seen``) are what `EpochReport` reports."""
+    images, shifted at random (from ``gen`` too) by up to ``max_shift`` pixels. ``s``: the
+    settings (``batch_size``, ``lr``: the phase's base rate, ``weight_decay``, ``max_shift``).
+    The epoch's summed loss and image count (``loss_sum``, ``seen``) are what `EpochReport`
+    reports; ``last_loss``: the last step's."""
 
     progress = (("loss", "loss"),)
     loss_keys = ("loss",)
@@ -402,7 +404,7 @@ class ClassifierStep:
         self._phases = (Phase("model", self.opt, net, s["lr"]),)
         self.perm: torch.Tensor | None = None
         self.start = 0
-        self.loss_sum, self.seen = 0.0, 0
+        self.loss_sum, self.seen, self.last_loss = 0.0, 0, math.nan
 
     @property
     def modules(self) -> dict[str, nn.Module]:
@@ -438,7 +440,8 @@ class ClassifierStep:
         _, logits = self.net(x)
         loss = nn.functional.cross_entropy(logits, self.yt[idx].to(self.device))
         loss.backward()
-        self.loss_sum += loss.item() * idx.numel()
+        self.last_loss = loss.item()
+        self.loss_sum += self.last_loss * idx.numel()
         self.seen += idx.numel()
         return {"loss": loss.detach()}
 
@@ -450,49 +453,60 @@ class ClassifierStep:
 
 
 class TimeBudget(Callback):
-    """``max_seconds``: the schedule's progress is the larger of the steps' fraction and the
-    seconds' fraction (`fraction`, read at each step's start as the loop sets its rate), and the
-    fit stops after the step at whose end the seconds are spent. None: the steps' only."""
+    """The schedule's progress (`fraction`): the steps' fraction, or with ``max_seconds`` the
+    larger of it and the seconds' fraction, read before each step (at the fit's start, then at
+    the end of the step before); the fit stops when the seconds are spent."""
 
     def __init__(self, total: int, max_seconds: float | None):
         self.total, self.max_seconds = total, max_seconds
-        self.started = time.perf_counter()
+        self.started = 0.0  # set when the fit starts
+        self.spent = 0.0  # the seconds' fraction read before the coming step
+
+    def _read(self) -> None:
+        if self.max_seconds is not None:
+            self.spent = (time.perf_counter() - self.started) / self.max_seconds
 
     def on_fit_start(self, loop) -> None:
         self.started = time.perf_counter()
+        self._read()
 
     def fraction(self, step: int) -> float:
-        frac = step / self.total
-        if self.max_seconds is not None:
-            frac = max(frac, (time.perf_counter() - self.started) / self.max_seconds)
-        return frac
+        """The progress at ``step`` (0-based): what the loop's ``lr_factor(step)`` reads."""
+        return max(step / self.total, self.spent)
 
     def on_step_end(self, loop) -> None:
-        if loop.step < loop.end and self.fraction(loop.step) >= 1.0:
-            loop.stop(f"max_seconds = {self.max_seconds} spent")
+        if loop.step < loop.end:
+            self._read()
+            if self.fraction(loop.step) >= 1.0:
+                loop.stop(f"max_seconds = {self.max_seconds} spent")
 
 
 class EpochReport(Callback):
-    """`_report` after each epoch (and after the part of one a stop leaves): its mean loss."""
+    """`_report` after each epoch, with its mean loss and the seconds since the fit's start
+    (``budget.started``); after a stop, for the part of an epoch done. Runs before ``budget``."""
 
-    def __init__(self, step: ClassifierStep, epochs: int, progress):
-        self.trainable, self.epochs, self.progress = step, epochs, progress
-        self.started = time.perf_counter()
+    def __init__(self, step: ClassifierStep, epochs: int, progress, budget: TimeBudget):
+        self.trainable, self.epochs, self.progress, self.budget = step, epochs, progress, budget
 
-    def on_fit_start(self, loop) -> None:
-        self.started = time.perf_counter()
-
-    def on_step_end(self, loop) -> None:
+    def _report(self, loop) -> None:
         t = self.trainable
-        if (loop.step % t.steps_per_epoch == 0 or loop.stopped_reason) and t.seen:
+        if t.seen:
             info = {
                 "epoch": (loop.step - 1) // t.steps_per_epoch + 1,
                 "epochs": self.epochs,
                 "loss": t.loss_sum / t.seen,
-                "seconds": time.perf_counter() - self.started,
+                "seconds": time.perf_counter() - self.budget.started,
             }
             t.loss_sum, t.seen = 0.0, 0
             _report(self.progress, info)
+
+    def on_step_end(self, loop) -> None:
+        if loop.step % self.trainable.steps_per_epoch == 0:
+            self._report(loop)
+
+    def on_fit_end(self, loop) -> None:
+        if loop.stopped_reason and loop.divergence is None:
+            self._report(loop)
 
 
 def _fit(net, xt, yt, s, gen, device, progress) -> None:
@@ -501,12 +515,12 @@ def _fit(net, xt, yt, s, gen, device, progress) -> None:
     step = ClassifierStep(net, xt, yt, s, gen, device)
     total = s["epochs"] * step.steps_per_epoch
     budget = TimeBudget(total, s["max_seconds"])
-    report = EpochReport(step, s["epochs"], progress)
+    report = EpochReport(step, s["epochs"], progress, budget)
     loop = Loop(
         step,
         total,
         run_dir=None,
-        callbacks=(budget, report),
+        callbacks=(report, budget),
         log_every=total,
         lr_factor=lambda k: one_cycle(budget.fraction(k)),
     )

@@ -42,8 +42,9 @@ from gankit.recipes.adagan.rounds import (
 )
 from gankit.recipes.base import TrainOptions
 from gankit.recipes.finish import finish, finish_diverged
-from gankit.recipes.gan import build_checked_models, build_models_for, make_loop
+from gankit.recipes.gan import GanTrainable, build_checked_models, build_models_for
 from gankit.recipes.rundir import claim, diverged_error, record_resume
+from gankit.recipes.training import loop_with_callbacks
 
 
 def train_rounds(config: Config, options: TrainOptions) -> bool:
@@ -112,17 +113,11 @@ def _train_rounds(config, options, data, device, evaluator, config_text) -> bool
         torch.manual_seed(sub_config.train.seed)  # initial weights, as a GAN run's
         generator, discriminator = build_models_for(sub_config, source)
 
-        loop = make_loop(
-            sub_config,
-            source,
-            data,
-            generator,
-            discriminator,
-            sub,
-            device,
-            options.progress,
-            options.on_log,
-        )  # the round's own evaluator: its evaluation streams follow the round's seed
+        gan = GanTrainable(sub_config, source, generator, discriminator, device)
+        # the round's own evaluator: its evaluation streams follow the round's seed
+        loop = loop_with_callbacks(
+            sub_config, gan, data, sub, device, options.progress, options.on_log
+        )
         if sub_resume:
             loop.resume()
         loop.fit(stop_after=budget)

@@ -9,9 +9,12 @@ from torch import nn
 
 from gankit.config import Config
 from gankit.data.weighted import WeightedPool
+from gankit.errors import GankitError
 from gankit.nets.boosted import BoostedMixture
 from gankit.nets.mlp import discriminator_mlp
+from gankit.train.loop import Loop
 from gankit.train.optim import make_optimizer
+from gankit.train.trainable import Phase
 
 #: Steps of the per-round density-ratio classifier (at most ``train.steps``, so tiny debug runs
 #: stay tiny), with D's architecture, Adam at ``optim.lr_d``, batches of ``train.batch_size``.
@@ -25,6 +28,58 @@ def ratio_classifier(config: Config, dim: int) -> nn.Module:
     return discriminator_mlp(dim, m.d_width, m.d_depth, m.activation)
 
 
+class RatioStep:
+    """The ratio classifier's side of the loop (`gankit.train.trainable.Trainable`): one phase,
+    the logistic loss of a minibatch of the pool (uniformly, label 1) and one of the mixture
+    (label 0), both drawn from one stream ``rng``, the pool's first."""
+
+    progress = (("loss", "loss"),)
+    loss_keys = ("loss",)
+
+    def __init__(self, clf, opt, lr: float, source, mixture, rng, batch: int, device):
+        self.clf, self.opt, self.source, self.mixture = clf, opt, source, mixture
+        self.rng, self.batch, self.device = rng, batch, device
+        self._phases = (Phase("classifier", opt, clf, lr),)
+
+    @property
+    def modules(self) -> dict[str, nn.Module]:
+        return {"classifier": self.clf}
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"opt": self.opt}
+
+    @property
+    def rngs(self) -> dict[str, torch.Generator]:
+        return {"data": self.rng}
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return self._phases
+
+    def train(self, mode: bool = True) -> None:
+        self.clf.train(mode)
+
+    def begin(self, step: int) -> None:
+        pass
+
+    def accumulate_gradients(self, phase: str, log: bool) -> dict[str, torch.Tensor]:
+        real = self.source.sample(self.batch, self.rng).to(self.device)
+        fake = self.mixture.sample(self.batch, self.rng, self.device).to(self.device)
+        lr, lf = self.clf(real).reshape(-1), self.clf(fake).reshape(-1)
+        loss = F.binary_cross_entropy_with_logits(
+            lr, torch.ones_like(lr)
+        ) + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
+        loss.backward()
+        return {"loss": loss.detach()}
+
+    def after_update(self, phase: str, step: int) -> None:
+        pass
+
+    def extra_row(self) -> dict[str, float]:
+        return {}
+
+
 def fit_ratio_classifier(
     config: Config,
     pool: torch.Tensor,
@@ -34,7 +89,9 @@ def fit_ratio_classifier(
     steps: int | None = None,
 ) -> nn.Module:
     """A fresh classifier of the pool (uniformly, label 1) against the mixture (label 0), trained
-    with the logistic loss, as the paper does each round. Returns it in eval mode.
+    with the logistic loss (`RatioStep`, through `gankit.train.loop.Loop` without a run
+    directory), as the paper does each round. Returns it in eval mode; a `GankitError` if its
+    loss stops being finite.
 
     Why fresh rather than the round's own D: that D separated the *reweighted* pool from G_t
     alone, not the data from the whole mixture, and under the hinge or Wasserstein losses its
@@ -46,21 +103,20 @@ def fit_ratio_classifier(
     if config.model.standardize:
         clf.standardize.fit(pool)
     clf = clf.to(device).train()
-    opt = make_optimizer(clf.parameters(), config.optim.lr_d, config.optim)
+    lr = config.optim.lr_d
+    opt = make_optimizer(clf.parameters(), lr, config.optim)
     rng = torch.Generator(device=device).manual_seed(seed + CLASSIFIER_SEED_OFFSET)
-    source = WeightedPool(pool)
     batch = config.train.batch_size
     steps = steps if steps is not None else max(1, min(CLASSIFIER_STEPS, config.train.steps))
-    for _ in range(steps):
-        real = source.sample(batch, rng).to(device)
-        fake = mixture.sample(batch, rng, device).to(device)
-        lr, lf = clf(real).reshape(-1), clf(fake).reshape(-1)
-        loss = F.binary_cross_entropy_with_logits(
-            lr, torch.ones_like(lr)
-        ) + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    step = RatioStep(clf, opt, lr, WeightedPool(pool), mixture, rng, batch, device)
+    device = torch.device(device)
+    loop = Loop(step, steps, run_dir=None, log_every=steps, check_every_step=device.type == "cpu")
+    loop.fit()
+    if loop.divergence is not None:
+        raise GankitError(
+            f"AdaGAN's density-ratio classifier diverged at step {loop.step}: "
+            f"{loop.divergence.reason}"
+        )
     return clf.eval()
 
 

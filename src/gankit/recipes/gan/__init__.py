@@ -10,7 +10,6 @@ from gankit.recipes.gan.recipe import (
     class_prior,
     gan_loop,
     load_players,
-    make_loop,
     run_loop,
 )
 from gankit.recipes.gan.step import GanTrainable, eval_state
@@ -26,6 +25,5 @@ __all__ = [
     "eval_state",
     "gan_loop",
     "load_players",
-    "make_loop",
     "run_loop",
 ]

@@ -26,7 +26,7 @@ from gankit.nets.build import batch_multiple, build_image_models, build_models
 from gankit.nets.conditional import ClassPrior
 from gankit.recipes.base import LoadedRun, TrainOptions, run_loop
 from gankit.recipes.gan.step import GanTrainable
-from gankit.recipes.training import loop_with_callbacks, train_run
+from gankit.recipes.training import train_run
 from gankit.train.loop import Loop
 from gankit.train.trainable import Source
 
@@ -84,26 +84,6 @@ def build_checked_models(config: Config, data) -> tuple[nn.Module, nn.Module]:
     return generator, discriminator
 
 
-def make_loop(
-    config: Config,
-    source: Source,
-    data,
-    generator: nn.Module,
-    discriminator: nn.Module,
-    out: Path,
-    device: torch.device,
-    progress: bool = True,
-    on_log=None,
-    evaluator=None,
-) -> Loop:
-    """The `Loop` of one run directory training G against D (`GanTrainable`): minibatches from
-    ``source`` (which may reweight the data, as AdaGAN's rounds do), evaluation and snapshots
-    against ``data`` by ``evaluator`` (default: the evaluator of its kind), the standard
-    callbacks."""
-    gan = GanTrainable(config, source, generator, discriminator, device)
-    return loop_with_callbacks(config, gan, data, out, device, progress, on_log, evaluator)
-
-
 def gan_loop(
     config: Config,
     source: Source,
@@ -142,6 +122,8 @@ GAN_FROZEN_ON_RESUME = (
     "game.boost_rounds",
     "game.diversity",
 )
+
+
 def check_gan_config(config: Config) -> None:
     """The names a GAN reads from a registry (``game.loss``: `gankit.game.losses.LOSSES`),
     refused naming the key before anything is written."""

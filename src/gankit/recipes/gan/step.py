@@ -77,10 +77,10 @@ class GanTrainable:
         self.G_ema = self.ema.module if self.ema is not None else None
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device, "game": device}
-        self._rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
+        self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
         self.game = Game(
             config.game,
-            generator=self._rngs["game"],
+            generator=self.rngs["game"],
             model=config.model,
             total_steps=config.train.steps,
         )
@@ -88,7 +88,8 @@ class GanTrainable:
         o = config.optim
         self.opt_d = make_optimizer(self.D.parameters(), o.lr_d, o)
         self.opt_g = make_optimizer(self.G.parameters(), o.lr_g, o)
-        self._phases = (
+        self.d_update = 0
+        self.phases = (
             Phase("D", self.opt_d, self.D, o.lr_d, "lr_d", "grad_norm_d", config.game.d_steps),
             Phase("G", self.opt_g, self.G, o.lr_g, "lr_g", "grad_norm_g"),
         )
@@ -105,14 +106,6 @@ class GanTrainable:
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"opt_d": self.opt_d, "opt_g": self.opt_g}
-
-    @property
-    def rngs(self) -> dict[str, torch.Generator]:
-        return self._rngs
-
-    @property
-    def phases(self) -> tuple[Phase, ...]:
-        return self._phases
 
     def eval_state(self, step: int) -> EvalState:
         """What the evaluator reads at ``step``: G's samples (its EMA where kept) in eval mode,
@@ -132,11 +125,11 @@ class GanTrainable:
 
     def latent(self, n: int) -> Latent:
         """``n`` latents from the noise stream (with a conditional G's classes)."""
-        return sample_latent(n, self.cfg.model, self._rngs["noise"], self.device, self._shares)
+        return sample_latent(n, self.cfg.model, self.rngs["noise"], self.device, self._shares)
 
     def real(self, m: int) -> Batch:
         """A real minibatch of ``m`` from the data stream, on the run's device."""
-        real = self.source.batch(m, self._rngs["data"]).to(self.device, non_blocking=True)
+        real = self.source.batch(m, self.rngs["data"]).to(self.device, non_blocking=True)
         if self.memory_format is torch.channels_last and real.x.ndim == 4:
             real = real.with_x(real.x.contiguous(memory_format=torch.channels_last))
         return real
@@ -149,6 +142,7 @@ class GanTrainable:
 
     def begin(self, step: int) -> None:
         self.game.set_step(step)
+        self.d_update = step * self.cfg.game.d_steps  # D's updates so far, a function of step
 
     def accumulate_gradients(self, phase: str, log: bool) -> dict[str, torch.Tensor]:
         m = self.cfg.train.batch_size
@@ -166,7 +160,9 @@ class GanTrainable:
         with self.autocast():
             with torch.no_grad():
                 fake = self.game.fake(self.G, self.latent(m))
-            return self.game.discriminator_loss(self.D, real, fake)
+            loss = self.game.discriminator_loss(self.D, real, fake, self.d_update)
+        self.d_update += 1
+        return loss
 
     def generator_loss(self, m: int):
         """G's loss: against D, or against D unrolled ``game.unroll`` steps on fresh minibatches

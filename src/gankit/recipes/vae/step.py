@@ -68,9 +68,9 @@ class VaeTrainable:
         self.vae = vae.to(device)
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device}
-        self._rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
+        self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
         self.opt = make_optimizer(self.vae.parameters(), self.section.lr, config.optim)
-        self._phases = (Phase("model", self.opt, self.vae, self.section.lr),)
+        self.phases = (Phase("model", self.opt, self.vae, self.section.lr),)
         self.kl_weight = self.section.kl_weight
 
     @property
@@ -81,14 +81,6 @@ class VaeTrainable:
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"opt": self.opt}
 
-    @property
-    def rngs(self) -> dict[str, torch.Generator]:
-        return self._rngs
-
-    @property
-    def phases(self) -> tuple[Phase, ...]:
-        return self._phases
-
     def train(self, mode: bool = True) -> None:
         self.vae.train(mode)
 
@@ -97,8 +89,8 @@ class VaeTrainable:
 
     def accumulate_gradients(self, phase: str, log: bool) -> dict[str, Tensor]:
         m = self.cfg.train.batch_size
-        x = self.source.batch(m, self._rngs["data"]).x.to(self.device, non_blocking=True)
-        ll, kl = elbo_terms(self.vae, x, self._rngs["noise"])
+        x = self.source.batch(m, self.rngs["data"]).x.to(self.device, non_blocking=True)
+        ll, kl = elbo_terms(self.vae, x, self.rngs["noise"])
         loss = negative_elbo_loss(ll, kl, self.kl_weight)
         loss.backward()
         return {"loss": loss.detach(), **elbo_stats(ll, kl)}
