@@ -107,3 +107,24 @@ def test_a_divergence_exits_3_in_one_line_and_keeps_what_was_good(tmp_path, stra
     assert lines[0].startswith("gankit: diverged at step ") and "Traceback" not in err
     assert not (run / runs.FINAL).exists() and (run / runs.DIAGNOSIS).is_file()
     assert runs.read_metrics(run)[-1]["event"] == "diverged"
+
+
+def test_sample_and_evaluate_treat_every_family_alike(tmp_path, straight):
+    """`gankit sample` and `gankit evaluate` read any family's run; asking a VAE (or an
+    unconditional GAN) for a class is refused in one line."""
+    import numpy as np
+
+    family, _, reference = straight
+    run = Path(tmp_path / "run")
+    import shutil
+
+    shutil.copytree(reference, run)
+    out = tmp_path / "s.npy"
+    code, _, err = cli("sample", run, "-n", "7", "--out", out)
+    assert code == 0, err
+    assert np.load(out).shape == (7, 1 if family == "gan" else 2)
+    code, _, err = cli("sample", run, "-n", "2", "--class", "1", "--out", tmp_path / "c.npy")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "--class 1" in lines[0], err
+    code, _, err = cli("evaluate", run, "-n", "300")
+    assert code == 0, err
