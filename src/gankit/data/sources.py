@@ -117,6 +117,28 @@ class ImageData:
         return self.train.num_classes
 
 
+class DeferredImageData:
+    """An image run's data for a loaded model: ``kind``, ``shape`` and ``num_classes`` (what
+    its nets were built for, read from its checkpoint) at once; the splits are read only when
+    something asks for them (an evaluation), then kept. `gankit sample` never does."""
+
+    kind = "images"
+    deferred = True
+
+    def __init__(self, config: Config, shape, num_classes: int):
+        self._config = config
+        self.shape = tuple(int(v) for v in shape)
+        self.num_classes = int(num_classes)
+        self._data: ImageData | None = None
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name in ("_config", "_data"):
+            raise AttributeError(name)
+        if self._data is None:
+            self._data = build_data(self._config)
+        return getattr(self._data, name)
+
+
 def load_image_data(data: DataConfig) -> ImageData:
     """The (train, held-out) splits of ``data.name`` shaped as ``data.image_size`` /
     ``data.channels`` say; with ``data.train_size = N``, a seeded subset of N training images."""
@@ -146,3 +168,20 @@ def build_data(config: Config) -> ToyData | ImageData:
         return load_image_data(config.data)
     distribution = build_toy(config.data)
     return ToyData(distribution, toy_source(config.data, distribution, config.train.seed))
+
+
+def data_for_model(config: Config, inputs: dict):
+    """A run's data for loading its model: where its checkpoint says what the nets were built
+    for (``inputs``: an image run's ``shape`` and ``num_classes``), a `DeferredImageData` that
+    reads no image until asked; otherwise `build_data` (toys are cheap to build)."""
+    shape, classes = inputs.get("shape"), inputs.get("num_classes")
+    valid = (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and all(isinstance(v, int) and v > 0 for v in shape)
+        and isinstance(classes, int)
+        and classes >= 0
+    )
+    if valid and data_kind(config.data) == "images":
+        return DeferredImageData(config, shape, classes)
+    return build_data(config)

@@ -41,6 +41,7 @@ from gankit.runs.atomic import (
 )
 from gankit.runs.checkpoints import (
     checkpoint_files,
+    checkpoint_inputs,
     latest_checkpoint,
     load_checkpoint,
     nonfinite_tensor,
@@ -111,6 +112,7 @@ __all__ = [
     "atomic_write_text",
     "check_out",
     "checkpoint_files",
+    "checkpoint_inputs",
     "claim_run_dir",
     "clean_temporaries",
     "default_run_dir",

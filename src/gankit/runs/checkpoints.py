@@ -85,9 +85,12 @@ def save_checkpoint(
     optimizers: dict[str, torch.optim.Optimizer],
     rngs: dict[str, torch.Generator],
     keep: int = 3,
+    inputs: dict | None = None,
 ) -> Path:
     """Write ``RUN/checkpoints/step-N.safetensors`` atomically, point ``latest`` at it, and keep
-    the newest ``keep`` checkpoints. A failed write leaves every older checkpoint as it was."""
+    the newest ``keep`` checkpoints. A failed write leaves every older checkpoint as it was.
+    ``inputs``: what the nets were built for (an image run's ``shape`` and ``num_classes``),
+    so that loading a run for sampling needs no data (`checkpoint_inputs`)."""
     tensors: dict[str, torch.Tensor] = {}
     for name, module in modules.items():
         for key, value in module.state_dict().items():
@@ -101,6 +104,8 @@ def save_checkpoint(
         "format": CHECKPOINT_FORMAT,
         "sha256": tensor_digest(tensors),
     }
+    if inputs:
+        metadata["inputs"] = json.dumps(inputs)
     folder = Path(run) / CHECKPOINTS
     path = folder / f"step-{step}.safetensors"
     try:
@@ -123,6 +128,25 @@ def latest_checkpoint(run: Path) -> Path:
             f"{run}: no checkpoint in {Path(run) / CHECKPOINTS} (was the run started?)"
         )
     return found[0]
+
+
+def checkpoint_inputs(run: Path) -> dict:
+    """What the newest readable checkpoint of ``run`` says its nets were built for (``{}``
+    where none says: a toy run, or one written before checkpoints carried it). Reads the
+    headers only; the tensors' own check happens when they are restored."""
+    for path in checkpoint_files(run):
+        try:
+            with open(path, "rb") as fh:
+                n = int.from_bytes(fh.read(8), "little")
+                if not 0 < n <= 100_000_000:
+                    continue
+                meta = json.loads(fh.read(n)).get("__metadata__") or {}
+            inputs = json.loads(meta.get("inputs", "{}"))
+        except (OSError, ValueError, AttributeError, RecursionError):
+            continue
+        if isinstance(inputs, dict):
+            return inputs
+    return {}
 
 
 def _metadata(data: bytes) -> dict[str, str]:

@@ -107,7 +107,10 @@ class Loop:
         bad = runs.nonfinite_tensor(modules)
         if bad is not None:
             raise NonFiniteWeights(f"non-finite weights in {bad}")
-        path = runs.save_checkpoint(self.run_dir, self.step, modules, optimizers, rngs)
+        inputs = getattr(self.trainable, "inputs", None)
+        path = runs.save_checkpoint(
+            self.run_dir, self.step, modules, optimizers, rngs, inputs=inputs
+        )
         self.last_saved = (self.step, path)
         return path
 

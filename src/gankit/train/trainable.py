@@ -54,6 +54,9 @@ class Trainable(Protocol):
     #: the statistics whose non-finite value is a divergence, checked at every step on the CPU
     loss_keys: tuple[str, ...]
 
+    #: optional: what the nets were built for (``source_inputs``), saved in every checkpoint
+    #: so that a run loads for sampling without reading its data
+    inputs: dict
     #: the random streams by name (each on the device of what it draws)
     rngs: dict[str, torch.Generator]
     #: the optimizer updates of one step, in order
@@ -97,3 +100,12 @@ def stream(seed: int, index: int, device) -> torch.Generator:
     """The ``index``-th named random stream of a run of ``seed``, on ``device``: each family
     names its streams in a fixed order, and a checkpoint saves them by name."""
     return torch.Generator(device=device).manual_seed(seed * 7919 + index)
+
+
+def source_inputs(source) -> dict:
+    """What nets built for ``source`` depend on, where it is a dataset of images: ``{"shape":
+    [C, H, W], "num_classes": K}``; ``{}`` for points (toys draw cheaply, nothing to spare)."""
+    shape = getattr(source, "shape", None)
+    if shape is None:
+        return {}
+    return {"shape": [int(v) for v in shape], "num_classes": int(source.num_classes)}

@@ -18,7 +18,7 @@ from torch import nn
 from gankit import config as config_mod
 from gankit import runs
 from gankit.config import Config
-from gankit.data.sources import build_data
+from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
 from gankit.game.game import Game
 from gankit.game.losses import get_loss
@@ -32,7 +32,12 @@ from gankit.train.trainable import Source
 
 
 def class_prior(data) -> ClassPrior | None:
-    """The training split's class shares as a conditional G's prior; None without labels."""
+    """The training split's class shares as a conditional G's prior; None without labels. Data
+    deferred for loading gives uniform shares of its classes: the checkpoint's prior (a
+    buffer) replaces them, and no image is read."""
+    if getattr(data, "deferred", False):
+        n = data.num_classes
+        return ClassPrior.from_labels(torch.arange(n), n) if n else None
     labels = data.train.labels
     return None if labels is None else ClassPrior.from_labels(labels, data.num_classes)
 
@@ -152,6 +157,6 @@ class GanRecipe:
         return train_run(config, options, prepare, self.load)
 
     def load(self, path: Path, config: Config) -> LoadedRun:
-        data = build_data(config)
+        data = data_for_model(config, runs.checkpoint_inputs(path))
         generator, discriminator, step = load_players(path, config, data)
         return LoadedRun(Path(path), config, data, generator, discriminator, step)

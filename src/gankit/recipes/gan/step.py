@@ -27,7 +27,7 @@ from gankit.game.game import Game
 from gankit.nets.ema import EmaTracker, debiased_decay
 from gankit.nets.latent import class_shares, generate, generated_classes, sample_latent
 from gankit.train.optim import make_optimizer
-from gankit.train.trainable import Phase, Source, source_device, stream
+from gankit.train.trainable import Phase, Source, source_device, source_inputs, stream
 
 #: the GAN's random streams, in the order their seeds are derived (``seed * 7919 + i``)
 RNG_STREAMS = ("data", "noise", "game")
@@ -66,6 +66,7 @@ class GanTrainable:
     ):
         self.cfg = config
         self.source = source
+        self.inputs = source_inputs(source)
         self.device = device
         self.memory_format = (
             torch.channels_last if config.train.channels_last else torch.contiguous_format

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from gankit import runs
 from gankit.config import Config, changed_settings
-from gankit.data.sources import build_data
+from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
 from gankit.eval import EvalState
 from gankit.nets.vae import VAE, build_vae
@@ -154,9 +154,9 @@ class VaeRecipe:
         return train_run(config, options, prepare, self.load)
 
     def load(self, path: Path, config: Config) -> LoadedRun:
-        """The run's VAE from its newest intact checkpoint, in eval mode on the CPU (its data is
-        read for the evaluator and the toy's standard units)."""
-        data = build_data(config)
+        """The run's VAE from its newest intact checkpoint, in eval mode on the CPU; an image
+        run's data is read only when its evaluation asks for it."""
+        data = data_for_model(config, runs.checkpoint_inputs(path))
         vae = build_vae_for(config, data)
 
         def apply(source: Path, tensors: dict, extra: dict) -> None:

@@ -25,7 +25,7 @@ from gankit.game.elbo import (
 )
 from gankit.nets.vae import VAE
 from gankit.train.optim import make_optimizer
-from gankit.train.trainable import Phase, Source, source_device, stream
+from gankit.train.trainable import Phase, Source, source_device, source_inputs, stream
 
 #: the VAE's random streams, in the order their seeds are derived (as the GAN's first two)
 RNG_STREAMS = ("data", "noise")
@@ -64,6 +64,7 @@ class VaeTrainable:
         self.cfg = config
         self.section = config.section("vae")
         self.source = source
+        self.inputs = source_inputs(source)
         self.device = device
         self.vae = vae.to(device)
         seed = config.train.seed
