@@ -63,6 +63,7 @@ _STAND_IN = [*_DRAWS, "log.eval_samples=200", "log.final_samples=200", "train.ba
 IMAGE_OVERRIDES = {
     "digits": _DRAWS,
     "digits-unconditional": _DRAWS,
+    "vae-digits": _DRAWS,
     "mnist": _STAND_IN,
     "fashion-mnist": _STAND_IN,
     "cifar10": _STAND_IN,
