@@ -12,7 +12,7 @@ import io
 import math
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from gankit.data.checks import check_images, images_to_uint8
 
@@ -66,6 +66,45 @@ def class_rows(classes: np.ndarray, n_classes: int) -> list[list[int]]:
     """Indices grouped by class, one row per class in class order (empty rows kept: a class
     the generator never draws shows as an empty row)."""
     return [list(np.flatnonzero(np.asarray(classes) == k)) for k in range(n_classes)]
+
+
+def sorted_grid(images, classes: np.ndarray | None = None) -> np.ndarray:
+    """Every image in an about square grid, filled row by row (only the last row may be
+    short), sorted by ``classes`` where given (stable): a collapsed generator fills the grid
+    with one class, as it fills its samples, and nothing is left out."""
+    x = to_uint8(images)
+    order = np.arange(len(x)) if classes is None else np.argsort(classes, kind="stable")
+    return make_grid(x[order])
+
+
+#: the width of a row label, in characters
+LABEL_CHARS = 3
+
+
+def labelled_rows(images, classes: np.ndarray, labels: list[str]) -> np.ndarray:
+    """One row per label, holding every image of that class (``classes[i]`` indexes
+    ``labels``), each row labelled on its left: a conditional generator's samples by the class
+    it was asked for. Rows are as long as the longest; shorter ones end in background."""
+    x = to_uint8(images)
+    rows = class_rows(classes, len(labels))
+    grid = make_grid(x, cols=max(1, max(len(r) for r in rows)), rows=rows)
+    n, c, h, w = x.shape
+    tile = h * scale_for(max(h, w))
+    pad = 2
+    margin = 6 * LABEL_CHARS + 4
+    canvas = Image.new("L", (grid.shape[1] + margin, grid.shape[0]), BACKGROUND)
+    picture = Image.fromarray(grid[:, :, 0] if c == 1 else grid.mean(2).astype(np.uint8))
+    canvas.paste(picture, (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+    for r, label in enumerate(labels):
+        top = pad + r * (tile + pad) + max(0, (tile - 10) // 2)
+        draw.text((2, top), label[:LABEL_CHARS], fill=255)
+    out = np.asarray(canvas)[:, :, None]
+    if c == 3:  # the labels' margin in grey, the images in colour
+        colour = np.repeat(out, 3, axis=2).copy()
+        colour[:, margin:] = grid
+        return colour
+    return out
 
 
 def png_bytes(grid: np.ndarray) -> bytes:

@@ -26,7 +26,7 @@ from torch import Tensor
 from gankit import runs
 from gankit.config import Config
 from gankit.data.checks import from_net, to_net
-from gankit.data.grid import class_rows, make_grid, png_bytes, to_uint8
+from gankit.data.grid import labelled_rows, png_bytes, sorted_grid, to_uint8
 from gankit.data.sources import ImageData
 from gankit.errors import GankitError
 from gankit.eval.base import EvalState, Redraw, eval_stream
@@ -294,18 +294,21 @@ class ImageEvaluator:
     def snapshot(self, state: EvalState, run_dir: Path) -> None:
         """``RUN/samples/step-N.png`` and ``RUN/snapshots/step-N.npz`` of the fixed latents."""
         grid_rng = torch.Generator().manual_seed(self.config.train.seed + GRID_SEED_OFFSET)
-        images = to_uint8(from_net(state.sample(self.config.log.grid, grid_rng)))
+        n = self.config.log.grid
+        images = to_uint8(from_net(state.sample(n, grid_rng)))
         arrays = {"samples": images}
-        rows = None
+        classes = None
         if self.space.classes:
             _, logits = self.features(images)
             classes = logits.argmax(1).astype(np.int64)
             arrays["classes"] = classes
-            rows = class_rows(classes, logits.shape[1])
-            cols = 2 * -(-len(images) // logits.shape[1])
-            grid = make_grid(images, cols=cols, rows=rows)
-        else:
-            grid = make_grid(images)
+        asked = state.sample_classes(n) if state.sample_classes is not None else None
+        if asked is not None:  # a conditional G: a row per class asked for, labelled
+            asked = asked.cpu().numpy()
+            labels = [str(k) for k in range(max(self.data.num_classes, int(asked.max()) + 1))]
+            grid = labelled_rows(images, asked, labels)
+        else:  # every sample, sorted by the class the feature net reads
+            grid = sorted_grid(images, classes)
         run_dir = Path(run_dir)
         runs.atomic_write_bytes(run_dir / runs.SAMPLES / f"step-{state.step}.png", png_bytes(grid))
         _write_npz(run_dir / runs.SNAPSHOTS / f"step-{state.step}.npz", arrays)
