@@ -19,6 +19,9 @@ torch.set_num_threads(1)
 
 import pytest  # noqa: E402
 
+# Every family's recipe registers its own config section (``[vae]``) when imported, as the CLI
+# and gankit.api do; tests that resolve presets through gankit.config alone see them too.
+import gankit.recipes  # noqa: E402, F401
 from image_cli_kit import TINY, gankit  # noqa: E402
 
 

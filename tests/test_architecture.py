@@ -5,12 +5,15 @@ the training layers, and that nothing but the CIFAR unpickler imports pickle. Th
 on the package, then on copies of the package with a deliberately upward import, a deliberate
 cycle, a report that imports the training loop and a pickle import beside the CIFAR unpickler
 added, which it must reject; and they read every module for function-level imports, which may
-only bring in a heavy third-party dependency, with its reason on the line.
+only bring in a heavy third-party dependency, with its reason on the line -- or, in a command
+module (`gankit.commands`), what the command's ``run`` needs, marked ``# deferred: <reason>``, so
+that the parser and ``gankit --help`` import no torch (`gankit/commands/__init__.py`).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -138,13 +141,29 @@ def function_level_imports(package: Path):
                     yield path, sub.lineno, sub.module or "", lines[sub.lineno - 1]
 
 
+#: the one package whose modules may defer an import of gankit's (or of numpy) to the function
+#: that needs it: a command's parser stays light, its ``run`` imports the API
+DEFERRING = "commands"
+DEFERRED = re.compile(r"#\s*deferred:\s*\S")  # the marker, with a reason after it
+
+
+def allowed(package: Path, path: Path, module: str, text: str) -> bool:
+    """A function-level import is allowed where it is a heavy third-party dependency marked
+    ``# heavy import``, or, in a module of `DEFERRING` only, any import marked
+    ``# deferred: <reason>``."""
+    if DEFERRED.search(text):
+        return path.relative_to(package).parts[0] == DEFERRING
+    return not module.startswith("gankit") and "# heavy import" in text
+
+
 def unexplained_function_level_imports(package: Path) -> list[str]:
-    """Function-level imports of gankit modules (they would hide a cycle), or of third-party
-    modules without ``# heavy import`` and a reason on the line."""
+    """Function-level imports that are not `allowed`: of gankit modules outside the command
+    modules, or unmarked (they would hide a cycle), or of third-party modules without ``# heavy
+    import`` and a reason on the line."""
     return [
-        f"{path.name}:{line}: {text.strip()}"
+        f"{path.relative_to(package)}:{line}: {text.strip()}"
         for path, line, module, text in function_level_imports(package)
-        if module.startswith("gankit") or "# heavy import" not in text
+        if not allowed(package, path, module, text)
     ]
 
 
@@ -164,4 +183,28 @@ def test_the_function_level_scan_can_fail(tmp_path):
     assert [b.split(": ", 1)[1] for b in bad] == [
         "from gankit import api  # heavy import: no excuse for gankit",
         "import tqdm",
+    ]
+
+
+def test_the_deferred_allowance_is_only_for_marked_imports_in_commands(tmp_path):
+    """``# deferred: <reason>`` lets a command's ``run`` import the API; the scan still refuses
+    the marker outside `gankit.commands`, a marker without a reason, and an unmarked import of
+    gankit inside a command module."""
+    (tmp_path / "commands").mkdir()
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "commands" / "c.py").write_text(
+        "def run(args):\n"
+        "    from gankit import api  # deferred: torch (~2 s), --help stays light\n"
+        "    import numpy as np  # deferred: numpy\n\n\n"
+        "def other():\n    from gankit.eval import suite\n\n\n"
+        "def bare():\n    from gankit import api  # deferred:\n"
+    )
+    (tmp_path / "metrics" / "m.py").write_text(
+        "def f():\n    from gankit.recipes import load_run  # deferred: torch\n"
+    )
+    bad = unexplained_function_level_imports(tmp_path)
+    assert bad == [
+        "commands/c.py:7: from gankit.eval import suite",
+        "commands/c.py:11: from gankit import api  # deferred:",
+        "metrics/m.py:2: from gankit.recipes import load_run  # deferred: torch",
     ]

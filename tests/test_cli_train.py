@@ -99,7 +99,7 @@ def work(tmp_path_factory):
 def run(work):
     result = _run_many({"train": ["train", *TINY, "--out", work / "run"]}, work)["train"]
     assert result.returncode == 0, result.stderr
-    assert f"run directory: {work / 'run'}" in result.stdout
+    assert result.stdout == f"{work / 'run'}\n"  # --quiet: the bare path
     return work / "run"
 
 

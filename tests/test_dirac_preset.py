@@ -38,7 +38,7 @@ def test_dirac_toy():
     assert d.support() == (-2.0, 2.0)
     moved = make_toy("dirac", at=1.5)
     assert moved.sample(2).tolist() == [[1.5], [1.5]] and moved.support() == (-0.5, 3.5)
-    with pytest.raises(GankitError, match="at must be a finite number"):
+    with pytest.raises(GankitError, match="data.params.at: expected a finite number"):
         make_toy("dirac", at=math.nan)
 
 

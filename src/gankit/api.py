@@ -129,7 +129,7 @@ def train(
         raise GankitError("--resume needs --out RUN (the run to continue)")
     if out is None:
         out = runs.default_run_dir(config.preset or "custom")
-    out = Path(out)
+    out = runs.run_path(out, "--out")  # '' (an unset variable) is never the current folder
     changes: tuple[str, ...] = ()
     if resume:
         if not runs.is_run_dir(out):

@@ -13,7 +13,7 @@ import math
 import tomllib
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -397,6 +397,222 @@ DEFAULT_PRESET = "gaussian-1d"
 
 # ----------------------------------------------------------------------------- validation
 
+#: the largest weight of a regulariser (``game.penalties.*``): beyond it one step's update is
+#: the penalty's alone, and a loss of order one times it overflows float32 within a few steps
+MAX_PENALTY_WEIGHT = 1e4
+#: the longest list a table-valued key (``data.params.*``) may hold
+MAX_LIST = MAX_COUNT
+#: the deepest nesting of lists a table-valued key may hold (``data.params.centres``: points)
+MAX_LIST_DEPTH = 2
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters: what an error line quotes."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character and lone surrogate escaped (``\\n``,
+    ``\\x1b``, ``\\udcff``): a name quoted in a one-line error stays one line."""
+    return "".join(
+        ascii(ch)[1:-1] if _is_control(ch) or 0xD800 <= ord(ch) <= 0xDFFF else ch
+        for ch in str(text)
+    )
+
+
+def _bound(x: float) -> str:
+    return str(x)
+
+
+def check_number(
+    name: str,
+    value: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    integer: bool = False,
+) -> int | float:
+    """The one check of every number a user sets (a config key, a table-valued key such as
+    ``data.params.std`` or ``game.penalties.r1``, a command-line flag such as ``--seed``):
+    its type (an integer where ``integer``, else an integer or a float; never a bool, a
+    string, a list or a table), finiteness and range [``lo``, ``hi``] (``lo``/``hi`` left out
+    where ``lo_open``/``hi_open``). Returns the value (a float where not ``integer``); raises
+    `GankitError` in one line naming ``name``."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GankitError(f"{name}: expected {kind}, got {show(value)}")
+    if integer and not isinstance(value, int):
+        raise GankitError(f"{name}: expected {kind}, got {show(value)}")
+    if not integer:
+        try:
+            value = float(value)
+        except OverflowError:
+            raise GankitError(f"{name}: {show(value)} is out of range (too large)") from None
+        if not math.isfinite(value):
+            raise GankitError(f"{name}: expected a finite number, got {value!r}")
+    if lo is not None and (value < lo or (lo_open and value == lo)):
+        raise GankitError(
+            f"{name}: {show(value)} is out of range (must be {'>' if lo_open else '>='} "
+            f"{_bound(lo)})"
+        )
+    if hi is not None and (value > hi or (hi_open and value == hi)):
+        raise GankitError(
+            f"{name}: {show(value)} is out of range (must be {'<' if hi_open else '<='} "
+            f"{_bound(hi)})"
+        )
+    return value
+
+
+def parse_number(name: str, text: Any, lo=None, hi=None, **kwargs) -> int | float:
+    """`check_number` of a command-line value given as text (``"-3"``, ``"1e3"``, ``"nan"``):
+    parsed as an integer where ``integer=True`` (an integral float such as ``1e3`` is not one),
+    else as a float; a value that is no text is checked as it is."""
+    if isinstance(text, str):
+        raw = text.strip()
+        try:
+            value: Any = int(raw, 10) if kwargs.get("integer") else float(raw)
+        except ValueError:
+            kind = "an integer" if kwargs.get("integer") else "a number"
+            raise GankitError(f"{name}: expected {kind}, got {show(text)}") from None
+        return check_number(name, value, lo, hi, **kwargs)
+    return check_number(name, text, lo, hi, **kwargs)
+
+
+def _is_control(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+def check_text(name: str, value: Any) -> str:
+    """A string a user sets: text that can be written to ``config.toml`` and read back, and
+    shown in one line: no control character (a newline, a tab, ESC, NUL, ...) and no lone
+    surrogate (what a command line of bytes that are not UTF-8 decodes to). `GankitError`
+    naming ``name`` otherwise."""
+    if not isinstance(value, str):
+        raise GankitError(f"{name}: expected a string, got {show(value)}")
+    for i, ch in enumerate(value):
+        if _is_control(ch):
+            raise GankitError(
+                f"{name}: control character U+{ord(ch):04X} at position {i} of {show(value)} "
+                "(not allowed in a setting)"
+            )
+        if 0xD800 <= ord(ch) <= 0xDFFF:
+            raise GankitError(f"{name}: {show(value)} is not valid text (byte {i} is not UTF-8)")
+    return value
+
+
+def check_device(name: str, value: Any) -> str:
+    """A torch device a user names (``--device`` of ``gankit fid``/``features``): ``cpu``,
+    ``cuda``, ``cuda:N`` or ``mps``; `GankitError` naming ``name`` otherwise. Whether the
+    device exists is for the caller to ask torch."""
+    value = check_text(name, value)
+    kind, _, index = value.partition(":")
+    ok = kind in ("cpu", "cuda", "mps") and (
+        not _ or (kind == "cuda" and index.isdigit() and len(index) <= 4)
+    )
+    if not ok:
+        raise GankitError(f"{name}: {show(value)} is not a device (cpu, cuda, cuda:N or mps)")
+    return value
+
+
+@dataclass(frozen=True)
+class Number:
+    """The declaration of one number of a table-valued key (`check_table`): its range and
+    whether it is an integer, as `check_number` checks it."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    integer: bool = False
+
+    def check(self, name: str, value: Any) -> int | float:
+        return check_number(
+            name, value, self.lo, self.hi, lo_open=self.lo_open, integer=self.integer
+        )
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A list of ``item`` numbers, ``min_len`` to ``max_len`` long; with ``width``, a list of
+    points, each a list of ``width[0]`` to ``width[1]`` numbers, all of one length."""
+
+    item: Number
+    min_len: int = 1
+    max_len: int = MAX_LIST
+    width: tuple[int, int] | None = None
+
+    def check(self, name: str, value: Any) -> list:
+        if not isinstance(value, (list, tuple)):
+            raise GankitError(f"{name}: expected a list of numbers, got {show(value)}")
+        if not self.min_len <= len(value) <= self.max_len:
+            raise GankitError(
+                f"{name}: holds {len(value)} entries (must hold {self.min_len} to {self.max_len})"
+            )
+        if self.width is None:
+            return [self.item.check(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        points, lo, hi = [], *self.width
+        for i, point in enumerate(value):
+            if not isinstance(point, (list, tuple)) or not lo <= len(point) <= hi:
+                raise GankitError(
+                    f"{name}[{i}]: expected a point, a list of {lo} to {hi} numbers, got "
+                    f"{show(point)}"
+                )
+            if points and len(point) != len(points[0]):
+                raise GankitError(
+                    f"{name}[{i}]: a point of {len(point)} numbers, but {name}[0] has "
+                    f"{len(points[0])}"
+                )
+            points.append([self.item.check(f"{name}[{i}][{j}]", v) for j, v in enumerate(point)])
+        return points
+
+
+def check_table(path: str, table: Any, spec: dict[str, Number | Numbers], owner: str) -> dict:
+    """A table-valued key (``data.params`` of a toy) checked against ``spec``, its declared
+    keys: every key known to ``owner`` (what the error names: ``toy 'gaussian'``), every value
+    as declared. Returns the checked table; `GankitError` naming ``path.key`` otherwise."""
+    table = _check_table_shape(path, table)
+    out = {}
+    for key, value in table.items():
+        if key not in spec:
+            close = difflib.get_close_matches(key, list(spec), n=1)
+            hint = f"; did you mean '{path}.{close[0]}'?" if close else ""
+            known = ", ".join(spec) or "none"
+            raise GankitError(f"{path}.{key}: not a parameter of {owner}{hint} (known: {known})")
+        out[key] = spec[key].check(f"{path}.{key}", value)
+    return out
+
+
+def _check_table_shape(path: str, table: Any) -> dict:
+    if not isinstance(table, dict):
+        raise GankitError(f"{path}: expected a table, got {show(table)}")
+    for key in table:
+        check_text(f"{path}.{printable(key)[:40]}", key)
+    return table
+
+
+def _check_param_value(name: str, value: Any, depth: int = 0) -> Any:
+    """What any ``data.params.*`` holds, whichever the toy: a finite number, or a list (of
+    lists, `MAX_LIST_DEPTH` deep) of them; each toy declares its own ranges (`check_table`)."""
+    if isinstance(value, list) and depth < MAX_LIST_DEPTH:
+        if len(value) > MAX_LIST:
+            raise GankitError(f"{name}: holds {len(value)} entries (at most {MAX_LIST})")
+        return [_check_param_value(f"{name}[{i}]", v, depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, list):
+        raise GankitError(f"{name}: lists nested more than {MAX_LIST_DEPTH} deep")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return check_number(name, value, -(2**63), 2**63 - 1, integer=True)
+    return check_number(name, value)
+
+
+#: the table-valued keys: what every value they hold must be, whatever names its keys
+TABLE_KEYS: dict[str, Callable[[str, Any], Any]] = {
+    "data.params": _check_param_value,
+    "game.penalties": lambda name, value: check_number(name, value, 0.0, MAX_PENALTY_WEIGHT),
+}
+
 
 def _type_of(cls, name):
     hints = typing.get_type_hints(cls)
@@ -407,36 +623,25 @@ def _check_value(path: str, value: Any, typ, meta) -> Any:
     origin = typing.get_origin(typ)
     if dataclasses.is_dataclass(typ):
         raise GankitError(f"{path}: is a table; set its keys, e.g. {path}.<key>=...")
+    lo, hi, lo_open = meta.get("min"), meta.get("max"), bool(meta.get("lo_open"))
     if typ is bool:
         if not isinstance(value, bool):
-            raise GankitError(f"{path}: expected true or false, got {value!r}")
-    elif typ is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise GankitError(f"{path}: expected an integer, got {value!r}")
-    elif typ is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise GankitError(f"{path}: expected a number, got {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise GankitError(f"{path}: expected a finite number, got {value!r}")
+            raise GankitError(f"{path}: expected true or false, got {show(value)}")
+    elif typ is int or typ is float:
+        value = check_number(path, value, lo, hi, lo_open=lo_open, integer=typ is int)
     elif typ is str:
-        if not isinstance(value, str):
-            raise GankitError(f"{path}: expected a string, got {value!r}")
+        check_text(path, value)
     elif typ is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise GankitError(f"{path}: expected a table, got {value!r}")
+        table = _check_table_shape(path, value)
+        check = TABLE_KEYS.get(path)
+        if check is not None:
+            value = {key: check(f"{path}.{key}", v) for key, v in table.items()}
     elif typ is list or origin in (list, tuple) or isinstance(typ, types.GenericAlias):
         if not isinstance(value, list):
-            raise GankitError(f"{path}: expected a list, got {value!r}")
+            raise GankitError(f"{path}: expected a list, got {show(value)}")
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        raise GankitError(f"{path}: {value!r} is not one of {', '.join(map(str, choices))}")
-    lo, hi = meta.get("min"), meta.get("max")
-    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
-        op = ">" if meta.get("lo_open") else ">="
-        raise GankitError(f"{path}: {value!r} is out of range (must be {op} {lo})")
-    if hi is not None and value > hi:
-        raise GankitError(f"{path}: {value!r} is out of range (must be <= {hi})")
+        raise GankitError(f"{path}: {show(value)} is not one of {', '.join(map(str, choices))}")
     return value
 
 
@@ -448,7 +653,7 @@ def _unknown_key(path: str, key: str, known: list[str], value=None, cls=None) ->
         first = next(iter(node))
         leaf, node = f"{leaf}.{first}", node[first]
     prefix = f"{path}." if path else ""
-    full = f"{prefix}{key}{leaf}"
+    full = printable(f"{prefix}{key}{leaf}")
     close = difflib.get_close_matches(key, known, n=1)
     hint = ""
     if close:
@@ -501,11 +706,20 @@ def from_dict(table: dict) -> Config:
     naming its key, unless ``model.family`` is the family it belongs to."""
     if not isinstance(table, dict):
         raise GankitError(f"config: expected a table, got {table!r}")
+    family = table.get("model", {}).get("family") if isinstance(table.get("model"), dict) else None
     own = {k: v for k, v in table.items() if k in SECTIONS}
+    # the section of a family whose recipe is not imported here (a report reads any run's
+    # config without the recipes): kept as read, and checked by `settle_sections` where the
+    # family is trained or loaded (gankit.recipes.check_config)
+    unsettled = {
+        k: v
+        for k, v in table.items()
+        if k == family and k not in SECTIONS and isinstance(v, dict) and k != "sections"
+    }
     if "sections" in table:
         raise _unknown_key("", "sections", _top_level_keys(), table["sections"], Config)
     try:
-        config = _build(Config, {k: v for k, v in table.items() if k not in own})
+        config = _build(Config, {k: v for k, v in table.items() if k not in own | unsettled})
     except GankitError as exc:
         if "unknown config key" in str(exc) and "(known: " in str(exc):
             message = str(exc).split(" (known: ")[0]
@@ -521,6 +735,20 @@ def from_dict(table: dict) -> Config:
                 f"not '{config.model.family}'"
             )
         config.sections[name] = _build(cls, value, name)
+    config.sections.update({k: dict(v) for k, v in unsettled.items()})
+    return config
+
+
+def settle_sections(config: Config) -> Config:
+    """Build and check the sections `from_dict` kept as read because their recipe was not
+    registered then (a section still unregistered is refused, naming it)."""
+    for name, value in list(config.sections.items()):
+        if isinstance(value, dict):
+            if name not in SECTIONS:
+                raise GankitError(
+                    f"unknown config key '{name}' (known: {', '.join(_top_level_keys())})"
+                )
+            config.sections[name] = _build(SECTIONS[name][0], value, name)
     return config
 
 
@@ -552,8 +780,7 @@ def _toml_value(value) -> str:
             else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
         )
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
+        return '"' + "".join(_toml_char(ch) for ch in value) + '"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -563,8 +790,31 @@ def _toml_value(value) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
+_TOML_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+_BARE_KEY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _toml_char(ch: str) -> str:
+    """One character of a TOML basic string: escaped where TOML requires it (a quote, a
+    backslash, every control character), so that every string reads back as it was."""
+    if ch in _TOML_ESCAPES:
+        return _TOML_ESCAPES[ch]
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:
+        raise ValueError(f"cannot write {ch!r} to TOML: a lone surrogate is not text")
+    return f"\\u{code:04X}" if _is_control(ch) else ch
+
+
 def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
+    return key if key and set(key) <= _BARE_KEY else _toml_value(key)
 
 
 def dumps(config: Config) -> str:
@@ -657,7 +907,9 @@ def _set_path(table: dict, parts: list[str], value) -> None:
         if nxt is None:
             nxt = node[part] = {}
         elif not isinstance(nxt, dict):
-            raise GankitError(f"--set {'.'.join(parts)}: '{part}' is not a table")
+            raise GankitError(
+                f"--set {printable('.'.join(parts))}: '{printable(part)}' is not a table"
+            )
         node = nxt
     node[parts[-1]] = value
 

@@ -21,7 +21,10 @@ Every message is one line that names the culprit (a key's dotted path, a file, a
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 EXIT_OK = 0
@@ -112,3 +115,19 @@ def signal_name(signum: int) -> str:
 class GankitWarning(UserWarning):
     """Something was worked around (a damaged checkpoint skipped, a stale lock taken over): the
     CLI prints it as one ``gankit: warning:`` line."""
+
+
+@contextlib.contextmanager
+def signals_handled_by(handler: Callable) -> Iterator[None]:
+    """SIGINT and SIGTERM go to ``handler`` inside the block, and to the handlers they had
+    before after it (only the main thread can install handlers: elsewhere nothing changes)."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, OSError):
+                previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old if old is not None else signal.SIG_DFL)

@@ -253,7 +253,7 @@ def test_image_checks_without_evaluations_in_the_second_half():
     for name in ("mode_collapse", "non_convergence", "discriminator_overfit"):
         assert checks[name].startswith("not checked: "), (name, checks[name])
     assert (
-        "no evaluation in the second half of training, after step 1000" in checks["mode_collapse"]
+        "0 evaluation(s) in the second half of training, after step 1000" in checks["mode_collapse"]
     )
     no_evals = [{k: v for k, v in r.items() if k in ("step", "d_loss", "g_loss")} for r in rows]
     checks = diagnose(no_evals, cfg())["checks"]
@@ -384,3 +384,15 @@ def test_every_image_preset_evaluates_often_enough_to_judge_fid_swings(name):
     c = config_mod.resolve(name)
     late = [s for s in evaluation_steps(c.train.steps, c.log.eval_every) if s > c.train.steps / 2]
     assert len(late) >= OSC_METRIC_EVALS, (name, late)
+
+
+def test_one_evaluation_of_a_collapse_is_not_read_as_a_collapse():
+    """A run read once in its second half (a 100-step run) is not "collapsed over steps
+    100-100": the check says it needs two; with a second collapsed evaluation it fails."""
+    collapsed = {"n_classes": 10, "classes_covered": 1, "class_ratio_min": 0.0}
+    one = [{"step": 50, "d_loss": 1.0}, {"step": 100, "d_loss": 1.0, **collapsed}]
+    check = diagnose(one, cfg(steps=100))["checks"]["mode_collapse"]
+    assert check.startswith("not checked: 1 evaluation(s) in the second half"), check
+    two = [{"step": 50, "d_loss": 1.0}, {"step": 80, **collapsed}, {"step": 100, **collapsed}]
+    found = diagnose(two, cfg(steps=100))
+    assert found["checks"]["mode_collapse"] == "failed", found["checks"]

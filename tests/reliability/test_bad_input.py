@@ -267,7 +267,7 @@ CASES = {
     "huge_batch": (T("train", "--set", "train.batch_size=10000000000"), "train.batch_size"),
     "steps_zero": (T("train", "--steps", "0"), "train.steps"),
     "steps_text": (T("train", "--steps", "abc"), "--steps"),
-    "seed_negative": (T("train", "--seed", "-1"), "train.seed"),
+    "seed_negative": (T("train", "--seed", "-1"), "--seed"),
     # ----------------------------------------------------------------- train: presets, flags
     "unknown_preset": (T("train", "--preset", "nosuch"), "nosuch"),
     "preset_and_config": (T("train", "--preset", "digits", "--config", "x.toml"), "--config"),

@@ -147,5 +147,5 @@ def test_toy_refusals():
         make_toy("ring-8").log_prob(torch.zeros(3, 3))
     with pytest.raises(GankitError, match="CDF"):
         make_toy("grid-25").cdf(torch.zeros(3, 2))
-    with pytest.raises(TypeError):
+    with pytest.raises(GankitError, match="data.params.radius"):
         make_toy("grid-25", radius=2.0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -205,3 +207,31 @@ def test_a_callback_can_stop_the_fit(tmp_path):
 
     trainer = _trainer(tmp_path, [StopAt3()])
     assert trainer.fit() == 3 and trainer.stopped_reason == "enough"
+
+
+def test_without_a_terminal_progress_writes_a_line_every_period(monkeypatch):
+    """A log file (no terminal) gets a progress line at least every ``every_seconds`` and one
+    at the end of a fit long enough to need it; nothing for a stopped fit."""
+    import io
+
+    clock = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False, raising=False)
+    out = io.StringIO()
+    t, cb = FakeTrainer(steps=10), Progress(headline="fid_digits", every_seconds=30, stream=out)
+    cb.on_fit_start(t)
+    for step in range(1, 11):
+        t.step = step
+        clock[0] += 7.0  # 7 s a step: a line at steps 5 (35 s) and 10 (70 s)
+        cb.on_log(t, {"step": step, "d_loss": 0.5, "g_loss": 1.25, "fid_digits": 12.0})
+        cb.on_step_end(t)
+    cb.on_fit_end(t)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "gankit: step 5/10 (50 %) d=0.500 g=1.250 fid_digits=12, 35 s"
+    assert lines[-1].startswith("gankit: step 10/10 (100 %)") and len(lines) == 3
+    stopped, cb = FakeTrainer(steps=10), Progress(stream=(quiet := io.StringIO()))
+    cb.on_fit_start(stopped)
+    stopped.step, stopped.stopped_reason = 3, "diverged"
+    clock[0] += 5.0
+    cb.on_fit_end(stopped)
+    assert quiet.getvalue() == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gankit.report.groups import comparison, comparison_text
+from gankit.commands.startup import starting
 
 NAME = "compare"
 HELP = (
@@ -23,6 +23,9 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    with starting():
+        from gankit.report.groups import comparison, comparison_text  # deferred: scipy, torch
+
     result = comparison(args.runs)
     if args.json:
         print(json.dumps(result, sort_keys=True, allow_nan=False))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from gankit import api
+from gankit.commands import flags
 from gankit.commands.sample import MAX_SAMPLES
+from gankit.commands.startup import starting
 from gankit.errors import GankitError
 
 NAME = "evaluate"
@@ -14,8 +15,13 @@ HELP = "evaluate a run against its data (toys: exact divergences against the kno
 
 def add_arguments(p):
     p.add_argument("run", metavar="RUN")
-    p.add_argument("-n", type=int, default=None, help="samples to draw (default log.final_samples)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "-n",
+        type=flags.integer("-n", 2, MAX_SAMPLES),
+        default=None,
+        help="samples to draw (default log.final_samples)",
+    )
+    p.add_argument("--seed", type=flags.SEED, default=0, help="seed of the samples drawn")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
 
 
@@ -26,6 +32,9 @@ def run(args) -> int:
         raise GankitError(f"-n: {args.n} samples is more than the {MAX_SAMPLES:,} gankit draws")
     if args.seed < 0:
         raise GankitError(f"--seed: must be >= 0, got {args.seed}")
+    with starting():
+        from gankit import api  # deferred: torch (~2 s); evaluate --help stays light
+
     metrics = api.evaluate_run(args.run, n=args.n, seed=args.seed)
     if args.json:
         print(json.dumps(metrics, sort_keys=True))

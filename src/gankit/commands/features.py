@@ -8,13 +8,9 @@ import io
 import json
 from pathlib import Path
 
-import numpy as np
-
 from gankit.commands.fid import add_feature_arguments
+from gankit.commands.startup import starting
 from gankit.errors import GankitError
-from gankit.eval.suite import as_images, resolve_extractor
-from gankit.metrics.features import extract_features
-from gankit.runs import atomic_write_bytes
 
 NAME = "features"
 HELP = "extract features (and class logits) of an image source into .npy files"
@@ -35,17 +31,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a summary as JSON")
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def run(args: argparse.Namespace) -> int:
     out, logits_out = Path(args.out), Path(args.logits) if args.logits else None
     for p, flag in ((out, "--out"), (logits_out, "--logits")):
         if p is not None and p.suffix != ".npy":
             raise GankitError(f"{flag} {p}: must end in .npy")
+    with starting():
+        import numpy as np  # deferred: numpy
+
+        from gankit.eval.suite import as_images, resolve_extractor  # deferred: torch, scipy
+        from gankit.metrics.features import extract_features  # deferred: torch
+        from gankit.runs import atomic_write_bytes  # deferred: torch (gankit.runs)
+
+    def save(path: Path, array) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        atomic_write_bytes(path, buffer.getvalue())
+
     images = as_images(args.a, args.a)
     extractor = resolve_extractor(
         args.features, images, args.inception_weights, args.resize, args.device
@@ -53,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     feats, logits = extract_features(images, extractor, args.batch_size)
     if logits_out is not None and logits is None:
         raise GankitError(f"--logits: the {extractor.name} feature network gives no class logits")
-    _save_atomic(out, feats)
+    save(out, feats)
     if logits_out is not None:
-        _save_atomic(logits_out, logits)
+        save(logits_out, logits)
     summary = {
         "features": extractor.name,
         "n": int(feats.shape[0]),

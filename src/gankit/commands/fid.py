@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 
-from gankit.eval.suite import DEFAULTS, FEATURE_CHOICES, fid_between
+from gankit.commands import flags
+from gankit.commands.startup import starting
 
 NAME = "fid"
 HELP = "FID between two image sources (folders, .npy/.npz arrays, run directories, 'digits')"
+
+#: the parser's choices and defaults, kept here so that the parser imports no torch; they are
+#: `gankit.eval.suite`'s (`FEATURE_CHOICES`, `DEFAULTS`), which a test checks
+#: (`tests/test_cli_startup.py`)
+FEATURE_CHOICES = ("auto", "inception", "digits")
+RESIZE_CHOICES = ("tf1", "pytorch-fid")
+DEFAULTS = {"features": "auto", "resize": "tf1", "batch_size": None}
 
 
 def add_feature_arguments(parser: argparse.ArgumentParser, default=DEFAULTS["features"]) -> None:
@@ -30,7 +38,7 @@ def add_feature_arguments(parser: argparse.ArgumentParser, default=DEFAULTS["fea
     )
     parser.add_argument(
         "--resize",
-        choices=("tf1", "pytorch-fid"),
+        choices=RESIZE_CHOICES,
         default=DEFAULTS["resize"],
         help="Inception preprocessing: TF1-compatible bilinear on uint8 "
         "(original FID, torch-fidelity) or pytorch-fid's "
@@ -38,11 +46,16 @@ def add_feature_arguments(parser: argparse.ArgumentParser, default=DEFAULTS["fea
     )
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=flags.BATCH,
         default=DEFAULTS["batch_size"],
         help="images per forward pass (default: 50 for Inception, 1000 for the digits net)",
     )
-    parser.add_argument("--device", default="cpu", help="torch device (default %(default)s)")
+    parser.add_argument(
+        "--device",
+        type=flags.device("--device"),
+        default="cpu",
+        help="torch device (default %(default)s)",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with starting():
+        from gankit.eval.suite import fid_between  # deferred: torch, scipy (~2 s)
+
     result = fid_between(
         args.a,
         args.b,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gankit.commands.startup import starting
 from gankit.errors import GankitError
-from gankit.report.compare_page import write_comparison
-from gankit.report.run_page import write_report
 
 NAME = "report"
 HELP = (
@@ -30,6 +29,10 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    with starting():
+        from gankit.report.compare_page import write_comparison  # deferred: matplotlib, torch
+        from gankit.report.run_page import write_report  # deferred: matplotlib, torch
+
     if len(args.runs) == 1:
         path = write_report(args.runs[0], out=args.out, tensorboard=not args.no_tensorboard)
     else:

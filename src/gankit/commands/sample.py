@@ -12,14 +12,12 @@ at all.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
-import numpy as np
-
-from gankit import api
-from gankit.data.grid import make_grid, png_bytes, to_uint8
+from gankit.commands import flags
+from gankit.commands.startup import starting
 from gankit.errors import GankitError
-from gankit.runs import atomic_write_bytes
 
 NAME = "sample"
 HELP = "draw N samples from a run's generator into a .npy file, PNG files or a grid"
@@ -29,8 +27,19 @@ MAX_SAMPLES = 10_000_000
 
 
 def add_arguments(p):
-    p.add_argument("run", metavar="RUN")
-    p.add_argument("-n", type=int, required=True, help="number of samples (>= 1)")
+    p.description = (
+        "Draw N samples from the generator of RUN, a run directory written by `gankit train` "
+        "(its newest intact checkpoint; G's moving average where the run keeps one). Toy runs "
+        "give (N, dim) float32 points in data units; image runs (N, C, H, W) float32 in [0, 1], "
+        "as a .npy, a folder of PNG files or one grid. The same RUN, N and --seed give the same "
+        "samples."
+    )
+    p.add_argument(
+        "run",
+        metavar="RUN",
+        help="a run directory (what `gankit train --out` wrote, e.g. runs/gaussian-1d-...)",
+    )
+    p.add_argument("-n", type=flags.SAMPLES, required=True, help="number of samples (>= 1)")
     p.add_argument(
         "--out",
         metavar="FILE.npy|DIR/",
@@ -38,7 +47,13 @@ def add_arguments(p):
     )
     p.add_argument("--png", action="store_true", help="images: --out is a folder of PNG files")
     p.add_argument("--grid", metavar="FILE.png", help="images: the N samples as one grid PNG")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=flags.SEED,
+        default=0,
+        help="seed of the generator's noise (>= 0, default %(default)s): the same seed gives "
+        "the same samples; another seed, another draw. Independent of the run's train.seed",
+    )
     p.add_argument(
         "--class",
         dest="label",
@@ -48,6 +63,13 @@ def add_arguments(p):
         "class shares)",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: {run, n, shape, npy, png_dir, grid, classes} (classes: "
+        "the class each sample was asked for, for a class-conditional run; else null)",
+    )
 
 
 def _targets(args) -> tuple[Path | None, Path | None, Path | None]:
@@ -60,6 +82,9 @@ def _targets(args) -> tuple[Path | None, Path | None, Path | None]:
         raise GankitError(f"--seed: must be >= 0, got {args.seed}")
     if args.out is None and args.grid is None:
         raise GankitError("sample: give --out FILE.npy, --out DIR/ or --grid FILE.png")
+    for flag, value in (("--out", args.out), ("--grid", args.grid)):
+        if value is not None and not value.strip():
+            raise GankitError(f"{flag}: an empty path (an unset variable?); give a file")
     npy = folder = grid = None
     if args.out is not None:
         out = Path(args.out)
@@ -85,9 +110,24 @@ def _targets(args) -> tuple[Path | None, Path | None, Path | None]:
 
 
 def run(args) -> int:
+    with starting():
+        import numpy as np  # deferred: numpy (~0.1 s), for sample --help
+
+        from gankit import api  # deferred: torch (~2 s); sample --help stays light
+        from gankit.data.grid import make_grid, png_bytes, to_uint8  # deferred: torch
+        from gankit.nets.latent import generated_classes  # deferred: torch
+        from gankit.runs import atomic_write_bytes  # deferred: torch (gankit.runs)
+
     npy, folder, grid = _targets(args)
-    samples = api.sample(args.run, args.n, seed=args.seed, label=args.label)
+    loaded = api.load_run(args.run)
+    samples = loaded.export(args.n, seed=args.seed, label=args.label)
     samples = samples.numpy().astype(np.float32)
+    if args.label is not None:
+        classes = [int(args.label)] * args.n
+    else:
+        drawn = generated_classes(loaded.generator, args.n)
+        classes = None if drawn is None else [int(c) for c in drawn.tolist()]
+    say = print if not (args.quiet or args.json) else _silent
     images = samples.ndim == 4
     if (folder or grid) and not images:
         raise GankitError(f"{args.run}: a toy run's samples are points, not images (use .npy)")
@@ -95,15 +135,30 @@ def run(args) -> int:
         buffer = io.BytesIO()
         np.save(buffer, samples)
         atomic_write_bytes(npy, buffer.getvalue())
-        print(f"wrote {samples.shape[0]} samples of shape {samples.shape[1:]} to {npy}")
+        say(f"wrote {samples.shape[0]} samples of shape {samples.shape[1:]} to {npy}")
     if folder is not None:
         pixels = to_uint8(samples)
         width = len(str(len(pixels) - 1))
         for i, image in enumerate(pixels):
             png = png_bytes(image.transpose(1, 2, 0))
             atomic_write_bytes(folder / f"sample-{i:0{max(width, 5)}d}.png", png)
-        print(f"wrote {len(pixels)} PNG files to {folder}")
+        say(f"wrote {len(pixels)} PNG files to {folder}")
     if grid is not None:
         atomic_write_bytes(grid, png_bytes(make_grid(samples)))
-        print(f"wrote a grid of {len(samples)} samples to {grid}")
+        say(f"wrote a grid of {len(samples)} samples to {grid}")
+    if args.json:
+        result = {
+            "run": str(args.run),
+            "n": int(samples.shape[0]),
+            "shape": [int(d) for d in samples.shape],
+            "npy": None if npy is None else str(npy),
+            "png_dir": None if folder is None else str(folder),
+            "grid": None if grid is None else str(grid),
+            "classes": classes,
+        }
+        print(json.dumps(result))
     return 0
+
+
+def _silent(*args, **kwargs) -> None:
+    pass

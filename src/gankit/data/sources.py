@@ -62,6 +62,8 @@ def build_toy(data: DataConfig) -> ToyDistribution:
     """The toy distribution of ``data.name`` with ``data.params``; errors name the key."""
     try:
         return make_toy(data.name, **data.params)
+    except GankitError:
+        raise  # already names data.params.KEY
     except TypeError as exc:
         raise GankitError(f"data.params: {exc}") from None
     except ValueError as exc:
@@ -141,7 +143,13 @@ class DeferredImageData:
 
 def load_image_data(data: DataConfig) -> ImageData:
     """The (train, held-out) splits of ``data.name`` shaped as ``data.image_size`` /
-    ``data.channels`` say; with ``data.train_size = N``, a seeded subset of N training images."""
+    ``data.channels`` say; with ``data.train_size = N``, a seeded subset of N training images.
+    ``data.params`` (a toy's parameters) means nothing here and is refused, naming its key."""
+    if data.params:
+        key = next(iter(data.params))
+        raise GankitError(
+            f"data.params.{key}: image data ({data.name}) takes no parameters; the toys do"
+        )
     train, heldout = load_splits(
         data.name,
         data.path or None,

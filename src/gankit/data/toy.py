@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gankit.config import MAX_COUNT, Number, Numbers, check_table
 from gankit.errors import GankitError
 
 _SQRT2 = math.sqrt(2.0)
@@ -116,7 +117,12 @@ class Mixture1D(ToyDistribution):
     def __post_init__(self):
         k = len(self.means)
         if len(self.stds) != k or (self.weights is not None and len(self.weights) != k):
-            raise GankitError("mixture: means, stds and weights must have the same length")
+            lengths = f"means: {k}, stds: {len(self.stds)}"
+            if self.weights is not None:
+                lengths += f", weights: {len(self.weights)}"
+            raise GankitError(
+                f"data.params.stds: means, stds and weights must have the same length ({lengths})"
+            )
         if any(s <= 0 for s in self.stds):
             raise GankitError(f"mixture: stds must be > 0, got {list(self.stds)}")
         w = (
@@ -169,8 +175,11 @@ class Uniform1D(ToyDistribution):
     dim: int = 1
 
     def __post_init__(self):
-        if not self.high > self.low:
-            raise GankitError(f"uniform: high ({self.high}) must exceed low ({self.low})")
+        if not self.high - self.low >= MIN_SCALE:
+            raise GankitError(
+                f"data.params.high: {self.high!r} must exceed data.params.low ({self.low!r}) "
+                f"by at least {MIN_SCALE}"
+            )
 
     def sample(self, n, generator=None):
         u = torch.rand(n, 1, generator=generator, dtype=torch.float64)
@@ -392,13 +401,47 @@ def swiss_roll(n_centres: int = 300, std: float = 0.1) -> GaussianMixture2D:
 
 
 _REGISTRY: dict[str, Callable[..., ToyDistribution]] = {}
+#: the parameters each toy takes (``data.params.*``), declared for `gankit.config.check_table`
+_PARAMS: dict[str, dict[str, Number | Numbers]] = {}
+
+# The ranges of the toys' parameters: wide enough for any experiment, narrow enough that
+# float32 samples, their standardisation and the exact densities stay finite and distinct.
+#: the largest distance from the origin of a location (a mean, a centre, a bound)
+MAX_LOCATION = 1e4
+#: the smallest and the largest scale (a standard deviation, a radius, a spacing)
+MIN_SCALE, MAX_SCALE = 1e-4, 1e4
+#: centres of the curve-shaped mixtures (spiral, swiss-roll), and the grid's side
+MAX_CENTRES, MAX_GRID_SIDE = 10_000, 64
+
+LOCATION = Number(-MAX_LOCATION, MAX_LOCATION)
+SCALE = Number(MIN_SCALE, MAX_SCALE)
+WEIGHT = Number(1e-6, 1e6)
+MIXTURE_1D = {
+    "means": Numbers(LOCATION),
+    "stds": Numbers(SCALE),
+    "weights": Numbers(WEIGHT),
+}
 
 
-def register_toy(name: str, factory: Callable[..., ToyDistribution]) -> None:
-    """Add a toy distribution factory under ``name``; a name can be registered once."""
+def register_toy(
+    name: str,
+    factory: Callable[..., ToyDistribution],
+    params: dict[str, Number | Numbers] | None = None,
+) -> None:
+    """Add a toy distribution factory under ``name``; a name can be registered once.
+    ``params``: the parameters it takes (``data.params.*``), each with its type and range
+    (`gankit.config.Number`, `gankit.config.Numbers`); `make_toy` refuses any other, naming
+    it. Without it, every finite number or list of them reaches ``factory``."""
     if name in _REGISTRY:
         raise GankitError(f"toy '{name}' is already registered")
     _REGISTRY[name] = factory
+    if params is not None:
+        _PARAMS[name] = dict(params)
+
+
+def toy_params(name: str) -> dict[str, Number | Numbers] | None:
+    """The declared parameters of toy ``name`` (None when it declares none)."""
+    return _PARAMS.get(name)
 
 
 def toy_names() -> list[str]:
@@ -409,19 +452,44 @@ def make_toy(name: str, **params) -> ToyDistribution:
     """Build the toy distribution registered as ``name`` with its parameters."""
     if name not in _REGISTRY:
         raise GankitError(f"unknown toy distribution '{name}'; known: {', '.join(toy_names())}")
+    if name in _PARAMS:
+        params = check_table("data.params", params, _PARAMS[name], f"toy '{name}'")
     return _REGISTRY[name](**params)
 
 
-register_toy("gaussian", Gaussian1D)
-register_toy("mixture-1d", Mixture1D)
+register_toy("gaussian", Gaussian1D, {"mean": LOCATION, "std": SCALE})
+register_toy("mixture-1d", Mixture1D, MIXTURE_1D)
 register_toy(
     "bimodal",
     lambda **p: Mixture1D(**{"means": (2.0, 6.0), "stds": (0.6, 0.6), **p}, name="bimodal"),
+    MIXTURE_1D,
 )
-register_toy("uniform", Uniform1D)
-register_toy("dirac", PointMass)
-register_toy("mixture-2d", GaussianMixture2D)
-register_toy("ring-8", ring)
-register_toy("grid-25", grid)
-register_toy("spiral", spiral)
-register_toy("swiss-roll", swiss_roll)
+register_toy("uniform", Uniform1D, {"low": LOCATION, "high": LOCATION})
+register_toy("dirac", PointMass, {"at": LOCATION})
+register_toy(
+    "mixture-2d",
+    GaussianMixture2D,
+    {"centres": Numbers(LOCATION, width=(1, 64)), "std": SCALE},
+)
+register_toy(
+    "ring-8",
+    ring,
+    {"n_modes": Number(1, MAX_COUNT, integer=True), "radius": SCALE, "std": SCALE},
+)
+register_toy(
+    "grid-25",
+    grid,
+    {"side": Number(1, MAX_GRID_SIDE, integer=True), "spacing": SCALE, "std": SCALE},
+)
+register_toy(
+    "spiral",
+    spiral,
+    {
+        "n_centres": Number(2, MAX_CENTRES, integer=True),
+        "std": SCALE,
+        "turns": Number(0.0, 100.0, lo_open=True),
+    },
+)
+register_toy(
+    "swiss-roll", swiss_roll, {"n_centres": Number(1, MAX_CENTRES, integer=True), "std": SCALE}
+)

@@ -38,6 +38,9 @@ IMG_DROP_MIN_BEST = 0.2  # ... where that best was at least this (early values a
 # last evaluation: the generator has not reached the data yet, its "classes" are the feature
 # net's guesses on noise and its recall says nothing: mode collapse cannot be judged
 IMG_MIN_PRECISION = 0.05
+# a collapse is read from at least this many evaluations of the second half (one evaluation is
+# a snapshot: a 100-step run read once is not "collapsed over steps 100-100")
+IMG_COLLAPSE_EVALS = 2
 # an FID swing counts only where its range in the second half exceeds this many times the
 # median sampling std the evaluations logged (``fid_std_S``, a bootstrap over the generated
 # images): at 1,000 digits FID's own noise is std ~3 at FID ~15 (draws of one model ranged
@@ -103,10 +106,11 @@ def check_mode_collapse(rows: list[dict], config=None) -> Verdict:
         return unchecked("no evaluation logged a class histogram, recall or coverage")
     best_recall, best_coverage = _best_before(evals, recall), _best_before(evals, coverage)
     second = [i for i, r in enumerate(evals) if r["step"] > total / 2]
-    if not second:
+    if len(second) < IMG_COLLAPSE_EVALS:
         return unchecked(
-            f"no evaluation in the second half of training, after step {total // 2}: "
-            "lower log.eval_every"
+            f"{len(second)} evaluation(s) in the second half of training, after step "
+            f"{total // 2}; a collapse is read only where it persists over "
+            f"{IMG_COLLAPSE_EVALS}: lower log.eval_every"
         )
     last = evals[second[-1]]
     if finite(last.get(precision)) and last[precision] < IMG_MIN_PRECISION:

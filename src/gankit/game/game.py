@@ -50,7 +50,7 @@ from gankit.game import terms
 from gankit.game.augment import DiffAugment, check_probability
 from gankit.game.losses import Loss, d_readout, get_loss, label_smoothed_d_loss
 from gankit.game.noise import add_instance_noise, instance_noise_std
-from gankit.game.penalties import Penalty, clip_weights, get_penalty
+from gankit.game.penalties import Penalty, check_weight, clip_weights, get_penalty
 from gankit.game.unrolled import FunctionalDiscriminator, rule_from_optimizer, unroll
 from gankit.nets.latent import run_generator
 
@@ -137,10 +137,7 @@ class Game:
                 penalty = get_penalty(name)
             except ValueError as exc:
                 raise GankitError(f"game.penalties.{name}: {exc}") from None
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-                raise GankitError(
-                    f"game.penalties.{name}: weight must be a number >= 0, got {weight!r}"
-                )
+            weight = check_weight(name, weight)  # finite, in [0, MAX_PENALTY_WEIGHT]
             if penalty.probabilities and not self.loss.probabilities:
                 raise GankitError(
                     f"game.penalties.{name}: reads D as a probability; {sigmoid_only}"

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from gankit.config import MAX_PENALTY_WEIGHT, check_number
+
 ScoreFn = Callable[[Tensor], Tensor]
 PenaltyFn = Callable[[ScoreFn, Tensor, Tensor, "torch.Generator | None"], Tensor]
 
@@ -122,6 +124,14 @@ def register_penalty(
     if reads not in ("real", "fake", "both"):
         raise ValueError(f"penalty '{name}': reads must be real, fake or both, got {reads!r}")
     PENALTIES[name] = Penalty(name, fn, doc, probabilities, reads)
+
+
+def check_weight(name: str, weight) -> float:
+    """The weight of ``game.penalties.NAME``: a finite number in [0, `MAX_PENALTY_WEIGHT`]
+    (0 switches the penalty off), checked by `gankit.config.check_number` as every config
+    value is (`gankit.config.from_dict` already did, for a config read from a file or
+    ``--set``); `GankitError` naming ``game.penalties.NAME`` otherwise."""
+    return float(check_number(f"game.penalties.{name}", weight, 0.0, MAX_PENALTY_WEIGHT))
 
 
 def get_penalty(name: str) -> Penalty:

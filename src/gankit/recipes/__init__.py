@@ -51,6 +51,7 @@ def check_config(config: Config) -> Recipe:
     ``optim.schedule``: `gankit.train.schedules.SCHEDULES`; the family's own, such as the
     GAN's ``game.loss``) and the family's refusals, each naming its key; returns the recipe."""
     recipe = recipe_for(config)
+    config_mod.settle_sections(config)
     if config.optim.schedule not in SCHEDULES:
         known = ", ".join(SCHEDULES)
         raise GankitError(f"optim.schedule: {config.optim.schedule!r} is not one of {known}")

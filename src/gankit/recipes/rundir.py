@@ -20,10 +20,12 @@ DEFAULT_ADVICE = "lower both learning rates, e.g. --set optim.lr_d=2e-4 --set op
 QUOTED = ("d_loss", "g_loss", "grad_norm_d", "grad_norm_g")
 
 
-def claim(options: TrainOptions, config_text: str) -> runs.RunLock:
+def claim(options: TrainOptions, config_text: str) -> runs.RunClaim:
     """The held lock of ``options.out``: a fresh run directory holding ``config_text``, or
     (``options.resume``) the run as it is, less what killed writes left behind. `RunBusy`
-    when another process holds it. Use as a context manager."""
+    when another process holds it. Use as a context manager: with ``--force``, what the
+    directory held is set aside until the new run's first checkpoint, and put back when the
+    run fails before it (`runs.RunClaim`)."""
     return runs.claim_run_dir(
         Path(options.out), None if options.resume else config_text, options.force
     )
@@ -77,6 +79,14 @@ def diverged_error(run: Path, divergence: Divergence, where: Path | None = None)
         quoted = ", ".join(f"{k} = {_fmt(last[k])}" for k in QUOTED if k in last)
         parts.append(f"last finite values at step {last.get('step')}: {quoted}")
     kept = runs.checkpoint_files(where)
+    if runs.replaced_pending(run) is not None:  # --force: the replaced run is put back
+        parts.append(
+            f"no checkpoint was written before it, so {run} gets back the run --force replaced"
+        )
+        parts.append(f"try: {_advice(where)}")
+        return Diverged(
+            "; ".join(runs.one_line(p) for p in parts), run=Path(run), step=divergence.step
+        )
     if kept:
         parts.append(f"kept the last good checkpoint {kept[0]}")
     else:

@@ -234,10 +234,12 @@ def comparison_html(groups: list[Group], out_dir: Path) -> str:
 
 
 def write_comparison(paths, out_dir: str | Path) -> Path:
-    """``DIR/report.html`` comparing the runs in ``paths``; returns its path."""
+    """``DIR/report.html`` comparing the runs in ``paths``; returns its path. ``DIR`` is never
+    a run directory (the page would replace that run's own report: refused before anything is
+    read or written)."""
+    out_dir = runs.check_comparison_out(out_dir)
     loaded = load_runs(paths)
     groups = group_runs(loaded)
-    out_dir = Path(out_dir)
     text = comparison_html(groups, out_dir)
     target = out_dir / runs.REPORT
     runs.atomic_write_text(target, text)

@@ -45,12 +45,45 @@ class RunFiles:
     grids: list[tuple[int, Path]] = field(default_factory=list)
 
 
+#: the deepest nesting of a run's JSON files (final metrics, a diagnosis: 4 levels or so)
+MAX_JSON_DEPTH = 64
+#: the largest of them, in bytes (they are a few kilobytes)
+MAX_JSON_BYTES = 64 * 2**20
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deep the arrays and objects of JSON ``text`` nest, counted without parsing (brackets
+    inside strings skipped): what a file is checked for before `json.loads` recurses into it."""
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if match.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def read_json_object(path: Path) -> dict:
-    """A JSON object from ``path``; `GankitError` naming the file when it is not one."""
+    """A JSON object from ``path``; `GankitError` naming the file when it is not one: not
+    readable, not UTF-8, not JSON, larger than `MAX_JSON_BYTES`, nested deeper than
+    `MAX_JSON_DEPTH` (a file nested 100,000 deep is refused, not met with a RecursionError)."""
     try:
-        value = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GankitError(f"{path}: not readable JSON ({exc})") from None
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise GankitError(f"{path}: {size} bytes is too large for a run's JSON file")
+        text = path.read_text(encoding="utf-8")
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise GankitError(
+                f"{path}: not readable JSON (nested deeper than {MAX_JSON_DEPTH} levels)"
+            )
+        value = json.loads(text)
+    except GankitError:
+        raise
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise GankitError(f"{path}: not readable JSON ({reason})") from None
     if not isinstance(value, dict):
         raise GankitError(f"{path}: expected a JSON object")
     return value

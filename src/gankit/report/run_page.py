@@ -14,7 +14,9 @@ neighbours, real vs generated); last the resolved config and the command that re
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -168,13 +170,21 @@ def write_report(
     run_dir: str | Path, out: str | Path | None = None, tensorboard: bool = True
 ) -> Path:
     """Write ``RUN/report.html`` (or ``out``, a file or a directory) and, with ``tensorboard``,
-    ``RUN/tb/``; returns the page's path."""
-    run = read_run(run_dir)
-    text = report_html(run)
-    target = Path(out) if out is not None else run.path / runs.REPORT
+    ``RUN/tb/``; returns the page's path. Refused before anything is read or written: an
+    empty or non-UTF-8 path, an ``out`` that would replace another run's own page, and a run
+    that another process is training when the page or ``tb/`` goes into it (`RunBusy`)."""
+    run_dir = runs.require_run_dir(run_dir)
+    target = runs.run_path(out, "--out") if out is not None else run_dir / runs.REPORT
     if target.is_dir() or (out is not None and target.suffix.lower() not in (".html", ".htm")):
         target = target / runs.REPORT
-    runs.atomic_write_text(target, text)
-    if tensorboard:
-        write_tensorboard(run.path, run.rows, run.snapshots)
+    runs.check_report_target(run_dir, target)
+    into_run = tensorboard or runs.is_inside(target, run_dir)
+    with runs.writing_into(run_dir) if into_run else contextlib.nullcontext():
+        run = read_run(run_dir)
+        text = report_html(run)
+        runs.atomic_write_text(target, text)
+        if tensorboard:
+            tb = write_tensorboard(run.path, run.rows, run.snapshots)
+            with contextlib.suppress(OSError):
+                os.chmod(tb, runs.folder_mode())  # made by mkdtemp (0700): as any folder
     return target

@@ -8,12 +8,13 @@ import fnmatch
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from gankit.errors import RuntimeFailure
+from gankit.errors import GankitError, RuntimeFailure
 from gankit.runs.names import LOCK
 
 # ----------------------------------------------------------------------------- errors and hooks
@@ -59,6 +60,41 @@ def pause(what: str, name: str = "") -> None:
             return
 
 
+# ----------------------------------------------------------------------------- opening in a run
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def open_no_follow(path: Path, flags: int, mode: int = 0o666) -> int:
+    """``os.open(path, flags)`` that never follows a symbolic link at ``path`` and opens only a
+    regular file (a FIFO or a device is never waited on): the files of a run directory, which
+    may come from someone else, cannot make gankit write, truncate or append elsewhere. A link
+    or another kind of file is a `GankitError` naming ``path``; any other failure an `OSError`.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, flags | _NOFOLLOW | _NONBLOCK, mode)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK) and path.is_symlink():
+            raise GankitError(
+                f"{path}: is a symbolic link; gankit never follows a link out of a run "
+                "directory (remove it)"
+            ) from None
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise GankitError(f"{path}: not a regular file") from None
+        raise
+    try:
+        kind = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        raise GankitError(f"{path}: not a regular file")
+    return fd
+
+
 # ----------------------------------------------------------------------------- atomic writes
 
 
@@ -76,16 +112,44 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system says it
+    (``/proc/self/status``: safe beside other threads); elsewhere set and restored at once."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # pragma: no cover - no /proc
+    os.umask(mask)  # pragma: no cover
+    return mask  # pragma: no cover
+
+
+def file_mode() -> int:
+    """The mode a new file gets from any tool: ``0o666`` less the umask (``0o644`` under the
+    usual 022): gankit's temporary files (``mkstemp``: 0600) get it before their rename."""
+    return 0o666 & ~current_umask()
+
+
+def folder_mode() -> int:
+    """The mode a new folder gets from any tool: ``0o777`` less the umask."""
+    return 0o777 & ~current_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: never half-written.
     A failure removes the temporary file, leaves what ``path`` held, and raises a
-    `RuntimeFailure` naming ``path``."""
+    `RuntimeFailure` naming ``path``. The file's mode follows the umask (`file_mode`); a
+    symbolic link at ``path`` is replaced by the file, never followed."""
     path = Path(path)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), file_mode())
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

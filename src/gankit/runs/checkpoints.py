@@ -1,5 +1,11 @@
 """Checkpoints: safetensors with a digest of their tensors, every random stream and the step;
-the newest intact one found past a damaged one."""
+the newest intact one found past a damaged one.
+
+Two digests make a checkpoint whole: ``sha256`` (`tensor_digest`) covers its tensors, and
+``header_sha256`` (`header_digest`) covers every other entry of its metadata -- the step, the
+optimizers' settings and scalars, the format, what the nets were built for, and ``sha256``
+itself -- so that nothing read back is outside a digest. A file that lacks either, or whose
+either does not match, is damaged: skipped for the next older checkpoint."""
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ from gankit.runs.atomic import atomic_write_bytes, atomic_write_text, one_line, 
 from gankit.runs.names import CHECKPOINT_FORMAT, CHECKPOINTS, LATEST, MAX_CHECKPOINT_BYTES
 
 _STEP_FILE = re.compile(r"step-(\d+)\.safetensors")
+#: the metadata entry holding `header_digest`
+HEADER_DIGEST = "header_sha256"
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -65,6 +73,14 @@ def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def header_digest(metadata: dict[str, str]) -> str:
+    """sha256 of a checkpoint's metadata (every entry but `HEADER_DIGEST` itself, the tensors'
+    ``sha256`` included) as canonical JSON: keys sorted, ASCII only, no spaces."""
+    body = {k: v for k, v in metadata.items() if k != HEADER_DIGEST}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 def checkpoint_files(run: Path) -> list[Path]:
     """``RUN/checkpoints/step-N.safetensors``, newest (largest N) first."""
     folder = Path(run) / CHECKPOINTS
@@ -106,6 +122,7 @@ def save_checkpoint(
     }
     if inputs:
         metadata["inputs"] = json.dumps(inputs)
+    metadata[HEADER_DIGEST] = header_digest(metadata)
     folder = Path(run) / CHECKPOINTS
     path = folder / f"step-{step}.safetensors"
     try:
@@ -133,7 +150,8 @@ def latest_checkpoint(run: Path) -> Path:
 def checkpoint_inputs(run: Path) -> dict:
     """What the newest readable checkpoint of ``run`` says its nets were built for (``{}``
     where none says: a toy run, or one written before checkpoints carried it). Reads the
-    headers only; the tensors' own check happens when they are restored."""
+    headers only, and only one whose `header_digest` matches; the tensors' own check happens
+    when they are restored."""
     for path in checkpoint_files(run):
         try:
             with open(path, "rb") as fh:
@@ -141,6 +159,8 @@ def checkpoint_inputs(run: Path) -> dict:
                 if not 0 < n <= 100_000_000:
                     continue
                 meta = json.loads(fh.read(n)).get("__metadata__") or {}
+            if meta.get(HEADER_DIGEST) != header_digest(meta):
+                continue  # an edited header: its tensors are not read either
             inputs = json.loads(meta.get("inputs", "{}"))
         except (OSError, ValueError, AttributeError, RecursionError):
             continue
@@ -171,7 +191,8 @@ def load_checkpoint(path: Path) -> tuple[int, dict[str, torch.Tensor], dict]:
         tensors = load_tensors(data)
         metadata = _metadata(data)
         if metadata.get("format", CHECKPOINT_FORMAT) != CHECKPOINT_FORMAT:
-            raise GankitError(f"{path}: not a gankit checkpoint (format {metadata['format']!r})")
+            shown = repr(metadata["format"])[:60]
+            raise GankitError(f"{path}: not a gankit checkpoint (format {shown})")
         step, extra = int(metadata["step"]), json.loads(metadata["optimizers"])
         if step < 0 or not isinstance(extra, dict):
             raise ValueError("bad step or optimizer metadata")
@@ -180,13 +201,38 @@ def load_checkpoint(path: Path) -> tuple[int, dict[str, torch.Tensor], dict]:
     except (SafetensorError, OSError, KeyError, ValueError, TypeError, RecursionError) as exc:
         reason = one_line(exc)[:200] or type(exc).__name__
         raise GankitError(f"{path}: not a readable gankit checkpoint ({reason})") from None
-    digest = metadata.get("sha256")
-    if digest is not None and digest != tensor_digest(tensors):
-        raise GankitError(f"{path}: damaged checkpoint (its tensors do not match their sha256)")
+    _verify(path, metadata, tensors, step)
     for name, t in tensors.items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise GankitError(f"{path}: checkpoint holds non-finite values in {name}")
     return step, tensors, extra
+
+
+def _verify(path: Path, metadata: dict, tensors: dict[str, torch.Tensor], step: int) -> None:
+    """Both digests of a checkpoint, and the step its name says: `GankitError` naming the
+    file and what does not match (a checkpoint without its digests is damaged too: it was
+    written by an older gankit, or edited)."""
+    digest, head = metadata.get("sha256"), metadata.get(HEADER_DIGEST)
+    if not isinstance(digest, str):
+        raise GankitError(f"{path}: damaged checkpoint (it has no sha256 of its tensors)")
+    if digest != tensor_digest(tensors):
+        raise GankitError(f"{path}: damaged checkpoint (its tensors do not match their sha256)")
+    if not isinstance(head, str):
+        raise GankitError(
+            f"{path}: damaged checkpoint (no {HEADER_DIGEST} covers its step and optimizer "
+            "settings: written by an older gankit, or edited)"
+        )
+    if head != header_digest(metadata):
+        raise GankitError(
+            f"{path}: damaged checkpoint (its step, optimizer settings or other metadata do not "
+            f"match their {HEADER_DIGEST})"
+        )
+    named = _STEP_FILE.fullmatch(path.name)
+    if named and int(named.group(1)) != step:
+        raise GankitError(
+            f"{path}: damaged checkpoint (its name says step {named.group(1)}, its metadata "
+            f"step {step})"
+        )
 
 
 def restore(

@@ -7,8 +7,8 @@ import os
 import warnings
 from pathlib import Path
 
-from gankit.errors import GankitWarning, RunBusy
-from gankit.runs.atomic import atomic_write_text, write_failure
+from gankit.errors import GankitError, GankitWarning, RunBusy
+from gankit.runs.atomic import atomic_write_text, file_mode, open_no_follow, write_failure
 from gankit.runs.names import LOCK
 
 try:  # POSIX: the lock is an flock, released by the kernel when its process dies
@@ -20,11 +20,31 @@ except ImportError:  # pragma: no cover - Windows: a pid file, judged by whether
 
 
 def read_pid(path: Path) -> int | None:
+    """The process id a lock file names (None: none, unreadable, a link or no regular file)."""
     try:
-        text = Path(path).read_text(errors="replace").split()
+        fd = open_no_follow(path, os.O_RDONLY)
+    except (OSError, GankitError):
+        return None
+    try:
+        text = os.read(fd, 64).decode(errors="replace").split()
         return int(text[0]) if text else None
     except (OSError, ValueError):
         return None
+    finally:
+        os.close(fd)
+
+
+#: the run directories this process holds the lock of (by process id: a forked child holds none)
+_HELD: set[tuple[int, str]] = set()
+
+
+def _key(run: Path) -> tuple[int, str]:
+    return os.getpid(), os.path.realpath(run)
+
+
+def holds_lock(run: Path) -> bool:
+    """Whether this process holds ``run``'s lock (a `RunLock` it acquired and not released)."""
+    return _key(run) in _HELD
 
 
 def pid_alive(pid: int) -> bool:
@@ -46,8 +66,8 @@ def lock_holder(run: Path) -> int | None:
     """The process id holding ``RUN/.lock`` (0 when unknown), or None when no live process
     holds it (no lock file, or a stale one left by a killed process). Writes nothing."""
     path = Path(run) / LOCK
-    if not path.is_file():
-        return None
+    if path.is_symlink() or not path.is_file():
+        return None  # a link is refused by whoever would take the lock (`RunLock.acquire`)
     pid = read_pid(path)
     if pid is not None and pid == os.getpid():
         pid = None  # our own (an in-process test): the flock below decides
@@ -56,8 +76,8 @@ def lock_holder(run: Path) -> int | None:
     if fcntl is None:  # pragma: no cover
         return pid
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+        fd = open_no_follow(path, os.O_RDONLY)
+    except (OSError, GankitError):
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -86,8 +106,8 @@ class RunLock:
         if fcntl is None:  # pragma: no cover
             return self._acquire_pidfile()
         while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:  # never through a link: a hostile run cannot make us truncate a file elsewhere
+                fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, file_mode())
             except OSError as exc:
                 raise write_failure(self.path, exc) from None
             try:
@@ -111,6 +131,7 @@ class RunLock:
             os.close(fd)
             raise write_failure(self.path, exc) from None
         self.fd = fd
+        _HELD.add(_key(self.run))
         if previous and previous != os.getpid():
             warnings.warn(
                 f"{self.path}: took over the lock left by process {previous}, which no longer "
@@ -131,6 +152,7 @@ class RunLock:
     def release(self) -> None:
         if self.fd is None:
             return
+        _HELD.discard(_key(self.run))
         try:
             if self.fd >= 0:
                 try:

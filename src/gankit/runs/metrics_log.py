@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import GankitError
-from gankit.runs.atomic import atomic_write_text, one_line, write_failure
+from gankit.runs.atomic import atomic_write_text, one_line, open_no_follow, write_failure
 from gankit.runs.names import METRICS
 
 # ----------------------------------------------------------------------------- metrics.jsonl
@@ -41,10 +41,17 @@ def read_metrics(run: Path) -> list[dict[str, Any]]:
     (where present) is an integer. A line cut short by a kill, or anything else that is not
     such a row (binary garbage, a list, text), is skipped, never read as data."""
     path = Path(run) / METRICS
-    if not path.is_file():
-        return []
+    if path.is_symlink() or not path.is_file():
+        return []  # a link is never followed out of a run; a folder or a FIFO holds no row
     try:
-        data = path.read_bytes()
+        fd = open_no_follow(path, os.O_RDONLY)
+    except GankitError:
+        return []
+    except OSError as exc:
+        raise GankitError(f"{path}: cannot read ({one_line(exc)})") from None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise GankitError(f"{path}: cannot read ({one_line(exc)})") from None
     rows = []
@@ -66,7 +73,8 @@ def truncate_metrics(run: Path, last_step: int) -> None:
 class LineLog:
     """An append-only file of whole lines (``metrics.jsonl``): a write that fails (a full disk)
     is cut back to the last whole line and raised as a `RuntimeFailure` naming the file; a
-    file whose last line was cut short by a kill gets a newline first."""
+    file whose last line was cut short by a kill gets a newline first. Opened without
+    following a symbolic link (`open_no_follow`: a link is a `GankitError` naming it)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -74,13 +82,10 @@ class LineLog:
 
     def open(self) -> LineLog:
         try:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self.fd = open_no_follow(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             size = os.fstat(self.fd).st_size
-            if size:
-                with open(self.path, "rb") as fh:
-                    fh.seek(size - 1)
-                    if fh.read(1) != b"\n":
-                        os.write(self.fd, b"\n")
+            if size and os.pread(self.fd, 1, size - 1) != b"\n":
+                os.write(self.fd, b"\n")
         except OSError as exc:
             self.close()
             raise write_failure(self.path, exc) from None

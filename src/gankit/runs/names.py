@@ -13,6 +13,8 @@ FINAL = "final_metrics.json"
 DIAGNOSIS = "diagnosis.json"
 REPORT = "report.html"
 LOCK = ".lock"
+#: what ``--force`` moved aside, kept until the new run has written its first checkpoint
+REPLACED = ".replaced"
 CHECKPOINT_FORMAT = "gankit-1"
 #: a checkpoint larger than this is refused before it is read (a hostile or wrong file)
 MAX_CHECKPOINT_BYTES = 16 * 2**30

@@ -15,7 +15,7 @@ row: evaluation before the log that writes it), ``on_step_end`` after every step
 4. `MetricsLog`: the row, with the seconds since the fit started, as one line of
    ``RUN/metrics.jsonl``;
 5. `LogHook`: a caller's function of each row (tests, and later the lab's live feed);
-6. `Progress`: a tqdm bar on a terminal;
+6. `Progress`: a tqdm bar on a terminal, a line every 30 s on stderr without one;
 7. `Checkpoints`: every ``train.checkpoint_every`` steps and at the end.
 
 DDP's rank-0-only writes will wrap these; nothing here reads the data or the nets' kinds.
@@ -142,39 +142,85 @@ class LogHook(Callback):
         self.fn(row)
 
 
-class Progress(Callback):
-    """A tqdm bar on a terminal: the family's losses (`Trainable.progress`) and the
-    evaluator's ``headline`` metric."""
+#: a phase shorter than this needs no progress line
+MIN_PHASE_SECONDS = 2.0
 
-    def __init__(self, headline: str | None = None, enabled: bool = True):
+
+class Progress(Callback):
+    """Progress of the fit: a tqdm bar on a terminal, showing the family's losses
+    (`Trainable.progress`) and the evaluator's ``headline`` metric; without a terminal (a log
+    file, ``nohup``, CI, ``| tee``) one line on stderr at least every ``every_seconds`` and at
+    the end, so that a log shows the run moving."""
+
+    def __init__(
+        self,
+        headline: str | None = None,
+        enabled: bool = True,
+        every_seconds: float = 30.0,
+        stream=None,
+    ):
         self.headline = headline
         self.enabled = enabled
+        self.every_seconds = every_seconds
+        self.stream = stream
         self.bar = None
+        self.lines = False
         self.shown: dict[str, str] = {}
+        self.last_line = 0.0
+        self.started = 0.0
+
+    def _stream(self):
+        return self.stream if self.stream is not None else sys.stderr
 
     def on_fit_start(self, loop) -> None:
-        if self.enabled and sys.stdout.isatty():
+        if not self.enabled:
+            return
+        if sys.stdout.isatty():
             total = loop.total
             self.bar = tqdm(total=total, initial=loop.step, desc="train", dynamic_ncols=True)
+        else:
+            self.lines = True
+            self.started = self.last_line = time.monotonic()
 
     def on_log(self, loop, row: dict) -> None:
-        if self.bar is None:
+        if self.bar is None and not self.lines:
             return
         for short, key in loop.trainable.progress:
             if isinstance(row.get(key), (int, float)):
                 self.shown[short] = f"{row[key]:.3f}"
         if self.headline and isinstance(row.get(self.headline), (int, float)):
             self.shown[self.headline] = f"{row[self.headline]:.4g}"
-        self.bar.set_postfix(self.shown, refresh=False)
+        if self.bar is not None:
+            self.bar.set_postfix(self.shown, refresh=False)
+
+    def _line(self, loop) -> None:
+        now = time.monotonic()
+        shown = " ".join(f"{k}={v}" for k, v in self.shown.items())
+        print(
+            f"gankit: step {loop.step}/{loop.total} ({100 * loop.step / max(loop.total, 1):.0f} %)"
+            f"{' ' + shown if shown else ''}, {now - self.started:.0f} s",
+            file=self._stream(),
+            flush=True,
+        )
+        self.last_line = now
 
     def on_step_end(self, loop) -> None:
         if self.bar is not None:
             self.bar.update(1)
+        elif self.lines and time.monotonic() - self.last_line >= self.every_seconds:
+            self._line(loop)
 
     def on_fit_end(self, loop) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+        elif self.lines:
+            # the last line of a fit that ran its course and was long enough to need one (a
+            # stop, a divergence or an interrupt says so in its own single line)
+            finished = loop.step >= loop.end and not loop.stopped_reason
+            if finished and time.monotonic() - self.started >= MIN_PHASE_SECONDS:
+                self._line(loop)
+            self.lines = False
 
 
 class Checkpoints(Callback):

@@ -3,7 +3,10 @@
 
 Files are always read with ``allow_pickle=False``: an array of Python objects would need a
 pickle, which can run any code while it loads, so it is refused. The pixel range stays explicit
-(`gankit.data.checks.check_images`): ``uint8`` in [0, 255] or float in [0, 1], never rescaled.
+(`gankit.data.checks.check_images`): ``uint8`` in [0, 255] or float in [0, 1], never rescaled;
+``uint16`` is read as 16-bit pixels, [0, 65535] scaled to [0, 1] (`as_pixels`). Any other
+kind of array (signed or wider integers, booleans, complex numbers, strings, records) is
+refused in one line naming the file and its dtype.
 """
 
 from __future__ import annotations
@@ -113,24 +116,58 @@ def _read(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return images, labels
 
 
+def as_pixels(images: np.ndarray, where: str) -> np.ndarray:
+    """``images`` as pixels `ImageDataset` takes: ``uint8`` as it is, floats as ``float32``
+    (their range is checked there), ``uint16`` (16-bit pixels) divided by 65535 into
+    ``float32`` in [0, 1]; `GankitError` naming ``where`` for every other dtype."""
+    dtype = images.dtype
+    if dtype == np.uint8:
+        return images
+    if dtype == np.uint16:
+        return images.astype(np.float32) / np.float32(65535.0)
+    if dtype.kind == "f" and dtype.itemsize <= 16:
+        if dtype.itemsize > 8:  # long double: through float64, which numpy converts exactly
+            images = images.astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return images.astype(np.float32)
+    kinds = {
+        "c": "complex numbers",
+        "b": "booleans",
+        "i": "signed integers",
+        "u": "unsigned integers wider than 16 bits",
+        "U": "text",
+        "S": "bytes",
+        "V": "records",
+        "M": "dates",
+        "m": "time spans",
+    }
+    what = kinds.get(dtype.kind, "not pixels")
+    raise GankitError(
+        f"{where}: images of dtype {dtype} ({what}) are not pixels; store uint8 in [0, 255], "
+        "uint16 in [0, 65535] or float in [0, 1]"
+    )
+
+
 def load_array_dataset(path: str | Path) -> ImageDataset:
     """Load images (and labels) from a ``.npy`` or ``.npz`` file.
 
     ``.npy``: the images only. ``.npz``: the images under the first of ``images``, ``x``,
     ``samples``, ``arr_0`` that is present; labels (optional) under ``labels`` or ``y``,
     ``(N,)`` integers >= 0 (classes are named "0".."max"). Images are ``(N, C, H, W)`` with
-    C in {1, 3}, or ``(N, H, W)`` read as one channel; ``uint8`` in [0, 255] or float in [0, 1]
-    (kept as ``float32``).
+    C in {1, 3}, or ``(N, H, W)`` read as one channel; ``uint8`` in [0, 255], ``uint16`` in
+    [0, 65535] (scaled to float in [0, 1]) or float in [0, 1] (kept as ``float32``).
 
     Raises `GankitError`, one line naming the file (and key): no such file, another suffix, an
     object array (``allow_pickle=False``), a truncated or corrupt file, no images key, images
-    off the convention, labels of the wrong length or range."""
+    off the convention or of another dtype (complex, signed integers, ...), labels of the
+    wrong length or range."""
     path = Path(path).expanduser().absolute()
     if not path.is_file():
         raise GankitError(f"{path}: no such file")
     if path.suffix not in (".npy", ".npz"):
         raise GankitError(f"{path}: expected a .npy or .npz file")
     images, labels = _read(path)
+    images = as_pixels(images, str(path))
     if images.ndim == 3:
         images = images[:, None, :, :]
     if labels is not None:

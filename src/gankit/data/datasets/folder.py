@@ -2,7 +2,9 @@
 
 Two layouts: a flat folder of images (unlabelled), or a folder of class sub-folders, each
 holding that class's images (labelled: the sub-folders sorted by name are classes 0, 1, ...).
-Files are read in sorted path order, so a folder always loads the same way.
+Files are read in sorted path order, so a folder always loads the same way. 16-bit images are
+scaled to 8 bits (``round(v * 255 / 65535)``), never clipped: a picture saved at 8 and at 16
+bits loads the same.
 """
 
 from __future__ import annotations
@@ -18,6 +20,19 @@ from gankit.errors import GankitError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 #: Pillow modes that hold one grey channel (with or without alpha)
 GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+#: Pillow modes of one grey channel of 16 bits (a 16-bit PNG; older Pillows read it as "I")
+SIXTEEN_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _eight_bit(im: Image.Image) -> Image.Image:
+    """A 16-bit grey image as an 8-bit one ("L"), scaled: ``round(v * 255 / 65535)``, so that
+    ``v = 257 p`` (the 16-bit form of the 8-bit ``p``) reads as ``p``. Pillow's own conversion
+    clips every value above 255 to white instead."""
+    a = np.asarray(im)
+    if a.size and (int(a.min()) < 0 or int(a.max()) > 65535):
+        raise ValueError(f"pixel values in [{int(a.min())}, {int(a.max())}] are not 16-bit")
+    scaled = (a.astype(np.uint32) * 255 + 32767) // 65535
+    return Image.fromarray(scaled.astype(np.uint8))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -38,6 +53,8 @@ def _read(path: Path, image_size: int | None, channels: int | None, resample) ->
     try:
         with Image.open(path) as im:
             im.load()
+            if im.mode in SIXTEEN_BIT_MODES:
+                im = _eight_bit(im)
             mode = {1: "L", 3: "RGB"}.get(channels)
             if mode is None:
                 mode = "L" if im.mode in GREY_MODES else "RGB"

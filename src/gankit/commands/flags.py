@@ -1,0 +1,44 @@
+"""Command-line values that are not config keys (``-n``, ``--seed``, ``--batch-size``,
+``--device``) go through the config's one validator (`gankit.config.parse_number`,
+`gankit.config.check_device`): type, finiteness and range, refused in one line naming the flag
+(issue 21), exactly as a config key would be."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from gankit.config import MAX_BATCH, MAX_SAMPLES, MAX_SEED, check_device, parse_number
+from gankit.errors import GankitError
+
+
+def _checked(flag: str, check: Callable[[str], object]) -> Callable[[str], object]:
+    """``check`` as an argparse ``type``: its one-line refusal becomes argparse's message
+    (``argument -n: 0 is out of range (must be >= 1)``)."""
+
+    def read(text: str):
+        try:
+            return check(text)
+        except GankitError as exc:
+            message = str(exc).removeprefix(f"{flag}: ")
+            raise argparse.ArgumentTypeError(message) from None
+
+    read.__name__ = flag.lstrip("-").replace("-", "_")
+    return read
+
+
+def integer(flag: str, lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse ``type`` reading an integer in [``lo``, ``hi``] for ``flag``."""
+
+    return _checked(flag, lambda text: int(parse_number(flag, text, lo, hi, integer=True)))
+
+
+def device(flag: str) -> Callable[[str], str]:
+    """An argparse ``type`` reading a torch device name for ``flag``."""
+
+    return _checked(flag, lambda text: check_device(flag, text))
+
+
+SEED = integer("--seed", 0, MAX_SEED)
+SAMPLES = integer("-n", 1, MAX_SAMPLES)
+BATCH = integer("--batch-size", 1, MAX_BATCH)
