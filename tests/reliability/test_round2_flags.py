@@ -35,3 +35,29 @@ def test_a_bad_flag_value_is_one_line_naming_it(toy_copy, tmp_path, args, flag, 
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert flag in lines[0] and said in lines[0], lines[0]
     assert tree_state(toy_copy, tmp_path) == before
+
+
+def test_an_output_never_overwrites_an_input_or_another_output(tmp_path):
+    """`gankit features`: --out over its own input, --logits over --out (through a link too)
+    are refused before anything is read or written."""
+    import numpy as np
+
+    images = tmp_path / "images.npy"
+    np.save(images, np.zeros((70, 1, 8, 8), dtype=np.uint8))
+    link = tmp_path / "alias.npy"
+    link.symlink_to(images)
+    cases = [
+        (["features", images, "--out", images], "--out", "is the input A"),
+        (["features", images, "--out", link], "--out", "is the input A"),
+        (
+            ["features", images, "--out", tmp_path / "f.npy", "--logits", tmp_path / "f.npy"],
+            "--out",
+            "the same file",
+        ),
+    ]
+    for args, flag, said in cases:
+        before = tree_state(tmp_path)
+        code, _, err = cli(*args)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert code == 2 and len(lines) == 1 and flag in lines[0] and said in lines[0], err
+        assert tree_state(tmp_path) == before

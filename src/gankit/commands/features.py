@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from gankit.commands.fid import add_feature_arguments
+from gankit.commands.outputs import refuse_overwrites
 from gankit.commands.startup import starting
 from gankit.errors import GankitError
 
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     for p, flag in ((out, "--out"), (logits_out, "--logits")):
         if p is not None and p.suffix != ".npy":
             raise GankitError(f"{flag} {p}: must end in .npy")
+    refuse_overwrites([("A", Path(args.a))], [("--out", out), ("--logits", logits_out)])
     with starting():
         import numpy as np  # deferred: numpy
 

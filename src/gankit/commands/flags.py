@@ -8,7 +8,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from gankit.config import MAX_BATCH, MAX_SAMPLES, MAX_SEED, check_device, parse_number
+from gankit.config import (
+    MAX_BATCH,
+    MAX_COUNT,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_STEPS,
+    check_device,
+    parse_number,
+)
 from gankit.errors import GankitError
 
 
@@ -42,3 +50,5 @@ def device(flag: str) -> Callable[[str], str]:
 SEED = integer("--seed", 0, MAX_SEED)
 SAMPLES = integer("-n", 1, MAX_SAMPLES)
 BATCH = integer("--batch-size", 1, MAX_BATCH)
+STEPS = integer("--steps", 1, MAX_STEPS)
+CLASS = integer("--class", 0, MAX_COUNT)

@@ -57,7 +57,7 @@ def add_arguments(p):
     p.add_argument(
         "--class",
         dest="label",
-        type=int,
+        type=flags.CLASS,
         metavar="K",
         help="a class-conditional run: every sample of class K (default: the training split's "
         "class shares)",

@@ -24,7 +24,7 @@ def add_arguments(p):
     src.add_argument("--config", metavar="FILE", help="a TOML config (e.g. RUN/config.toml)")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<preset>-<time>)")
     p.add_argument("--seed", type=flags.SEED, help="shorthand for --set train.seed=N")
-    p.add_argument("--steps", type=int, help="shorthand for --set train.steps=N")
+    p.add_argument("--steps", type=flags.STEPS, help="shorthand for --set train.steps=N")
     p.add_argument(
         "--set",
         dest="overrides",
