@@ -18,7 +18,9 @@ from gankit.config import Config
 from gankit.data.sources import ImageData
 from gankit.errors import GankitError
 from gankit.metrics.features import Extractor, get_extractor
-from gankit.metrics.features.classifier import classifier_extractor
+from gankit.metrics.features.classifier import DEFAULT_FEATURE_DIM, classifier_extractor
+from gankit.metrics.features.digits import FEATURE_DIM as DIGITS_FEATURE_DIM
+from gankit.metrics.features.inception import FEATURE_DIM as INCEPTION_FEATURE_DIM
 
 
 @dataclass
@@ -52,6 +54,18 @@ def _choice(config: Config, data: ImageData) -> str:
         "gankit cannot train its feature space; give Inception weights (--set "
         "log.inception_weights=FILE) or sort the images into one sub-folder per class"
     )
+
+
+def planned_space(config: Config, data: ImageData) -> tuple[str, int]:
+    """``(name, dimensions)`` of the feature space `resolve_feature_space` will give, known
+    before any network is trained or loaded: the size checks run first (a folder too small
+    for FID is refused before a classifier trains on it)."""
+    choice = _choice(config, data)
+    if choice == "digits":
+        return "digits", DIGITS_FEATURE_DIM
+    if choice == "inception":
+        return "inception", INCEPTION_FEATURE_DIM
+    return space_name(data.name), DEFAULT_FEATURE_DIM
 
 
 def resolve_feature_space(config: Config, data: ImageData, device="cpu") -> FeatureSpace:

@@ -30,7 +30,7 @@ from gankit.data.grid import labelled_rows, png_bytes, sorted_grid, to_uint8
 from gankit.data.sources import ImageData
 from gankit.errors import GankitError
 from gankit.eval.base import EvalState, Redraw, eval_stream
-from gankit.eval.feature_space import resolve_feature_space
+from gankit.eval.feature_space import planned_space, resolve_feature_space
 from gankit.game.losses import d_readout, get_loss
 from gankit.metrics.features import cache_key, cached_stats, data_hash, extract_features
 from gankit.metrics.frechet import frechet_distance
@@ -77,6 +77,8 @@ class ImageEvaluator:
         self.config = config
         self.data = data
         self.device = device
+        self.suffix, dim = planned_space(config, data)
+        self._check_sizes(dim)  # before any feature network is trained (minutes) or loaded
         self.space = resolve_feature_space(config, data, device)
         self.suffix = self.space.name
         self.headline = f"fid_{self.suffix}"
@@ -104,9 +106,11 @@ class ImageEvaluator:
                 raise GankitError(f"{key} = {n}: {where} needs at least {need} samples")
         held = len(self.data.heldout)
         if held < need:
+            total = held + len(self.data.train)
             raise GankitError(
-                f"data.heldout_fraction: the held-out split of {self.data.name} has {held} "
-                f"images; {where} needs at least {need}"
+                f"data.heldout_fraction: the held-out split of {self.data.name} has {held} of "
+                f"its {total} images; {where} needs at least {need} held-out images (checked "
+                "before any feature network trains; docs/image-runs.md lists the minimum counts)"
             )
 
     # -------------------------------------------------------------------- features

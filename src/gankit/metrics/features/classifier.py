@@ -66,6 +66,10 @@ __all__ = [
 ]
 
 
+#: the dimension of the classifier feature space (its penultimate layer)
+DEFAULT_FEATURE_DIM = 128
+
+
 def _conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
@@ -106,7 +110,7 @@ class ClassifierNet(nn.Module):
         image_size,
         num_classes: int,
         width: int = 32,
-        feature_dim: int = 128,
+        feature_dim: int = DEFAULT_FEATURE_DIM,
     ):
         super().__init__()
         size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)

@@ -1,0 +1,39 @@
+"""Issue 22, point 4: a labelled image set too small for FID in its feature space is refused
+before any work (no classifier trained, nothing written), with the counts in the message."""
+
+from __future__ import annotations
+
+import numpy as np
+from reliability_kit import cli, tree_state
+
+
+def test_a_small_labelled_set_is_refused_before_its_classifier_trains(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GANKIT_CACHE", str(cache))
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, size=(300, 1, 16, 16), dtype=np.uint8)
+    labels = np.arange(300) % 3
+    data = tmp_path / "small.npz"
+    np.savez(data, images=images, labels=labels)
+    before = tree_state(tmp_path)
+    code, _, err = cli(
+        "train",
+        "--preset",
+        "image-folder",
+        "--set",
+        "data.name='arrays'",
+        "--set",
+        f"data.path='{data}'",
+        "--set",
+        "data.channels=1",
+        "--set",
+        "data.image_size=16",
+        "--out",
+        tmp_path / "run",
+        "--quiet",
+    )
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert "has 30 of its 300 images" in lines[0] and "needs at least 129" in lines[0], err
+    assert "before any feature network trains" in lines[0]
+    assert tree_state(tmp_path) == before and not cache.exists()
