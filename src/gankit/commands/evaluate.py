@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from gankit.commands import flags
 from gankit.commands.sample import MAX_SAMPLES
@@ -35,7 +36,16 @@ def run(args) -> int:
     with starting():
         from gankit import api  # deferred: torch (~2 s); evaluate --help stays light
 
-    metrics = api.evaluate_run(args.run, n=args.n, seed=args.seed)
+    loaded = api.load_run(args.run)
+    log = loaded.config.log
+    draws = f", FID over {log.final_draws} draws" if loaded.data.kind == "images" else ""
+    print(
+        f"gankit: evaluating {args.run} at step {loaded.step}: "
+        f"{args.n or log.final_samples} samples{draws}",
+        file=sys.stderr,
+        flush=True,
+    )
+    metrics = api.evaluate_run(args.run, n=args.n, seed=args.seed, loaded=loaded)
     if args.json:
         print(json.dumps(metrics, sort_keys=True))
     else:

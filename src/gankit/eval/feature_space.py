@@ -12,6 +12,7 @@ feature space, and is refused with the two ways out.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 
 from gankit.config import Config
@@ -56,6 +57,33 @@ def _choice(config: Config, data: ImageData) -> str:
     )
 
 
+#: seconds between two progress lines of a feature network's training
+PROGRESS_SECONDS = 10.0
+
+
+def epoch_lines(name: str, every: float = PROGRESS_SECONDS):
+    """A classifier's per-epoch report as a line on stderr at most every ``every`` seconds (and
+    at its last epoch): its minutes of training are never silent, and a short one says
+    nothing."""
+    last = [time.monotonic()]
+
+    def report(info: dict) -> None:
+        now = time.monotonic()
+        if now - last[0] < every and info["epoch"] < info["epochs"]:
+            return
+        if info["epoch"] == info["epochs"] and info["seconds"] < every:
+            return
+        last[0] = now
+        print(
+            f"gankit: feature space '{name}': epoch {info['epoch']}/{info['epochs']}, "
+            f"loss {info['loss']:.4f}, {info['seconds']:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return report
+
+
 def planned_space(config: Config, data: ImageData) -> tuple[str, int]:
     """``(name, dimensions)`` of the feature space `resolve_feature_space` will give, known
     before any network is trained or loaded: the size checks run first (a folder too small
@@ -94,7 +122,11 @@ def resolve_feature_space(config: Config, data: ImageData, device="cpu") -> Feat
             f"log.features = 'classifier': {data.name} has no labels to train a classifier on"
         )
     name = space_name(data.name)
-    print(f"gankit: feature space '{name}': a classifier of the training split", file=sys.stderr)
+    print(
+        f"gankit: feature space '{name}': a classifier of the training split (trained once, "
+        "then read from the cache: a few CPU minutes for MNIST)",
+        file=sys.stderr,
+    )
     extractor, info = classifier_extractor(
         data.train.images,
         data.train.labels,
@@ -102,6 +134,7 @@ def resolve_feature_space(config: Config, data: ImageData, device="cpu") -> Feat
         data.heldout.labels,
         name=name,
         device=device,
+        progress=epoch_lines(name),
     )
     print(
         f"gankit: feature space '{name}': held-out accuracy {info['heldout_accuracy']:.4f}"
