@@ -94,3 +94,20 @@ def test_features_command(halves, tmp_path, capsys):
     assert rc == 2 and "must end in .npy" in err
     rc, _, err = run_cli(capsys, "features", "digits", "--out", tmp_path / "d.npy")
     assert rc == 0 and np.load(tmp_path / "d.npy").shape == (1797, 64)
+
+
+def test_a_run_directory_is_a_source(digits_run):
+    """`gankit fid RUN digits`: the run samples its model (log.final_samples images), no
+    `gankit sample` first; the output says why it differs from the run's own FID."""
+    import json as json_mod
+
+    from gankit import config as config_mod
+    from image_cli_kit import gankit as run_gankit
+
+    code, out, err = run_gankit("fid", digits_run, "digits", "--json")
+    assert code == 0, err
+    result = json_mod.loads(out)
+    final = config_mod.resolve(config_file=digits_run / "config.toml").log.final_samples
+    assert result["n_a"] == final and result["n_b"] == 1797 and result["fid"] >= 0
+    code, out, err = run_gankit("fid", digits_run, "digits")
+    assert code == 0 and out.startswith("FID ") and "held-out split" in err

@@ -265,7 +265,7 @@ CASES = {
     "str_for_str": (T("train", "--set", "description=5"), "description"),
     "huge_width": (T("train", "--set", "model.g_width=100000"), "model.g_width"),
     "huge_batch": (T("train", "--set", "train.batch_size=10000000000"), "train.batch_size"),
-    "steps_zero": (T("train", "--steps", "0"), "train.steps"),
+    "steps_zero": (T("train", "--steps", "0"), "--steps"),
     "steps_text": (T("train", "--steps", "abc"), "--steps"),
     "seed_negative": (T("train", "--seed", "-1"), "--seed"),
     # ----------------------------------------------------------------- train: presets, flags

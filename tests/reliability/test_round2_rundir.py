@@ -159,7 +159,7 @@ CASES = {
     ),
     "force_then_bad_config": (
         1,
-        lambda w: ["train", "--out", "run", "--force", "--steps", "0"],
+        lambda w: ["train", "--out", "run", "--force", "--set", "train.steps=0"],
         2,
         "train.steps",
         None,

@@ -39,12 +39,13 @@ def run(args) -> int:
     loaded = api.load_run(args.run)
     log = loaded.config.log
     draws = f", FID over {log.final_draws} draws" if loaded.data.kind == "images" else ""
-    print(
-        f"gankit: evaluating {args.run} at step {loaded.step}: "
-        f"{args.n or log.final_samples} samples{draws}",
-        file=sys.stderr,
-        flush=True,
-    )
+    if sys.stderr.isatty():  # on a terminal: an error stays the only line of a log
+        print(
+            f"gankit: evaluating {args.run} at step {loaded.step}: "
+            f"{args.n or log.final_samples} samples{draws}",
+            file=sys.stderr,
+            flush=True,
+        )
     metrics = api.evaluate_run(args.run, n=args.n, seed=args.seed, loaded=loaded)
     if args.json:
         print(json.dumps(metrics, sort_keys=True))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from gankit.commands import flags
 from gankit.commands.startup import starting
+from gankit.errors import GankitError
 
 NAME = "fid"
 HELP = "FID between two image sources (folders, .npy/.npz arrays, run directories, 'digits')"
@@ -73,11 +76,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with starting():
+        from gankit import api, runs  # deferred: torch (~2 s): a run directory as a source
         from gankit.eval.suite import fid_between  # deferred: torch, scipy (~2 s)
 
+    def source(path: str):
+        """A run directory samples its model (``log.final_samples`` images, seed 0, as its
+        final evaluation's first draw); anything else is read as it is."""
+        if runs.is_run_dir(path) and not (Path(path) / "samples.npy").is_file():
+            loaded = api.load_run(path)
+            if loaded.data.kind != "images":
+                raise GankitError(f"{path}: a run of toy data; FID compares images")
+            return loaded.export(loaded.config.log.final_samples, seed=0)
+        return path
+
     result = fid_between(
-        args.a,
-        args.b,
+        source(args.a),
+        source(args.b),
         features=args.features,
         inception_weights=args.inception_weights,
         resize=args.resize,
@@ -92,5 +106,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"FID {result['fid']:.6g}  ({result['features']} features, "
             f"{result['feature_dim']}-d; {result['n_a']} vs {result['n_b']} samples)"
+        )
+        print(
+            "note: FID depends on the feature space, the sample counts and the reference set; "
+            "a run's own fid_<space> compares log.final_samples samples with its held-out split "
+            "in its own space, so the two read differently for the same model",
+            file=sys.stderr,
         )
     return 0
