@@ -10,6 +10,7 @@ device)``, which builds and checks its nets and returns a function that makes it
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -21,13 +22,51 @@ from gankit import runs
 from gankit.config import Config
 from gankit.data.sources import build_data
 from gankit.devices import pick_device
+from gankit.errors import GankitWarning
 from gankit.eval import EvalState, evaluator_for
 from gankit.recipes.base import LoadedRun, TrainOptions, place_data, run_loop
 from gankit.recipes.finish import finish, finish_diverged
 from gankit.recipes.rundir import claim, diverged_error, record_resume
-from gankit.train.callbacks import standard_callbacks
+from gankit.report.tensorboard import LiveScalars
+from gankit.train.callbacks import Callback, standard_callbacks
 from gankit.train.loop import Loop
 from gankit.train.trainable import Trainable
+
+
+class LiveTensorBoard(Callback):
+    """``RUN/tb/`` written as the run goes (`gankit.report.tensorboard.LiveScalars`): each
+    logged row's scalars. Best effort: where the folder cannot be written, one warning and the
+    run goes on (its files are complete; the report rebuilds ``tb/`` from them at the end)."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.live: LiveScalars | None = None
+
+    def on_fit_start(self, loop) -> None:
+        try:
+            self.live = LiveScalars(self.run_dir)
+        except OSError as exc:
+            warnings.warn(
+                f"{self.run_dir / 'tb'}: cannot be written ({exc.strerror or exc}); "
+                "TensorBoard files will be written at the end only",
+                GankitWarning,
+                stacklevel=2,
+            )
+
+    def on_log(self, loop, row: dict) -> None:
+        if self.live is not None:
+            try:
+                self.live.add(row)
+            except OSError:
+                self.live = None
+
+    def on_fit_end(self, loop) -> None:
+        if self.live is not None:
+            try:
+                self.live.close()
+            except OSError:
+                pass
+            self.live = None
 
 
 class FamilyTrainable(Trainable, Protocol):
@@ -58,6 +97,7 @@ def loop_with_callbacks(
         progress=progress,
         on_log=on_log,
     )
+    callbacks.append(LiveTensorBoard(out))
     return run_loop(config, trainable, out, device, callbacks)
 
 

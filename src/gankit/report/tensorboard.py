@@ -1,4 +1,5 @@
-"""``RUN/tb/``: TensorBoard event files written after the fact from a run's own files.
+"""``RUN/tb/``: TensorBoard event files, followed live while a run trains (`LiveScalars`) and
+rebuilt after the fact from a run's own files.
 
 Scalars come from ``RUN/metrics.jsonl`` (``train/`` for the per-step statistics, ``eval/`` for
 the metrics against the data; lists such as ``class_histogram`` are left out), G's samples from
@@ -29,6 +30,41 @@ SKIP = {"step", "time", "event", "samples"}  # eval_seconds etc. are kept: a cos
 GRID_TAG = "samples/grid"
 
 
+def scalars(row: dict) -> list[tuple[str, float, int]]:
+    """``(tag, value, step)`` of a row of ``metrics.jsonl`` as TensorBoard shows it: per-step
+    statistics under ``train/``, metrics against the data under ``eval/``; rows without a step
+    and `gankit evaluate`'s rows left out, as are lists and non-finite numbers."""
+    step = row.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or row.get("event") == "evaluate":
+        return []
+    out = []
+    for key, value in row.items():
+        if key in SKIP or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if math.isfinite(value):
+            out.append((f"{'train' if key in TRAIN_KEYS else 'eval'}/{key}", value, step))
+    return out
+
+
+class LiveScalars:
+    """``RUN/tb/`` followed live while a run trains: each logged row's `scalars` as it is
+    written (flushed every ``flush_secs``), so TensorBoard shows a run in progress, and an
+    interrupted run has its curves. `write_tensorboard` rebuilds the folder whole at the end
+    (a resumed run's rows once each, the samples and the config beside them)."""
+
+    def __init__(self, run_dir: str | Path, flush_secs: int = 30):
+        from torch.utils.tensorboard import SummaryWriter  # heavy import: only tb/ needs it
+
+        self.writer = SummaryWriter(log_dir=str(Path(run_dir) / TB), flush_secs=flush_secs)
+
+    def add(self, row: dict) -> None:
+        for tag, value, step in scalars(row):
+            self.writer.add_scalar(tag, value, step)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 def write_tensorboard(
     run_dir: str | Path,
     rows: list[dict] | None = None,
@@ -50,16 +86,8 @@ def write_tensorboard(
         if config.is_file():
             writer.add_text("config", "```\n" + config.read_text() + "\n```", 0)
         for row in rows:
-            step = row.get("step")
-            if not isinstance(step, int) or row.get("event") == "evaluate":
-                continue
-            for key, value in row.items():
-                if key in SKIP or isinstance(value, bool) or not isinstance(value, (int, float)):
-                    continue
-                if not math.isfinite(value):
-                    continue
-                group = "train" if key in TRAIN_KEYS else "eval"
-                writer.add_scalar(f"{group}/{key}", value, step)
+            for tag, value, step in scalars(row):
+                writer.add_scalar(tag, value, step)
         imaged = set()
         for step, path in snapshots:
             samples = load_snapshot(path)["samples"]
