@@ -93,3 +93,23 @@ def test_an_undigits_run_is_refused_a_class(tmp_path):
     code, _, err = gankit("sample", run, "-n", 3, "--class", 1, "--out", tmp_path / "c.npy")
     assert code == 2 and "--class 1" in err and "unconditional" in err, err
     assert not (tmp_path / "c.npy").exists()
+
+
+def test_a_conditional_sample_writes_its_classes_beside_its_images(digits_run, tmp_path):
+    """`gankit sample` of a conditional run writes the class each sample was asked for next to
+    the samples (FILE.labels.npy, DIR/labels.npy), and its grid has a row per class."""
+    import numpy as np
+
+    out, folder, grid = tmp_path / "s.npy", tmp_path / "pngs/", tmp_path / "g.png"
+    code, _, err = gankit(
+        "sample", digits_run, "-n", 30, "--out", out, "--grid", grid, "--seed", 2
+    )
+    assert code == 0, err
+    labels = np.load(tmp_path / "s.labels.npy")
+    assert labels.dtype == np.int64 and labels.shape == (30,)
+    assert np.bincount(labels, minlength=10).tolist() == [3] * 10  # the prior, stratified
+    code, _, err = gankit("sample", digits_run, "-n", 6, "--class", 7, "--out", f"{folder}/")
+    assert code == 0, err
+    assert np.load(folder / "labels.npy").tolist() == [7] * 6
+    with Image.open(grid) as im:
+        assert im.size[1] == 10 * (32 + 2) + 2  # ten rows of 8x8 digits zoomed to 32 px

@@ -114,7 +114,12 @@ def run(args) -> int:
         import numpy as np  # deferred: numpy (~0.1 s), for sample --help
 
         from gankit import api  # deferred: torch (~2 s); sample --help stays light
-        from gankit.data.grid import make_grid, png_bytes, to_uint8  # deferred: torch
+        from gankit.data.grid import (  # deferred: torch
+            labelled_rows,
+            make_grid,
+            png_bytes,
+            to_uint8,
+        )
         from gankit.nets.latent import generated_classes  # deferred: torch
         from gankit.runs import atomic_write_bytes  # deferred: torch (gankit.runs)
 
@@ -131,10 +136,24 @@ def run(args) -> int:
     images = samples.ndim == 4
     if (folder or grid) and not images:
         raise GankitError(f"{args.run}: a toy run's samples are points, not images (use .npy)")
-    if npy is not None:
+    labels = None if classes is None else np.asarray(classes, dtype=np.int64)
+    label_files = []
+    if labels is not None:  # a conditional run: the class each sample was asked for, beside it
+        if npy is not None:
+            label_files.append(npy.with_name(npy.stem + ".labels.npy"))
+        if folder is not None:
+            label_files.append(folder / "labels.npy")
+        for path in label_files:
+            if path.exists() and not args.force:
+                raise GankitError(f"{path} already exists; use --force to overwrite it")
+
+    def save_npy(path, array) -> None:
         buffer = io.BytesIO()
-        np.save(buffer, samples)
-        atomic_write_bytes(npy, buffer.getvalue())
+        np.save(buffer, array)
+        atomic_write_bytes(path, buffer.getvalue())
+
+    if npy is not None:
+        save_npy(npy, samples)
         say(f"wrote {samples.shape[0]} samples of shape {samples.shape[1:]} to {npy}")
     if folder is not None:
         pixels = to_uint8(samples)
@@ -143,8 +162,16 @@ def run(args) -> int:
             png = png_bytes(image.transpose(1, 2, 0))
             atomic_write_bytes(folder / f"sample-{i:0{max(width, 5)}d}.png", png)
         say(f"wrote {len(pixels)} PNG files to {folder}")
+    for path in label_files:
+        save_npy(path, labels)
+        say(f"wrote their classes, int64 (N,), to {path}")
     if grid is not None:
-        atomic_write_bytes(grid, png_bytes(make_grid(samples)))
+        if labels is not None:  # a row per class asked for, labelled, as the run's own grids
+            count = max(int(labels.max()) + 1, int(getattr(loaded.generator, "classes", 0)))
+            picture = labelled_rows(samples, labels, [str(k) for k in range(count)])
+        else:
+            picture = make_grid(samples)
+        atomic_write_bytes(grid, png_bytes(picture))
         say(f"wrote a grid of {len(samples)} samples to {grid}")
     if args.json:
         result = {
