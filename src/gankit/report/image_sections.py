@@ -72,8 +72,10 @@ def samples_html(run: RunFiles) -> str:
     )
     return (
         f"<p>{esc(len(sources))} grid(s) from {esc(origin)}; {len(frames)} shown in the "
-        "animation. The same latent batch at every step, so the grid shows G learning; where "
-        "the feature net has class logits the images are ordered by predicted class.</p>"
+        "animation. The same latent batch at every step, so the grid shows G learning. Every "
+        "sample drawn is shown: a class-conditional G's in one labelled row per class asked "
+        "for; an unconditional G's sorted by the class the feature net reads, so a collapse "
+        "fills the grid with one class.</p>"
         + skipped
         + f'<div class="strip">{strip}</div><h3>animation</h3>'
         + player_html([(step, uri) for step, uri, _ in frames], "generated images", width)
