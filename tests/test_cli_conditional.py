@@ -101,9 +101,7 @@ def test_a_conditional_sample_writes_its_classes_beside_its_images(digits_run, t
     import numpy as np
 
     out, folder, grid = tmp_path / "s.npy", tmp_path / "pngs/", tmp_path / "g.png"
-    code, _, err = gankit(
-        "sample", digits_run, "-n", 30, "--out", out, "--grid", grid, "--seed", 2
-    )
+    code, _, err = gankit("sample", digits_run, "-n", 30, "--out", out, "--grid", grid, "--seed", 2)
     assert code == 0, err
     labels = np.load(tmp_path / "s.labels.npy")
     assert labels.dtype == np.int64 and labels.shape == (30,)
