@@ -97,7 +97,6 @@ def loop_with_callbacks(
         progress=progress,
         on_log=on_log,
     )
-    callbacks.append(LiveTensorBoard(out))
     return run_loop(config, trainable, out, device, callbacks)
 
 
@@ -133,6 +132,7 @@ def train_run(
             options.on_log,
             evaluator,
         )
+        loop.callbacks.append(LiveTensorBoard(out))  # the run's own tb/ (not sub-runs')
         if resume:
             step = loop.resume()
             record_resume(out, config_text, step, options.changes)
