@@ -1,7 +1,8 @@
 """The game: the objective (loss + penalties + clipping + remedies) of both players, no schedule.
 
-`Game` computes each player's loss from the nets it is handed; the `Trainer` decides when to call
-it, backpropagates and steps the optimizers. Every loss takes the discriminator as a callable
+`Game` computes each player's loss from the nets it is handed; the GAN's trainable
+(`gankit.recipes.gan.step`) decides when to call it and backpropagates, and the loop
+(`gankit.train.loop`) steps the optimizers. Every loss takes the discriminator as a callable
 (a module, or a `~gankit.game.unrolled.FunctionalDiscriminator` whose parameters are tensors) so
 that it can run functionally, which unrolled GANs differentiate through.
 
