@@ -189,9 +189,17 @@ def evaluate_run(
 def summary_lines(path: str | Path) -> list[str]:
     """A few lines about a finished run: its final metrics and its diagnosis."""
     final = Path(path) / runs.FINAL
-    if not final.is_file():
-        return []
-    metrics = json.loads(final.read_text())
+    lines = []
+    if final.is_file():
+        lines.append(_final_line(json.loads(final.read_text())))
+    diagnosis = Path(path) / runs.DIAGNOSIS
+    if diagnosis.is_file():
+        lines.append(summary(json.loads(diagnosis.read_text())))
+    return lines
+
+
+def _final_line(metrics: dict) -> str:
+    """``final: ks=... jsd=...``: the final metrics `SUMMARY_KEYS` and `SUMMARY_PREFIXES` pick."""
     keys = [k for k in SUMMARY_KEYS if k in metrics]
     keys += [
         k
@@ -199,8 +207,4 @@ def summary_lines(path: str | Path) -> list[str]:
         for k in sorted(metrics)
         if k.startswith(p) and isinstance(metrics[k], (int, float))
     ]
-    lines = ["final: " + "  ".join(f"{k}={metrics[k]:.4g}" for k in keys)]
-    diagnosis = Path(path) / runs.DIAGNOSIS
-    if diagnosis.is_file():
-        lines.append(summary(json.loads(diagnosis.read_text())))
-    return lines
+    return "final: " + "  ".join(f"{k}={metrics[k]:.4g}" for k in keys)

@@ -326,7 +326,11 @@ class TrainConfig:
 class LogConfig:
     every: int = _num(10, "steps between lines of metrics.jsonl", lo=1, hi=MAX_STEPS)
     eval_every: int = _num(
-        500, "steps between evaluations against the known density", lo=1, hi=MAX_STEPS
+        500,
+        "steps between evaluations against the data; 0: no evaluation at all, during training "
+        "or at its end (data too small for FID, or a quick look: the run has no final metrics)",
+        lo=0,
+        hi=MAX_STEPS,
     )
     eval_samples: int = _num(20000, "generated samples per evaluation", lo=2, hi=MAX_SAMPLES)
     final_samples: int = _num(

@@ -36,8 +36,10 @@ def density_plot(run: LoadedRun):
 
 
 def finish(run: LoadedRun) -> None:
-    """``final_metrics.json``, ``diagnosis.json``, the plots, ``report.html`` and ``tb/``."""
-    runs.write_json(run.path / runs.FINAL, run.evaluate(write=True))
+    """``final_metrics.json``, ``diagnosis.json``, the plots, ``report.html`` and ``tb/``; no
+    final metrics where the run asked for no evaluation (``log.eval_every = 0``)."""
+    if run.config.log.eval_every > 0:
+        runs.write_json(run.path / runs.FINAL, run.evaluate(write=True))
     write_diagnosis(run.path)
     write_run_plots(run.path, density_plot(run))
     write_report(run.path)

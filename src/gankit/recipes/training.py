@@ -87,6 +87,9 @@ def loop_with_callbacks(
 ) -> Loop:
     """The `Loop` of one run directory: ``trainable`` with the standard callbacks, evaluation
     and snapshots against ``data`` by ``evaluator`` (default: the evaluator of its kind)."""
+    if config.log.eval_every == 0:  # no evaluation asked for: no evaluator, none of its checks
+        callbacks = standard_callbacks(config, out, progress=progress, on_log=on_log)
+        return run_loop(config, trainable, out, device, callbacks)
     evaluator = evaluator if evaluator is not None else evaluator_for(config, data, device)
     callbacks = standard_callbacks(
         config,
@@ -118,7 +121,9 @@ def train_run(
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)  # initial weights (api.train restores the caller's)
     make_trainable = prepare(data, device)  # the family's refusals, before any write
-    evaluator = evaluator_for(config, data, device)  # its refusals, before any write
+    evaluator = None
+    if config.log.eval_every > 0:
+        evaluator = evaluator_for(config, data, device)  # its refusals, before any write
     config_text = config_mod.dumps(config)
     place_data(data, device)
     with claim(options, config_text):

@@ -248,7 +248,7 @@ def standard_callbacks(
     """The callbacks of a run directory, in the order of the module docstring."""
     every = config.log.eval_every
     callbacks: list[Callback] = [StopOnDivergence()]
-    if evaluate is not None:
+    if evaluate is not None and every > 0:
         callbacks.append(Evaluation(evaluate, every))
         if snapshot is not None:
             callbacks.append(Snapshots(snapshot, every))
