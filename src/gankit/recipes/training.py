@@ -87,19 +87,18 @@ def loop_with_callbacks(
 ) -> Loop:
     """The `Loop` of one run directory: ``trainable`` with the standard callbacks, evaluation
     and snapshots against ``data`` by ``evaluator`` (default: the evaluator of its kind)."""
-    if config.log.eval_every == 0:  # no evaluation asked for: no evaluator, none of its checks
-        callbacks = standard_callbacks(config, out, progress=progress, on_log=on_log)
-        return run_loop(config, trainable, out, device, callbacks)
-    evaluator = evaluator if evaluator is not None else evaluator_for(config, data, device)
-    callbacks = standard_callbacks(
-        config,
-        out,
-        evaluate=lambda loop: evaluator(trainable.eval_state(loop.step)),
-        snapshot=lambda loop: evaluator.snapshot(trainable.eval_state(loop.step), out),
-        headline=evaluator.headline,
-        progress=progress,
-        on_log=on_log,
-    )
+    evaluate = snapshot = headline = None
+    if config.log.eval_every > 0:  # else no evaluator: none of its work, none of its checks
+        evaluator = evaluator if evaluator is not None else evaluator_for(config, data, device)
+        headline = evaluator.headline
+
+        def evaluate(loop: Loop) -> dict[str, float]:
+            return evaluator(trainable.eval_state(loop.step))
+
+        def snapshot(loop: Loop) -> None:
+            evaluator.snapshot(trainable.eval_state(loop.step), out)
+
+    callbacks = standard_callbacks(config, out, evaluate, snapshot, headline, progress, on_log)
     return run_loop(config, trainable, out, device, callbacks)
 
 

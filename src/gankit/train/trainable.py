@@ -109,3 +109,45 @@ def source_inputs(source) -> dict:
     if shape is None:
         return {}
     return {"shape": [int(v) for v in shape], "num_classes": int(source.num_classes)}
+
+
+class SingleModelTrainable:
+    """A `Trainable` of one module updated by one optimizer in one phase (a VAE, a feature
+    classifier, AdaGAN's ratio classifier): its state, as a checkpoint names it, and the hooks
+    such a family leaves empty. A subclass writes `accumulate_gradients`, and `begin` where its
+    objective follows a schedule."""
+
+    progress: tuple[tuple[str, str], ...] = (("loss", "loss"),)
+    loss_keys: tuple[str, ...] = ("loss",)
+
+    def __init__(
+        self,
+        module: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        lr: float,
+        rngs: dict[str, torch.Generator],
+        name: str = "model",
+        phase: str = "model",
+    ):
+        self.module, self.opt, self.rngs, self.name = module, optimizer, rngs, name
+        self.phases = (Phase(phase, optimizer, module, lr),)
+
+    @property
+    def modules(self) -> dict[str, nn.Module]:
+        return {self.name: self.module}
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"opt": self.opt}
+
+    def train(self, mode: bool = True) -> None:
+        self.module.train(mode)
+
+    def begin(self, step: int) -> None:
+        pass
+
+    def after_update(self, phase: str, step: int) -> None:
+        pass
+
+    def extra_row(self) -> dict[str, float]:
+        return {}

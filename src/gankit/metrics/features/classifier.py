@@ -48,7 +48,7 @@ from gankit.runs.atomic import atomic_write_bytes, write_json
 from gankit.train.callbacks import Callback
 from gankit.train.loop import Loop
 from gankit.train.schedules import one_cycle
-from gankit.train.trainable import Phase
+from gankit.train.trainable import SingleModelTrainable
 
 CACHE_VERSION = 1
 MIN_IMAGE_SIZE = 8
@@ -388,7 +388,7 @@ def train_classifier(
     return net, accuracy
 
 
-class ClassifierStep:
+class ClassifierStep(SingleModelTrainable):
     """The classifier's side of the loop (`gankit.train.trainable.Trainable`): one phase, the
     cross-entropy of a minibatch. Each epoch (``steps_per_epoch`` steps) draws a permutation of
     the training set from ``gen``; step k of the epoch takes its k-th slice of ``batch_size``
@@ -397,37 +397,15 @@ class ClassifierStep:
     The epoch's summed loss and image count (``loss_sum``, ``seen``) are what `EpochReport`
     reports; ``last_loss``: the last step's."""
 
-    progress = (("loss", "loss"),)
-    loss_keys = ("loss",)
-
     def __init__(self, net: nn.Module, xt, yt, s: dict, gen: torch.Generator, device):
         self.net, self.xt, self.yt, self.s, self.gen, self.device = net, xt, yt, s, gen, device
         self.n, self.bs = xt.shape[0], s["batch_size"]
         self.steps_per_epoch = math.ceil(self.n / self.bs)
-        self.opt = torch.optim.AdamW(net.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
-        self._phases = (Phase("model", self.opt, net, s["lr"]),)
+        opt = torch.optim.AdamW(net.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
+        super().__init__(net, opt, s["lr"], {"data": gen}, name="net")
         self.perm: torch.Tensor | None = None
         self.start = 0
         self.loss_sum, self.seen, self.last_loss = 0.0, 0, math.nan
-
-    @property
-    def modules(self) -> dict[str, nn.Module]:
-        return {"net": self.net}
-
-    @property
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"opt": self.opt}
-
-    @property
-    def rngs(self) -> dict[str, torch.Generator]:
-        return {"data": self.gen}
-
-    @property
-    def phases(self) -> tuple[Phase, ...]:
-        return self._phases
-
-    def train(self, mode: bool = True) -> None:
-        self.net.train(mode)
 
     def begin(self, step: int) -> None:
         k = step % self.steps_per_epoch
@@ -448,12 +426,6 @@ class ClassifierStep:
         self.loss_sum += self.last_loss * idx.numel()
         self.seen += idx.numel()
         return {"loss": loss.detach()}
-
-    def after_update(self, phase: str, step: int) -> None:
-        pass
-
-    def extra_row(self) -> dict[str, float]:
-        return {}
 
 
 class TimeBudget(Callback):

@@ -14,7 +14,7 @@ from gankit.nets.boosted import BoostedMixture
 from gankit.nets.mlp import discriminator_mlp
 from gankit.train.loop import Loop
 from gankit.train.optim import make_optimizer
-from gankit.train.trainable import Phase
+from gankit.train.trainable import SingleModelTrainable
 
 #: Steps of the per-round density-ratio classifier (at most ``train.steps``, so tiny debug runs
 #: stay tiny), with D's architecture, Adam at ``optim.lr_d``, batches of ``train.batch_size``.
@@ -28,40 +28,15 @@ def ratio_classifier(config: Config, dim: int) -> nn.Module:
     return discriminator_mlp(dim, m.d_width, m.d_depth, m.activation)
 
 
-class RatioStep:
+class RatioStep(SingleModelTrainable):
     """The ratio classifier's side of the loop (`gankit.train.trainable.Trainable`): one phase,
     the logistic loss of a minibatch of the pool (uniformly, label 1) and one of the mixture
     (label 0), both drawn from one stream ``rng``, the pool's first."""
 
-    progress = (("loss", "loss"),)
-    loss_keys = ("loss",)
-
     def __init__(self, clf, opt, lr: float, source, mixture, rng, batch: int, device):
-        self.clf, self.opt, self.source, self.mixture = clf, opt, source, mixture
+        super().__init__(clf, opt, lr, {"data": rng}, name="classifier", phase="classifier")
+        self.clf, self.source, self.mixture = clf, source, mixture
         self.rng, self.batch, self.device = rng, batch, device
-        self._phases = (Phase("classifier", opt, clf, lr),)
-
-    @property
-    def modules(self) -> dict[str, nn.Module]:
-        return {"classifier": self.clf}
-
-    @property
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"opt": self.opt}
-
-    @property
-    def rngs(self) -> dict[str, torch.Generator]:
-        return {"data": self.rng}
-
-    @property
-    def phases(self) -> tuple[Phase, ...]:
-        return self._phases
-
-    def train(self, mode: bool = True) -> None:
-        self.clf.train(mode)
-
-    def begin(self, step: int) -> None:
-        pass
 
     def accumulate_gradients(self, phase: str, log: bool) -> dict[str, torch.Tensor]:
         real = self.source.sample(self.batch, self.rng).to(self.device)
@@ -72,12 +47,6 @@ class RatioStep:
         ) + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
         loss.backward()
         return {"loss": loss.detach()}
-
-    def after_update(self, phase: str, step: int) -> None:
-        pass
-
-    def extra_row(self) -> dict[str, float]:
-        return {}
 
 
 def fit_ratio_classifier(

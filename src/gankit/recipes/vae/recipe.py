@@ -21,12 +21,11 @@ from gankit import runs
 from gankit.config import Config, changed_settings
 from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
-from gankit.eval import EvalState
 from gankit.nets.vae import VAE, build_vae
 from gankit.recipes.base import LoadedRun, TrainOptions
 from gankit.recipes.training import train_run
 from gankit.recipes.vae.config import VaeConfig
-from gankit.recipes.vae.step import VaeTrainable
+from gankit.recipes.vae.step import VaeTrainable, vae_samples
 
 #: points drawn (seeded by ``train.seed``) to fit a toy VAE's standard units
 STANDARDIZE_SAMPLES = 50_000
@@ -83,32 +82,6 @@ def build_vae_for(config: Config, data) -> VAE:
     return vae
 
 
-def vae_samples(vae: VAE, n: int, rng: torch.Generator, batch: int = 65536) -> Tensor:
-    """``(n, ...)`` float32 CPU samples of ``vae`` (the decoder's mean at prior draws of z,
-    drawn from ``rng`` where it lives, in batches of ``batch``)."""
-    param = next(vae.parameters())
-    out = []
-    with torch.no_grad():
-        for start in range(0, n, batch):
-            m = min(batch, n - start)
-            z = torch.randn((m, vae.latent_dim), generator=rng, device=rng.device)
-            z = z.to(param.device, param.dtype)
-            out.append(vae.decoder_mean(vae.decode(z)).float().cpu())
-    return torch.cat(out)
-
-
-def vae_eval_state(vae: VAE, step: int) -> EvalState:
-    """What the evaluator reads of a VAE: its samples; no discriminator to read out."""
-    return EvalState(lambda n, rng: vae_samples(vae, n, rng), step)
-
-
-class TrainedVae(VaeTrainable):
-    """The VAE's trainable with what the recipe's evaluation reads of it."""
-
-    def eval_state(self, step: int) -> EvalState:
-        return vae_eval_state(self.vae, step)
-
-
 @dataclass
 class VaeRun(LoadedRun):
     """A trained VAE loaded back: ``generator`` is the VAE (sampled from its prior); it has no
@@ -149,7 +122,7 @@ class VaeRecipe:
 
         def prepare(data, device):
             vae = build_vae_for(config, data)
-            return lambda: TrainedVae(config, data.source, vae, device)
+            return lambda: VaeTrainable(config, data.source, vae, device)
 
         return train_run(config, options, prepare, self.load)
 

@@ -13,9 +13,10 @@ standard units for points).
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from gankit.config import Config
+from gankit.eval import EvalState
 from gankit.game.elbo import (
     bernoulli_log_likelihood,
     elbo_stats,
@@ -25,7 +26,13 @@ from gankit.game.elbo import (
 )
 from gankit.nets.vae import VAE
 from gankit.train.optim import make_optimizer
-from gankit.train.trainable import Phase, Source, source_device, source_inputs, stream
+from gankit.train.trainable import (
+    SingleModelTrainable,
+    Source,
+    source_device,
+    source_inputs,
+    stream,
+)
 
 #: the VAE's random streams, in the order their seeds are derived (as the GAN's first two)
 RNG_STREAMS = ("data", "noise")
@@ -54,11 +61,24 @@ def kl_weight_at(step: int, weight: float, warmup: int) -> float:
     return weight
 
 
-class VaeTrainable:
+def vae_samples(vae: VAE, n: int, rng: torch.Generator, batch: int = 65536) -> Tensor:
+    """``(n, ...)`` float32 CPU samples of ``vae`` (the decoder's mean at prior draws of z,
+    drawn from ``rng`` where it lives, in batches of ``batch``)."""
+    param = next(vae.parameters())
+    out = []
+    with torch.no_grad():
+        for start in range(0, n, batch):
+            m = min(batch, n - start)
+            z = torch.randn((m, vae.latent_dim), generator=rng, device=rng.device)
+            z = z.to(param.device, param.dtype)
+            out.append(vae.decoder_mean(vae.decode(z)).float().cpu())
+    return torch.cat(out)
+
+
+class VaeTrainable(SingleModelTrainable):
     """A VAE on minibatches of ``source``, on ``device`` (see the module docstring)."""
 
     progress = (("elbo", "elbo"), ("kl", "kl"))
-    loss_keys = ("loss",)
 
     def __init__(self, config: Config, source: Source, vae: VAE, device: torch.device):
         self.cfg = config
@@ -69,21 +89,10 @@ class VaeTrainable:
         self.vae = vae.to(device)
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device}
-        self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
-        self.opt = make_optimizer(self.vae.parameters(), self.section.lr, config.optim)
-        self.phases = (Phase("model", self.opt, self.vae, self.section.lr),)
+        rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
+        opt = make_optimizer(self.vae.parameters(), self.section.lr, config.optim)
+        super().__init__(self.vae, opt, self.section.lr, rngs, name="vae")
         self.kl_weight = self.section.kl_weight
-
-    @property
-    def modules(self) -> dict[str, nn.Module]:
-        return {"vae": self.vae}
-
-    @property
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"opt": self.opt}
-
-    def train(self, mode: bool = True) -> None:
-        self.vae.train(mode)
 
     def begin(self, step: int) -> None:
         self.kl_weight = kl_weight_at(step, self.section.kl_weight, self.section.kl_warmup)
@@ -96,8 +105,6 @@ class VaeTrainable:
         loss.backward()
         return {"loss": loss.detach(), **elbo_stats(ll, kl)}
 
-    def after_update(self, phase: str, step: int) -> None:
-        pass
-
-    def extra_row(self) -> dict[str, float]:
-        return {}
+    def eval_state(self, step: int) -> EvalState:
+        """What the evaluator reads of a VAE: its samples; no discriminator to read out."""
+        return EvalState(lambda n, rng: vae_samples(self.vae, n, rng), step)
