@@ -9,19 +9,13 @@ command's deferred imports end at once again (`gankit.commands.startup`). What i
 unguarded is the interpreter's own start-up (site, runpy): a few tens of milliseconds in which
 Python itself reports the interrupt."""
 
-import os
 import signal
 import sys
 
-
-def _exit_at_once(signum, frame):
-    name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
-    os.write(2, f"gankit: interrupted by {name}\n".encode())
-    os._exit(128 + signum)
-
+from gankit.commands.startup import exit_at_once  # the standard library and gankit.errors only
 
 for _signum in (signal.SIGINT, signal.SIGTERM):  # only an entry point imports this module
-    signal.signal(_signum, _exit_at_once)
+    signal.signal(_signum, exit_at_once)
 
 from gankit.cli import main  # noqa: E402 - after the handlers
 

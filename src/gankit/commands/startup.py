@@ -20,11 +20,13 @@ def starting():
     safe: the exception lands inside torch's or numpy's import, whose C code can turn it into an
     ImportError that a library catches, leaving a half-imported module and an internal error
     later. Nothing has been written yet, so there is nothing to clean up."""
-    with signals_handled_by(_exit_at_once):
+    with signals_handled_by(exit_at_once):
         yield
 
 
-def _exit_at_once(signum, frame) -> None:
+def exit_at_once(signum, frame) -> None:
+    """A signal handler: one line naming the signal, and exit 128 + it at once (nothing has
+    been written yet; `gankit.__main__` installs it first of all)."""
     line = f"gankit: interrupted by {signal_name(signum)}\n"
     try:
         sys.stdout.flush()
