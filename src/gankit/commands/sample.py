@@ -21,9 +21,6 @@ from gankit.errors import GankitError
 
 NAME = "sample"
 HELP = "draw N samples from a run's generator into a .npy file, PNG files or a grid"
-#: more samples than this in one call is refused (a typo such as -n 10000000000 would fill the
-#: disk or the memory before anything is written)
-MAX_SAMPLES = 10_000_000
 
 
 def add_arguments(p):
@@ -73,13 +70,8 @@ def add_arguments(p):
 
 
 def _targets(args) -> tuple[Path | None, Path | None, Path | None]:
-    """(npy file, png folder, grid file), checked before anything is drawn."""
-    if args.n < 1:
-        raise GankitError(f"-n: number of samples must be >= 1, got {args.n}")
-    if args.n > MAX_SAMPLES:
-        raise GankitError(f"-n: {args.n} samples is more than the {MAX_SAMPLES:,} gankit draws")
-    if args.seed < 0:
-        raise GankitError(f"--seed: must be >= 0, got {args.seed}")
+    """(npy file, png folder, grid file), checked before anything is drawn (-n and --seed
+    were checked by the parser: `gankit.commands.flags`)."""
     if args.out is None and args.grid is None:
         raise GankitError("sample: give --out FILE.npy, --out DIR/ or --grid FILE.png")
     for flag, value in (("--out", args.out), ("--grid", args.grid)):
