@@ -66,9 +66,6 @@ def number(default, doc, lo=None, hi=None, lo_open=False):
     return field(default=default, metadata={"min": lo, "max": hi, "lo_open": lo_open, "doc": doc})
 
 
-_choice, _num = choice, number
-
-
 @dataclass
 class DataConfig:
     name: str = field(
@@ -79,7 +76,7 @@ class DataConfig:
         },
     )
     params: dict = field(default_factory=dict, metadata={"doc": "parameters of the distribution"})
-    train_size: int = _num(
+    train_size: int = number(
         0,
         "toys -- 0: every minibatch is fresh from the toy's density; N > 0: a fixed training set "
         "of N samples drawn once (seeded by train.seed), minibatches drawn from it with "
@@ -95,14 +92,14 @@ class DataConfig:
             "image-folder: images, class sub-folders as labels) or file (arrays: .npy/.npz)"
         },
     )
-    image_size: int = _num(
+    image_size: int = number(
         0, "images: resize to this side in pixels (0 = as stored)", lo=0, hi=MAX_IMAGE_SIZE
     )
-    channels: int = _num(0, "images: 1 (grey) or 3 (colour); 0 = as stored", lo=0, hi=3)
-    resize_filter: str = _choice(
+    channels: int = number(0, "images: 1 (grey) or 3 (colour); 0 = as stored", lo=0, hi=3)
+    resize_filter: str = choice(
         "bilinear", RESIZE_FILTERS, "images: the Pillow filter of data.image_size"
     )
-    heldout_fraction: float = _num(
+    heldout_fraction: float = number(
         0.1,
         "images: the share held out of an image-folder or arrays (datasets published with a "
         "split keep theirs)",
@@ -122,50 +119,50 @@ class ModelConfig:
             "registry": "recipes",
         },
     )
-    arch: str = _choice(
+    arch: str = choice(
         "mlp",
         ARCHS,
         "the nets: MLPs (toys), DCGAN (images: Radford et al. 2016; depth follows "
         "data.image_size, g_width/d_width are the last/first layer's channels), or the "
         "Dirac-GAN's one-parameter G(z) = theta and D(x) = psi * x (Mescheder et al. 2018)",
     )
-    noise: str = _choice("uniform", NOISES, "prior of the generator's input z")
-    noise_dim: int = _num(1, "dimension of z", lo=1, hi=MAX_WIDTH)
-    g_width: int = _num(64, "hidden units per layer of G", lo=1, hi=MAX_WIDTH)
-    g_depth: int = _num(
+    noise: str = choice("uniform", NOISES, "prior of the generator's input z")
+    noise_dim: int = number(1, "dimension of z", lo=1, hi=MAX_WIDTH)
+    g_width: int = number(64, "hidden units per layer of G", lo=1, hi=MAX_WIDTH)
+    g_depth: int = number(
         2,
         "hidden layers of G (MLP); DCGAN: extra 3x3 convolutions at each resolution",
         lo=0,
         hi=MAX_DEPTH,
     )
-    d_width: int = _num(64, "hidden units per layer of D", lo=1, hi=MAX_WIDTH)
-    d_depth: int = _num(
+    d_width: int = number(64, "hidden units per layer of D", lo=1, hi=MAX_WIDTH)
+    d_depth: int = number(
         2,
         "hidden layers of D (MLP); DCGAN: extra 3x3 convolutions at each resolution",
         lo=0,
         hi=MAX_DEPTH,
     )
-    activation: str = _choice("leaky_relu", ACTIVATIONS, "hidden activation of G and D")
+    activation: str = choice("leaky_relu", ACTIVATIONS, "hidden activation of G and D")
     standardize: bool = field(
         default=True,
         metadata={
             "doc": "G and D work in standard units fitted to the data (like pixels in [-1, 1])"
         },
     )
-    ema: float = _num(
+    ema: float = number(
         0.0,
         "EMA decay of G's weights and buffers for sampling (0 = off), bias-corrected: an "
         "average of G's iterates, never of its init",
         lo=0.0,
         hi=0.99999,
     )
-    generators: int = _num(
+    generators: int = number(
         1,
         "number of generators in a uniform mixture (MAD-GAN, Ghosh et al. 2018)",
         lo=1,
         hi=MAX_COUNT,
     )
-    d_input: str = _choice(
+    d_input: str = choice(
         "samples",
         D_INPUTS,
         "what D sees: each sample, or only its minibatch's moments (the moments trap)",
@@ -178,16 +175,16 @@ class ModelConfig:
         default=False,
         metadata={"doc": "append the minibatch standard deviation to D's features (Karras 2018)"},
     )
-    minibatch_kernels: int = _num(
+    minibatch_kernels: int = number(
         0,
         "minibatch discrimination kernels B in D (Salimans et al. 2016; 0 = off)",
         lo=0,
         hi=MAX_COUNT,
     )
-    minibatch_kernel_dim: int = _num(
+    minibatch_kernel_dim: int = number(
         5, "dimension C of each minibatch discrimination kernel", lo=1, hi=MAX_COUNT
     )
-    pack: int = _num(
+    pack: int = number(
         1, "samples D judges jointly (PacGAN, Lin et al. 2018; 1 = off)", lo=1, hi=MAX_COUNT
     )
     conditional: bool = field(
@@ -198,7 +195,7 @@ class ModelConfig:
             "2018); G is sampled with the training split's class shares"
         },
     )
-    d_norm: str = _choice(
+    d_norm: str = choice(
         "batch",
         D_NORMS,
         "DCGAN D's normalisation after its first layer (layer: per sample, for gradient "
@@ -216,10 +213,10 @@ class GameConfig:
             "registry": "losses",
         },
     )
-    d_steps: int = _num(
+    d_steps: int = number(
         1, "k: discriminator steps per generator step (Algorithm 1)", lo=1, hi=MAX_COUNT
     )
-    clip: float = _num(
+    clip: float = number(
         0.01, "weight clipping bound of the wasserstein critic (without gp)", lo=0.0, lo_open=True
     )
     penalties: dict = field(
@@ -228,39 +225,39 @@ class GameConfig:
             "doc": "regularisers of D and weights, e.g. { gp = 10.0 } (gankit.game.penalties)"
         },
     )
-    penalty_every: int = _num(
+    penalty_every: int = number(
         1,
         "lazy regularisation (Karras et al. 2020): game.penalties apply on every N-th D "
         "update only, with their weights times N (1 = every update)",
         lo=1,
         hi=MAX_COUNT,
     )
-    label_smoothing: float = _num(
+    label_smoothing: float = number(
         0.0, "one-sided label smoothing: D's real target is 1 - this (sigmoid losses)", 0.0, 0.5
     )
-    instance_noise: float = _num(
+    instance_noise: float = number(
         0.0, "std of Gaussian noise on D's inputs, in the data's standard units (0 = off)", lo=0.0
     )
-    instance_noise_steps: int = _num(
+    instance_noise_steps: int = number(
         0, "steps over which instance noise anneals linearly to 0 (0 = all of train.steps)", lo=0
     )
-    feature_matching: float = _num(
+    feature_matching: float = number(
         0.0, "weight of feature matching in G's loss (Salimans et al. 2016; 0 = off)", lo=0.0
     )
     adversarial_g: bool = field(
         default=True,
         metadata={"doc": "G keeps its adversarial loss (false: feature matching alone)"},
     )
-    boost_rounds: int = _num(
+    boost_rounds: int = number(
         0,
         "AdaGAN boosting rounds, each a new generator on reweighted data (0 = off)",
         lo=0,
         hi=MAX_COUNT,
     )
-    unroll: int = _num(
+    unroll: int = number(
         0, "unrolled D steps in G's loss (Metz et al. 2017; 0 = off)", lo=0, hi=MAX_COUNT
     )
-    diversity: float = _num(
+    diversity: float = number(
         0.0, "weight of the which-generator classification term with model.generators > 1", lo=0.0
     )
     augment: str = field(
@@ -270,7 +267,7 @@ class GameConfig:
             "et al. 2020), a comma-separated subset of colour, translation, cutout ('' = off)"
         },
     )
-    augment_p: float = _num(
+    augment_p: float = number(
         1.0,
         "images: probability with which each game.augment transform reaches each image "
         "(Karras et al. 2020's p; 1 = DiffAugment as published; below about 0.8 they found "
@@ -283,12 +280,12 @@ class GameConfig:
 
 @dataclass
 class OptimConfig:
-    name: str = _choice("adam", OPTIMIZERS, "optimizer of both players")
-    lr_d: float = _num(1e-3, "discriminator learning rate", lo=0.0, lo_open=True)
-    lr_g: float = _num(1e-3, "generator learning rate", lo=0.0, lo_open=True)
-    momentum: float = _num(0.9, "SGD momentum", lo=0.0, hi=1.0)
-    beta1: float = _num(0.5, "Adam beta1", lo=0.0, hi=1.0)
-    beta2: float = _num(0.999, "Adam beta2 / RMSprop alpha", lo=0.0, hi=1.0)
+    name: str = choice("adam", OPTIMIZERS, "optimizer of both players")
+    lr_d: float = number(1e-3, "discriminator learning rate", lo=0.0, lo_open=True)
+    lr_g: float = number(1e-3, "generator learning rate", lo=0.0, lo_open=True)
+    momentum: float = number(0.9, "SGD momentum", lo=0.0, hi=1.0)
+    beta1: float = number(0.5, "Adam beta1", lo=0.0, hi=1.0)
+    beta2: float = number(0.999, "Adam beta2 / RMSprop alpha", lo=0.0, hi=1.0)
     schedule: str = field(
         default="constant",
         metadata={
@@ -297,18 +294,18 @@ class OptimConfig:
             "registry": "schedules",
         },
     )
-    warmup: int = _num(0, "linear learning-rate warm-up steps", lo=0, hi=MAX_STEPS)
+    warmup: int = number(0, "linear learning-rate warm-up steps", lo=0, hi=MAX_STEPS)
 
 
 @dataclass
 class TrainConfig:
-    steps: int = _num(2000, "generator steps", lo=1, hi=MAX_STEPS)
-    batch_size: int = _num(256, "minibatch size m", lo=1, hi=MAX_BATCH)
-    seed: int = _num(0, "seed of every random stream", lo=0, hi=MAX_SEED)
-    device: str = _choice("auto", DEVICES, "where to train (auto picks CUDA when present)")
-    checkpoint_every: int = _num(1000, "steps between checkpoints", lo=1, hi=MAX_STEPS)
-    threads: int = _num(0, "torch CPU threads (0 = torch's default)", lo=0, hi=MAX_COUNT)
-    precision: str = _choice(
+    steps: int = number(2000, "generator steps", lo=1, hi=MAX_STEPS)
+    batch_size: int = number(256, "minibatch size m", lo=1, hi=MAX_BATCH)
+    seed: int = number(0, "seed of every random stream", lo=0, hi=MAX_SEED)
+    device: str = choice("auto", DEVICES, "where to train (auto picks CUDA when present)")
+    checkpoint_every: int = number(1000, "steps between checkpoints", lo=1, hi=MAX_STEPS)
+    threads: int = number(0, "torch CPU threads (0 = torch's default)", lo=0, hi=MAX_COUNT)
+    precision: str = choice(
         "fp32",
         PRECISIONS,
         "bf16: both players' forward passes under bfloat16 autocast (weights, optimizer "
@@ -324,19 +321,19 @@ class TrainConfig:
 
 @dataclass
 class LogConfig:
-    every: int = _num(10, "steps between lines of metrics.jsonl", lo=1, hi=MAX_STEPS)
-    eval_every: int = _num(
+    every: int = number(10, "steps between lines of metrics.jsonl", lo=1, hi=MAX_STEPS)
+    eval_every: int = number(
         500,
         "steps between evaluations against the data; 0: no evaluation at all, during training "
         "or at its end (data too small for FID, or a quick look: the run has no final metrics)",
         lo=0,
         hi=MAX_STEPS,
     )
-    eval_samples: int = _num(20000, "generated samples per evaluation", lo=2, hi=MAX_SAMPLES)
-    final_samples: int = _num(
+    eval_samples: int = number(20000, "generated samples per evaluation", lo=2, hi=MAX_SAMPLES)
+    final_samples: int = number(
         100000, "generated samples for the final evaluation", lo=2, hi=MAX_SAMPLES
     )
-    final_draws: int = _num(
+    final_draws: int = number(
         1,
         "images: independent draws of log.final_samples whose FID mean and std the final "
         "metrics add (fid_mean_S, fid_draws_std_S; 1 = the one draw only)",
@@ -344,7 +341,7 @@ class LogConfig:
         hi=1000,
     )
     progress: bool = field(default=True, metadata={"doc": "progress bar on a terminal"})
-    features: str = _choice(
+    features: str = choice(
         "auto",
         FEATURES,
         "images: the feature space of FID/KID/PRDC/IS; auto: digits for the digits, inception "
@@ -358,7 +355,7 @@ class LogConfig:
             "6726825d.pth); never downloaded"
         },
     )
-    grid: int = _num(64, "images: generated images in RUN/samples/step-N.png", lo=1, hi=1024)
+    grid: int = number(64, "images: generated images in RUN/samples/step-N.png", lo=1, hi=1024)
 
 
 @dataclass

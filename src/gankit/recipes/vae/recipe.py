@@ -117,8 +117,8 @@ class VaeRecipe:
         check_vae_config(config)
 
     def train(self, config: Config, options: TrainOptions) -> Path:
-        """Train the VAE in ``options.out`` (`gankit.recipes.training.train_run`)."""
-        self.check(config)
+        """Train the VAE in ``options.out`` (`gankit.recipes.training.train_run`; its refusals
+        came first, in `gankit.recipes.check_config`)."""
 
         def prepare(data, device):
             vae = build_vae_for(config, data)
