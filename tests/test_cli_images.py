@@ -4,7 +4,9 @@ MNIST-style classifier feature space on IDX files the test writes; the refusals.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import shutil
 import struct
@@ -46,6 +48,27 @@ def test_digits_run_writes_grids_metrics_and_report(digits_run):
     page = (run / "report.html").read_text()
     assert "fid_digits" in page and "data:image/png;base64," in page
     assert (run / "diagnosis.json").is_file() and (run / "tb").is_dir()
+
+
+def test_the_draws_of_an_evaluation_are_announced(digits_run, tmp_path):
+    """The FID draws of a final evaluation (the minute after the bar reaches 100 %, or all of
+    `gankit evaluate`) say so on stderr, terminal or not (issue 22)."""
+    run = tmp_path / "run"
+    shutil.copytree(digits_run, run)  # evaluate appends a row to the run's metrics
+    code, _, err = gankit("evaluate", run, "-n", 100)
+    assert code == 0, err
+    said = err.splitlines()
+    assert said[0].startswith("gankit: evaluate: FID over 3 draws, draw 2/3, ")
+    assert said[-1].startswith("gankit: evaluate: draw 3/3,") and len(said) == 2
+    from gankit import api
+    from gankit.recipes.finish import finish
+
+    with contextlib.redirect_stderr(io.StringIO()) as final:
+        finish(api.load_run(run))  # what train does once its bar reaches 100 %
+    assert final.getvalue().startswith("gankit: final evaluation: FID over 3 draws, draw 2/3")
+    with contextlib.redirect_stderr(io.StringIO()) as quiet:
+        finish(api.load_run(run), progress=False)  # train --quiet
+    assert quiet.getvalue() == ""
 
 
 def test_sample_writes_images_in_every_form(digits_run, tmp_path):

@@ -167,13 +167,18 @@ def sample(path: str | Path, n: int, seed: int = 0, label: int | None = None) ->
 
 
 def evaluate_run(
-    path: str | Path, n: int | None = None, seed: int = 0, loaded: LoadedRun | None = None
+    path: str | Path,
+    n: int | None = None,
+    seed: int = 0,
+    loaded: LoadedRun | None = None,
+    on_draw=None,
 ) -> dict:
     """Evaluate a run's newest intact checkpoint and record the result in
     ``RUN/metrics.jsonl``. Where it cannot be recorded -- another process trains the run, or
     the run directory cannot be written (read-only media, a full disk) -- the metrics are only
-    returned, with a warning saying why. ``loaded``: the run already loaded."""
-    metrics = (loaded or load_run(path)).evaluate(n=n, seed=seed)
+    returned, with a warning saying why. ``loaded``: the run already loaded; ``on_draw(i,
+    draws)``: called before each further FID draw of an image run (`eval.base.draw_lines`)."""
+    metrics = (loaded or load_run(path)).evaluate(n=n, seed=seed, on_draw=on_draw)
     try:
         with runs.RunLock(Path(path)):
             runs.append_metrics_row(Path(path), {"event": "evaluate", **metrics})

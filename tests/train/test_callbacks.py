@@ -228,7 +228,19 @@ def test_without_a_terminal_progress_writes_a_line_every_period(monkeypatch):
     cb.on_fit_end(t)
     lines = out.getvalue().splitlines()
     assert lines[0] == "gankit: step 5/10 (50 %) d=0.500 g=1.250 fid_digits=12, 35 s"
-    assert lines[-1].startswith("gankit: step 10/10 (100 %)") and len(lines) == 3
+    assert lines[-1].startswith("gankit: step 10/10 (100 %)") and len(lines) == 2  # not twice
+    ended = Progress(every_seconds=30, stream=(late := io.StringIO()))
+    t.step = 0
+    ended.on_fit_start(t)
+    for step in range(1, 11):
+        t.step = step
+        clock[0] += 4.0  # a periodic line at step 8 (32 s), the end's own line at step 10
+        ended.on_step_end(t)
+    ended.on_fit_end(t)
+    assert [line.split(" (")[0] for line in late.getvalue().splitlines()] == [
+        "gankit: step 8/10",
+        "gankit: step 10/10",
+    ]
     stopped, cb = FakeTrainer(steps=10), Progress(stream=(quiet := io.StringIO()))
     cb.on_fit_start(stopped)
     stopped.step, stopped.stopped_reason = 3, "diverged"

@@ -28,6 +28,7 @@ def add_arguments(p):
 def run(args) -> int:
     with starting():
         from gankit import api  # deferred: torch (~2 s); evaluate --help stays light
+        from gankit.eval.base import draw_lines  # deferred: torch
 
     loaded = api.load_run(args.run)
     log = loaded.config.log
@@ -39,7 +40,9 @@ def run(args) -> int:
             file=sys.stderr,
             flush=True,
         )
-    metrics = api.evaluate_run(args.run, n=args.n, seed=args.seed, loaded=loaded)
+    metrics = api.evaluate_run(
+        args.run, n=args.n, seed=args.seed, loaded=loaded, on_draw=draw_lines("evaluate")
+    )
     if args.json:
         print(json.dumps(metrics, sort_keys=True))
     else:

@@ -10,6 +10,8 @@ draws from `eval_stream` of (seed, N), so a resumed run evaluates exactly as an 
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,35 @@ Sampler = Callable[[int, torch.Generator], Tensor]
 #: ``redraw(i) -> (n, ...)``: the ``i``-th further independent draw (i = 1, 2, ...) of as many
 #: samples as the final evaluation's first, for metrics reported as a mean over draws
 Redraw = Callable[[int], Tensor]
+
+
+#: ``on_draw(i, total)``: called before the final evaluation's ``i``-th further draw of ``total``
+DrawReport = Callable[[int, int], None]
+#: seconds between two lines of a final evaluation's draws
+DRAW_LINE_SECONDS = 10.0
+
+
+def draw_lines(what: str, every: float = DRAW_LINE_SECONDS, stream=None) -> DrawReport:
+    """A final evaluation's progress on stderr: a line at its first further draw (what it
+    does and how many draws), then at most every ``every`` seconds and at its last draw, so
+    that the minute of 100 FID draws after a fit's bar reaches 100 % is never silent."""
+    started = last = time.monotonic()
+
+    def report(i: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        first, final = i == 1, i == total - 1
+        if not (first or final or now - last >= every):
+            return
+        last = now
+        head = f"gankit: {what}: " + (f"FID over {total} draws, " if first else "")
+        print(
+            f"{head}draw {i + 1}/{total}, {now - started:.0f} s",
+            file=stream if stream is not None else sys.stderr,
+            flush=True,
+        )
+
+    return report
 
 
 def eval_stream(seed: int, step: int) -> torch.Generator:

@@ -21,6 +21,7 @@ from gankit.data.checks import from_net
 from gankit.devices import fits_on
 from gankit.errors import GankitError
 from gankit.eval import evaluator_for
+from gankit.eval.base import DrawReport
 from gankit.game.losses import d_readout, get_loss
 from gankit.nets.latent import eval_mode, generate, generated_classes
 from gankit.train.loop import Loop
@@ -122,16 +123,25 @@ class LoadedRun:
             scores = d(x).float().reshape(-1)
         return d_readout(get_loss(self.readout_loss), scores)
 
-    def evaluate(self, n: int | None = None, seed: int = 0, write: bool = False) -> dict:
+    def evaluate(
+        self,
+        n: int | None = None,
+        seed: int = 0,
+        write: bool = False,
+        on_draw: DrawReport | None = None,
+    ) -> dict:
         """The metrics of ``n`` samples (default ``log.final_samples``) against the data;
         ``write``: also the evaluator's final files in the run directory (image runs:
         ``nearest.npz``). Image runs with ``log.final_draws`` > 1 add FID's mean and std over
-        that many independent draws of ``n`` (the first being these samples)."""
+        that many independent draws of ``n`` (the first being these samples), calling
+        ``on_draw(i, draws)`` before each further one (`gankit.eval.base.draw_lines`)."""
         n = n or self.config.log.final_samples
         evaluator = evaluator_for(self.config, self.data)
         samples = self.sample(n, seed=seed)
 
         def redraw(i: int) -> Tensor:
+            if on_draw is not None:
+                on_draw(i, self.config.log.final_draws)
             return self.sample(n, seed=seed + i * DRAW_SEED_STRIDE)
 
         classes = generated_classes(self.generator, n)

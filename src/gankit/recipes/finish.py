@@ -10,6 +10,7 @@ import torch
 
 from gankit import runs
 from gankit.diagnose import write_diagnosis
+from gankit.eval.base import draw_lines
 from gankit.game.losses import get_loss
 from gankit.recipes.base import LoadedRun
 from gankit.report.plots import density_figure, write_run_plots
@@ -35,11 +36,13 @@ def density_plot(run: LoadedRun):
     )
 
 
-def finish(run: LoadedRun) -> None:
+def finish(run: LoadedRun, progress: bool = True) -> None:
     """``final_metrics.json``, ``diagnosis.json``, the plots, ``report.html`` and ``tb/``; no
-    final metrics where the run asked for no evaluation (``log.eval_every = 0``)."""
+    final metrics where the run asked for no evaluation (``log.eval_every = 0``). With
+    ``progress``, the final evaluation's draws say so on stderr (`draw_lines`)."""
     if run.config.log.eval_every > 0:
-        runs.write_json(run.path / runs.FINAL, run.evaluate(write=True))
+        on_draw = draw_lines("final evaluation") if progress else None
+        runs.write_json(run.path / runs.FINAL, run.evaluate(write=True, on_draw=on_draw))
     write_diagnosis(run.path)
     write_run_plots(run.path, density_plot(run))
     write_report(run.path)

@@ -145,5 +145,5 @@ def train_run(
             finish_diverged(out)
             raise diverged_error(out, loop.divergence)
         if loop.step >= config.train.steps:
-            finish(load(out, config))
+            finish(load(out, config), options.progress)
     return out

@@ -167,6 +167,7 @@ class Progress(Callback):
         self.lines = False
         self.shown: dict[str, str] = {}
         self.last_line = 0.0
+        self.last_step = -1
         self.started = 0.0
 
     def _stream(self):
@@ -202,7 +203,7 @@ class Progress(Callback):
             file=self._stream(),
             flush=True,
         )
-        self.last_line = now
+        self.last_line, self.last_step = now, loop.step
 
     def on_step_end(self, loop) -> None:
         if self.bar is not None:
@@ -216,9 +217,11 @@ class Progress(Callback):
             self.bar = None
         elif self.lines:
             # the last line of a fit that ran its course and was long enough to need one (a
-            # stop, a divergence or an interrupt says so in its own single line)
+            # stop, a divergence or an interrupt says so in its own single line), unless the
+            # periodic line just said it
             finished = loop.step >= loop.end and not loop.stopped_reason
-            if finished and time.monotonic() - self.started >= MIN_PHASE_SECONDS:
+            said = self.last_step == loop.step
+            if finished and not said and time.monotonic() - self.started >= MIN_PHASE_SECONDS:
                 self._line(loop)
             self.lines = False
 

@@ -76,7 +76,7 @@ def train_rounds(config: Config, options: TrainOptions) -> bool:
     with claim(options, config_text):
         done = _train_rounds(config, options, data, device, evaluator, config_text)
         if done:
-            finish(load_boosted(out, config))
+            finish(load_boosted(out, config), options.progress)
     return done
 
 
