@@ -76,6 +76,31 @@ def test_fid_refusals(halves, tmp_path, capsys):
     assert all(err.count("\n") == 1 for err in [err])  # one line
 
 
+def test_fid_kid_matches_the_metric_and_stands_alone_below_fids_minimum(halves, tmp_path, capsys):
+    """`fid --kid`: KID on the digits features scaled by A's RMS entry, as a run's KID is;
+    with too few images for FID, KID alone and the reason FID is missing (issue 22)."""
+    from gankit.metrics.kid import kid, rms_scale
+
+    a, b, x = halves
+    rc, out, err = run_cli(capsys, "fid", a, b, "--kid", "--json", "--no-cache")
+    assert rc == 0, err
+    res = json.loads(out)
+    fa, _ = _features(a)
+    fb, _ = _features(b)
+    scale = rms_scale(fa)
+    assert res["kid_scale"] == pytest.approx(scale) and scale > 3
+    assert (res["kid"], res["kid_std"]) == pytest.approx(
+        kid(fa, fb, subset_size=897, generator=0, scale=scale)
+    )
+    assert abs(res["kid"]) < 0.05 and res["fid"] == pytest.approx(fid(fa, fb), rel=1e-6)
+    small = tmp_path / "small.npy"
+    np.save(small, x[:20])
+    rc, out, err = run_cli(capsys, "fid", a, small, "--kid", "--no-cache")
+    assert rc == 0, err
+    assert out.startswith("KID ") and "FID" not in out and "900 vs 20 samples" in out
+    assert err.startswith("note: no FID: FID needs more samples") and err.count("\n") == 1
+
+
 def test_features_command(halves, tmp_path, capsys):
     a, _, _ = halves
     out_f, out_l = tmp_path / "f.npy", tmp_path / "sub" / "l.npy"

@@ -116,11 +116,14 @@ def test_version_is_the_installed_package_version():
 def test_the_parsers_light_choices_are_the_suites():
     """`gankit fid`'s parser keeps copies of the suite's choices and defaults (the suite imports
     torch); they must not drift."""
-    from gankit.commands import fid
-    from gankit.eval import suite
+    from gankit import runs
+    from gankit.commands import fid, flags
+    from gankit.eval import feature_space, suite
     from gankit.metrics.features.inception import RESIZE_MODES
 
     assert fid.FEATURE_CHOICES == suite.FEATURE_CHOICES
+    assert fid.CLASSIFIER_DATASETS == feature_space.CLASSIFIER_DATASETS
+    assert flags.RUN_CONFIG == runs.CONFIG  # how `--features` knows a run directory
     assert fid.RESIZE_CHOICES == RESIZE_MODES
     assert fid.DEFAULTS == {k: suite.DEFAULTS[k] for k in fid.DEFAULTS}
 

@@ -341,6 +341,15 @@ class LogConfig:
         hi=1000,
     )
     progress: bool = field(default=True, metadata={"doc": "progress bar on a terminal"})
+    fid: bool = field(
+        default=True,
+        metadata={
+            "doc": "images: FID in every evaluation; false: the cheaper evaluation for image "
+            "sets too small for FID (which needs more held-out images than the feature space "
+            "has dimensions): KID (unbiased at any size), precision/recall/density/coverage, "
+            "IS and the class histogram, with KID as the headline"
+        },
+    )
     features: str = choice(
         "auto",
         FEATURES,

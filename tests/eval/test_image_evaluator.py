@@ -37,6 +37,21 @@ def test_the_training_images_score_the_fid_and_kid_floors(digits_evaluator):
     assert abs(out["kid_floor_digits"]) > out["kid_std_digits"] / 10
 
 
+def test_kid_reads_in_inceptions_range_not_in_raw_feature_units(digits_evaluator):
+    """The digits net's features have entries of about 7, so the cubic kernel's raw KID of
+    real images read -400 +- 500; divided by the held-out split's RMS entry, real images read
+    within 0.05 of 0 and uniform noise far above that (issue 22)."""
+    evaluator, data = digits_evaluator
+    held = evaluator.heldout_features
+    assert evaluator.kid_scale == pytest.approx(np.sqrt(np.mean(held.astype(np.float64) ** 2)))
+    assert evaluator.kid_scale > 3.0  # what made the raw KID unreadable
+    real, _, _ = evaluator.metrics(to_net(data.train.images[:600]))
+    assert abs(real["kid_digits"]) < 0.05 and real["kid_std_digits"] < 0.05
+    noise = torch.rand(600, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    fake, _, _ = evaluator.metrics(noise)
+    assert fake["kid_digits"] > 10 * max(abs(real["kid_digits"]), real["kid_std_digits"])
+
+
 def test_kid_floor_is_reproducible_and_follows_the_sample_size(digits_evaluator):
     evaluator, _ = digits_evaluator
     first = evaluator.kid_floor(400)

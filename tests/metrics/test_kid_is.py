@@ -7,6 +7,7 @@ import torch
 
 from gankit.errors import GankitError
 from gankit.metrics import inception_score, kid
+from gankit.metrics.kid import rms_scale
 
 
 def reference_mmd2_unbiased(x, y, degree=3, gamma=None, coef0=1.0):
@@ -87,6 +88,42 @@ def test_kid_refusals():
         kid(a, b, subsets=0, subset_size=10)
     with pytest.raises(GankitError, match="different feature spaces"):
         kid(a, rng.standard_normal((40, 5)), subset_size=10)
+
+
+def test_kid_scale_divides_both_sides_before_the_kernel():
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((30, 4)) * 7.0, rng.standard_normal((30, 4)) * 7.0 + 2.0
+    scaled = kid(a, b, subsets=4, subset_size=20, generator=1, scale=7.0)
+    assert scaled == pytest.approx(kid(a / 7.0, b / 7.0, subsets=4, subset_size=20, generator=1))
+    assert scaled[0] == pytest.approx(
+        np.mean(
+            [
+                reference_mmd2_unbiased(a[ia] / 7.0, b[ib] / 7.0)
+                for ia, ib in _subsets(30, 30, 4, 20, seed=1)
+            ]
+        ),
+        rel=1e-9,
+    )
+    # the cubic kernel is not scale-free: the unscaled KID is a different, larger number
+    assert abs(kid(a, b, subsets=4, subset_size=20, generator=1)[0]) > 100 * abs(scaled[0])
+    for bad in (0.0, -1.0, float("nan"), float("inf"), "2", True):
+        with pytest.raises(GankitError, match="KID scale must be a finite number > 0"):
+            kid(a, b, subset_size=20, scale=bad)
+
+
+def _subsets(n_a, n_b, subsets, size, seed):
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(subsets):
+        yield (
+            torch.randperm(n_a, generator=g)[:size].numpy(),
+            torch.randperm(n_b, generator=g)[:size].numpy(),
+        )
+
+
+def test_rms_scale_by_hand():
+    assert rms_scale(np.array([[3.0, 4.0], [0.0, 0.0]])) == pytest.approx(np.sqrt(25 / 4))
+    assert rms_scale(np.zeros((3, 2))) == 1.0  # nothing to scale
+    assert rms_scale(np.array([[2.0, -2.0]])) == pytest.approx(2.0)
 
 
 def reference_is(logits, splits):

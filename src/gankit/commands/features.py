@@ -8,7 +8,7 @@ import io
 import json
 from pathlib import Path
 
-from gankit.commands.fid import add_feature_arguments
+from gankit.commands.fid import add_feature_arguments, check_feature_arguments
 from gankit.commands.outputs import refuse_overwrites
 from gankit.commands.startup import starting
 from gankit.errors import GankitError
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         if p is not None and p.suffix != ".npy":
             raise GankitError(f"{flag} {p}: must end in .npy")
     refuse_overwrites([("A", Path(args.a))], [("--out", out), ("--logits", logits_out)])
+    check_feature_arguments(args)
     with starting():
         import numpy as np  # deferred: numpy
 
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     images = as_images(args.a, args.a)
     extractor = resolve_extractor(
-        args.features, images, args.inception_weights, args.resize, args.device
+        args.features, images, args.inception_weights, args.resize, args.device, args.data_path
     )
     feats, logits = extract_features(images, extractor, args.batch_size)
     if logits_out is not None and logits is None:

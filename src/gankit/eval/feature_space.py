@@ -7,6 +7,11 @@ the labelled training split, held-out accuracy reported, cached under a hash of 
 `gankit.metrics.features.classifier`), or ``auto``: digits for the digits, inception where
 weights are given, else the classifier. An unlabelled dataset without Inception weights has no
 feature space, and is refused with the two ways out.
+
+`gankit fid` and `gankit features` reach the same spaces (`gankit.eval.suite`): `dataset_setting`
+builds the config and data a run of a dataset's preset evaluates on, `run_setting` a run's own,
+and `resolve_feature_space` then gives exactly the network that run's metrics are in (a
+classifier: the same cache entry, the same ``fid_<space>`` name).
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from gankit import config as config_mod
+from gankit import runs
 from gankit.config import Config
-from gankit.data.sources import ImageData
+from gankit.data.sources import ImageData, data_kind, load_image_data
 from gankit.errors import GankitError
 from gankit.metrics.features import Extractor, get_extractor
 from gankit.metrics.features.classifier import DEFAULT_FEATURE_DIM, classifier_extractor
 from gankit.metrics.features.digits import FEATURE_DIM as DIGITS_FEATURE_DIM
 from gankit.metrics.features.inception import FEATURE_DIM as INCEPTION_FEATURE_DIM
+from gankit.metrics.kid import rms_scale
 
 
 @dataclass
@@ -84,6 +92,19 @@ def epoch_lines(name: str, every: float = PROGRESS_SECONDS):
     return report
 
 
+#: the space whose KID is reported unscaled, as torch-fidelity and clean-fid report it
+UNSCALED_KID_SPACE = "inception"
+
+
+def kid_scale(space: str, reference) -> float:
+    """What KID's features are divided by in ``space``: 1 for Inception (its pool features'
+    entries are already of order 1, and its KID stays comparable with the peers'), else the
+    root-mean-square entry of the ``reference`` features (the held-out split of a run, the
+    real or first source of `gankit fid`), so that a classifier space's KID reads in
+    Inception's range instead of thousands (`gankit.metrics.kid`)."""
+    return 1.0 if space == UNSCALED_KID_SPACE else rms_scale(reference)
+
+
 def planned_space(config: Config, data: ImageData) -> tuple[str, int]:
     """``(name, dimensions)`` of the feature space `resolve_feature_space` will give, known
     before any network is trained or loaded: the size checks run first (a folder too small
@@ -142,3 +163,64 @@ def resolve_feature_space(config: Config, data: ImageData, device="cpu") -> Feat
         file=sys.stderr,
     )
     return FeatureSpace(extractor, name, True, info)
+
+
+#: the datasets whose classifier feature space `gankit fid --features NAME` takes by name: the
+#: one a run of the dataset's preset (``gankit train --preset NAME``) evaluates in
+CLASSIFIER_DATASETS = ("mnist", "fashion-mnist", "cifar10", "image-folder")
+
+
+def dataset_setting(name: str, data_path) -> tuple[Config, ImageData]:
+    """The config and data of ``gankit train --preset NAME --set data.path=DATA_PATH``, with
+    ``log.features = classifier``: `resolve_feature_space` of them is the classifier space that
+    run's metrics (``fid_<name>``) are in, read from the same cache entry (the key is a hash of
+    the splits, which the preset's data settings make). Nothing of the preset but its data
+    matters; ``name`` is one of `CLASSIFIER_DATASETS` (each has a preset of that name)."""
+    if name not in CLASSIFIER_DATASETS:
+        raise GankitError(
+            f"--features {name!r}: not a dataset with a classifier feature space; known: "
+            f"{', '.join(CLASSIFIER_DATASETS)}"
+        )
+    if data_path is None or not str(data_path).strip():
+        raise GankitError(
+            f"--features {name} needs --data-path DIR: where the {name} data is (the data.path "
+            "its runs train on); none is assumed"
+        )
+    config = config_mod.resolve(
+        preset=name, shorthands={"data.path": str(data_path), "log.features": "classifier"}
+    )
+    data = load_image_data(config.data)
+    if data.num_classes < 2:
+        raise GankitError(
+            f"--features {name}: {data_path} has no labels (class sub-folders), so no classifier "
+            "feature space; use --features inception with --inception-weights FILE"
+        )
+    return config, data
+
+
+def run_setting(run, data_path=None, inception_weights=None) -> tuple[Config, ImageData]:
+    """A run's config (``RUN/config.toml``) and image data: `resolve_feature_space` of them is
+    the space its metrics are in. ``data_path``: where its data is now (else its
+    ``data.path``); ``inception_weights``: where its Inception weights are now (used only if the
+    run measured with Inception). A model family's own config section needs its recipe
+    imported (`gankit.api` does)."""
+    path = runs.require_run_dir(run, "--features")
+    shorthands = {"data.path": None if data_path is None else str(data_path)}
+    config = config_mod.resolve(config_file=path / runs.CONFIG, shorthands=shorthands)
+    if data_kind(config.data) != "images":
+        raise GankitError(
+            f"--features {runs.shown(path)}: a run of toy data ({config.data.name}) has no "
+            "image feature space"
+        )
+    if inception_weights and (config.log.features == "inception" or config.log.inception_weights):
+        config.log.inception_weights = str(inception_weights)
+    try:
+        data = load_image_data(config.data)
+    except GankitError as exc:
+        if data_path is not None:
+            raise
+        raise GankitError(
+            f"--features {runs.shown(path)}: its data ({config.data.name}): {exc} (moved? give "
+            "--data-path DIR where it is now)"
+        ) from None
+    return config, data

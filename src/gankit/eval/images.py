@@ -4,7 +4,9 @@ At each evaluation (``log.eval_every``): ``log.eval_samples`` generated images a
 held-out split -- FID (float64 statistics; the held-out side computed once per run and cached on
 disk under a hash of the images and the network), its real floor (as many training images
 against the held-out split: what a perfect generator scores at this sample size), KID and its
-floor (the same training images' KID), precision / recall / density / coverage (Naeem et al.
+floor (the same training images' KID; features divided by the held-out split's RMS entry
+outside Inception, so that KID reads in Inception's range: `gankit.eval.feature_space.kid_scale`),
+precision / recall / density / coverage (Naeem et al.
 2020), IS where the network has logits, the class histogram of the generated images where its
 logits are the dataset's classes, and D's read-outs on training, held-out and generated images
 with Karras et al.'s r_v. Snapshots: a grid of ``log.grid`` images from one fixed latent batch
@@ -30,7 +32,7 @@ from gankit.data.grid import labelled_rows, png_bytes, sorted_grid, to_uint8
 from gankit.data.sources import ImageData
 from gankit.errors import GankitError
 from gankit.eval.base import EvalState, Redraw, eval_stream
-from gankit.eval.feature_space import planned_space, resolve_feature_space
+from gankit.eval.feature_space import kid_scale, planned_space, resolve_feature_space
 from gankit.game.losses import d_readout, get_loss
 from gankit.metrics.features import cache_key, cached_stats, data_hash, extract_features
 from gankit.metrics.frechet import frechet_distance
@@ -81,36 +83,52 @@ class ImageEvaluator:
         self._check_sizes(dim)  # before any feature network is trained (minutes) or loaded
         self.space = resolve_feature_space(config, data, device)
         self.suffix = self.space.name
-        self.headline = f"fid_{self.suffix}"
+        self.with_fid = config.log.fid
+        self.headline = f"{'fid' if self.with_fid else 'kid'}_{self.suffix}"
         extractor = self.space.extractor
         self.heldout_features, _ = extract_features(data.heldout.images, extractor)
         self._check_sizes(self.heldout_features.shape[1])
-        key = cache_key(
-            kind="heldout-stats", data=data_hash(data.heldout.images), extractor=extractor.identity
-        )
-        self.heldout_stats, _ = cached_stats(key, lambda: self._stats(self.heldout_features))
+        self.heldout_stats: GaussianStats | None = None  # FID's reference side
+        if self.with_fid:
+            key = cache_key(
+                kind="heldout-stats",
+                data=data_hash(data.heldout.images),
+                extractor=extractor.identity,
+            )
+            self.heldout_stats, _ = cached_stats(key, lambda: self._stats(self.heldout_features))
+        self.kid_scale = kid_scale(self.suffix, self.heldout_features)
         self._train_features: np.ndarray | None = None
         self._floors: dict[int, float] = {}
         self._kid_floors: dict[int, float] = {}
 
     def _check_sizes(self, dim: int) -> None:
         """Refuse sample sizes on which FID (a full-rank covariance: more samples than the
-        feature space has dimensions) or PRDC would mean nothing, before training starts."""
-        need = max(dim + 1, PRDC_K + 1)
-        where = f"FID in the {self.suffix} feature space ({dim} dimensions)"
+        feature space has dimensions) or PRDC would mean nothing, before training starts;
+        without FID (``log.fid = false``), PRDC's k + 1 alone."""
+        if self.config.log.fid:
+            need = max(dim + 1, PRDC_K + 1)
+            where = f"FID in the {self.suffix} feature space ({dim} dimensions)"
+            cheaper = (
+                "; or evaluate without FID (--set log.fid=false: KID, PRDC and the class "
+                f"histogram, from {PRDC_K + 1} images) or not at all (log.eval_every=0)"
+            )
+        else:
+            need, cheaper = PRDC_K + 1, ""
+            where = f"precision/recall (k = {PRDC_K} nearest neighbours)"
         for key, n in (
             ("log.eval_samples", self.config.log.eval_samples),
             ("log.final_samples", self.config.log.final_samples),
         ):
             if n < need:
-                raise GankitError(f"{key} = {n}: {where} needs at least {need} samples")
+                raise GankitError(f"{key} = {n}: {where} needs at least {need} samples{cheaper}")
         held = len(self.data.heldout)
         if held < need:
             total = held + len(self.data.train)
             raise GankitError(
                 f"data.heldout_fraction: the held-out split of {self.data.name} has {held} of "
                 f"its {total} images; {where} needs at least {need} held-out images (checked "
-                "before any feature network trains; docs/image-runs.md lists the minimum counts)"
+                "before any feature network trains; docs/image-runs.md lists the minimum "
+                f"counts){cheaper}"
             )
 
     # -------------------------------------------------------------------- features
@@ -165,15 +183,17 @@ class ImageEvaluator:
 
     def _kid(self, features: np.ndarray) -> tuple[float, float]:
         """KID (mean, std over subsets) of ``features`` against the held-out split, on at
-        most `NEIGHBOUR_MAX` of each side, with the same seeded subsets for every caller."""
+        most `NEIGHBOUR_MAX` of each side, with the same seeded subsets for every caller, on
+        features divided by the held-out split's `kid_scale` (one unit for the whole run)."""
         held, mine = _neighbour_sides(self.heldout_features, features)
         size = min(KID_DEFAULTS["subset_size"], len(held), len(mine))
-        return kid(held, mine, subset_size=size, generator=0)
+        return kid(held, mine, subset_size=size, generator=0, scale=self.kid_scale)
 
     def kid_floor(self, n: int) -> float:
         """KID of the floor's ``n`` training images against the held-out split. Every KID of
-        a run shares one held-out draw, whose own deviation shifts them all alike (about -400
-        on digits' 297 held-out images): a KID reads against this floor, not against 0."""
+        a run shares one held-out draw, whose own deviation shifts them all alike (on digits'
+        297 held-out images its std over subsets is as large as a weak generator's KID): a KID
+        reads against this floor, not against 0."""
         if n not in self._kid_floors:
             self._kid_floors[n] = self._kid(self._floor_features(n))[0]
         return self._kid_floors[n]
@@ -189,9 +209,11 @@ class ImageEvaluator:
         s = self.suffix
         feats, logits = self.features(from_net(samples))
         n = feats.shape[0]
-        out = {f"fid_{s}": self.fid(feats), f"fid_floor_{s}": self.floor(n)}
-        if feats.shape[1] <= FID_STD_MAX_DIM:
-            out[f"fid_std_{s}"] = self.fid_std(feats)
+        out = {}
+        if self.with_fid:
+            out = {f"fid_{s}": self.fid(feats), f"fid_floor_{s}": self.floor(n)}
+            if feats.shape[1] <= FID_STD_MAX_DIM:
+                out[f"fid_std_{s}"] = self.fid_std(feats)
         out[f"kid_{s}"], out[f"kid_std_{s}"] = self._kid(feats)
         out[f"kid_floor_{s}"] = self.kid_floor(n)
         held, gen = _neighbour_sides(self.heldout_features, feats)
@@ -263,7 +285,7 @@ class ImageEvaluator:
         out[f"nn_heldout_distance_{s}"] = near["held_out_median_distance"]
         out[f"nn_ratio_{s}"] = near["ratio"]
         draws = self.config.log.final_draws
-        if redraw is not None and draws > 1:
+        if redraw is not None and draws > 1 and self.with_fid:
             more = [self.fid(self.features(from_net(redraw(i)))[0]) for i in range(1, draws)]
             out.update(self.expected_fid([out[f"fid_{s}"], *more]))
         if run_dir is not None:

@@ -3,20 +3,34 @@
 
 `DEFAULTS` is the one source of defaults for this API and the CLI. Feature spaces: ``"auto"``
 picks the shipped digits net for 1 x 8 x 8 images and the FID Inception-v3 otherwise (which
-needs ``inception_weights``). `image_metrics` computes every image metric that can mean
-something for the given samples and lists the others under ``"refused"`` with the reason,
-instead of failing as a whole or printing a meaningless number.
+needs ``inception_weights``); a dataset's name (``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``,
+``"image-folder"``, with ``data_path``) is the classifier space a run of its preset measures in,
+and a run directory the space that run's metrics are in (`gankit.eval.feature_space`): a
+classifier is trained the first time (minutes on a CPU for MNIST), then read from the cache.
+`image_metrics` computes every image metric that can mean something for the given samples and
+lists the others under ``"refused"`` with the reason, instead of failing as a whole or printing
+a meaningless number.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from gankit import runs
 from gankit.data.checks import check_images
 from gankit.data.images import load_images
 from gankit.errors import GankitError
+from gankit.eval.feature_space import (
+    CLASSIFIER_DATASETS,
+    dataset_setting,
+    kid_scale,
+    planned_space,
+    resolve_feature_space,
+    run_setting,
+)
 from gankit.metrics.features import (
     cache_key,
     cached_stats,
@@ -43,7 +57,8 @@ DEFAULTS = {
     "is_splits": 10,
     "seed": 0,
 }
-FEATURE_CHOICES = ("auto", "inception", "digits")
+#: the named feature spaces (besides a run directory: the space of that run's metrics)
+FEATURE_CHOICES = ("auto", "inception", "digits", *CLASSIFIER_DATASETS)
 
 
 def as_images(source, name: str = "images") -> np.ndarray:
@@ -53,21 +68,58 @@ def as_images(source, name: str = "images") -> np.ndarray:
     return check_images(source, name).numpy()
 
 
+def _is_run(features) -> bool:
+    return (
+        isinstance(features, (str, Path))
+        and str(features) not in FEATURE_CHOICES
+        and runs.is_run_dir(Path(features))
+    )
+
+
 def resolve_extractor(
     features,
     images: np.ndarray | None = None,
     inception_weights=None,
     resize: str = DEFAULTS["resize"],
     device="cpu",
+    data_path=None,
+    before: Callable[[int], None] | None = None,
 ):
-    """``"auto"`` -> digits for 1 x 8 x 8 images, else inception; names and modules as
-    `get_extractor` takes them."""
-    if isinstance(features, str) and features == "auto":
-        digits_like = images is not None and tuple(images.shape[1:]) == (1, 8, 8)
-        features = "digits" if digits_like else "inception"
-    return get_extractor(
-        features, inception_weights=inception_weights, resize=resize, device=device
-    )
+    """``"auto"`` -> digits for 1 x 8 x 8 images, else inception; a dataset of
+    `CLASSIFIER_DATASETS` (its data at ``data_path``) -> the classifier space a run of its
+    preset measures in; a run directory -> the space its metrics are in (``data_path``: where
+    its data is now, if moved); otherwise names and modules as `get_extractor` takes them.
+
+    For a dataset or a run, ``images`` are checked against the space's image shape and
+    ``before(dimensions)`` is called before any network is trained or loaded (a classifier
+    trains for minutes the first time): the place to refuse too few samples first. The
+    extractor is named as the run's metric keys are (``mnist``, ``fashion_mnist``...)."""
+    if isinstance(features, str) and features in CLASSIFIER_DATASETS:
+        config, data = dataset_setting(features, data_path)
+    elif _is_run(features):
+        config, data = run_setting(features, data_path, inception_weights)
+    else:
+        if data_path is not None:
+            raise GankitError(
+                f"--data-path: only with --features {'/'.join(CLASSIFIER_DATASETS)} or a run "
+                f"directory (where a classifier space's data is), not with {features!r}"
+            )
+        if isinstance(features, str) and features == "auto":
+            digits_like = images is not None and tuple(images.shape[1:]) == (1, 8, 8)
+            features = "digits" if digits_like else "inception"
+        return get_extractor(
+            features, inception_weights=inception_weights, resize=resize, device=device
+        )
+    name, dim = planned_space(config, data)
+    if name not in ("inception", "digits") and images is not None:
+        if tuple(images.shape[1:]) != tuple(data.shape):
+            raise GankitError(
+                f"the {name} feature network needs {' x '.join(map(str, data.shape))} images "
+                f"(C x H x W, as its training data), got {' x '.join(map(str, images.shape[1:]))}"
+            )
+    if before is not None:
+        before(dim)
+    return resolve_feature_space(config, data, device).extractor
 
 
 def source_stats(
@@ -95,6 +147,10 @@ def source_stats(
     return cached_stats(key, compute, cache_dir)
 
 
+#: `fid_between`'s KID reads at most this many images of each side (the first ones)
+KID_MAX = 5000
+
+
 def fid_between(
     a,
     b,
@@ -105,26 +161,51 @@ def fid_between(
     cache_dir=None,
     use_cache: bool = True,
     device="cpu",
+    data_path=None,
+    with_kid: bool = False,
 ) -> dict:
-    """FID between two image sources. Returns ``{"fid", "features", "n_a", "n_b",
-    "feature_dim", "cached_a", "cached_b"}``; raises `GankitError` when FID cannot mean
-    anything (too few samples for the feature dimension, mismatched images...)."""
+    """FID between two image sources, in the feature space ``features`` names (see
+    `resolve_extractor`; ``data_path``: a dataset's or a moved run's data). Returns ``{"fid",
+    "features", "n_a", "n_b", "feature_dim", "cached_a", "cached_b"}``; raises `GankitError`
+    when FID cannot mean anything (too few samples for the feature dimension, mismatched
+    images...). ``with_kid``: also ``kid``, ``kid_std``, ``kid_subset_size`` and ``kid_scale``
+    (on the first `KID_MAX` images of each side, A's `kid_scale`), and too few samples for FID
+    give ``fid`` None and the reason as ``fid_refused`` instead of an error."""
     img_a, img_b = as_images(a, "A"), as_images(b, "B")
-    extractor = resolve_extractor(features, img_a, inception_weights, resize, device)
-    stats_a, hit_a = source_stats(img_a, extractor, batch_size, cache_dir, use_cache)
-    stats_b, hit_b = source_stats(img_b, extractor, batch_size, cache_dir, use_cache)
-    check_fid_sample_count(stats_a.n, stats_a.n_features, "A")
-    check_fid_sample_count(stats_b.n, stats_b.n_features, "B")
-    value = frechet_distance(stats_a.mean, stats_a.cov, stats_b.mean, stats_b.cov)
-    return {
-        "fid": value,
-        "features": extractor.name,
-        "n_a": stats_a.n,
-        "n_b": stats_b.n,
-        "feature_dim": stats_a.n_features,
-        "cached_a": hit_a,
-        "cached_b": hit_b,
-    }
+
+    def enough(dim: int) -> None:
+        check_fid_sample_count(img_a.shape[0], dim, "A")
+        check_fid_sample_count(img_b.shape[0], dim, "B")
+
+    extractor = resolve_extractor(
+        features,
+        img_a,
+        inception_weights,
+        resize,
+        device,
+        data_path,
+        before=None if with_kid else enough,
+    )
+    out: dict = {"fid": None, "features": extractor.name, "n_a": len(img_a), "n_b": len(img_b)}
+    try:
+        stats_a, hit_a = source_stats(img_a, extractor, batch_size, cache_dir, use_cache)
+        check_fid_sample_count(stats_a.n, stats_a.n_features, "A")
+        stats_b, hit_b = source_stats(img_b, extractor, batch_size, cache_dir, use_cache)
+        check_fid_sample_count(stats_b.n, stats_b.n_features, "B")
+        out["fid"] = frechet_distance(stats_a.mean, stats_a.cov, stats_b.mean, stats_b.cov)
+        out.update(feature_dim=stats_a.n_features, cached_a=hit_a, cached_b=hit_b)
+    except GankitError as exc:
+        if not with_kid or "FID needs more samples" not in str(exc):
+            raise
+        out["fid_refused"] = str(exc)
+    if with_kid:
+        fa, _ = extract_features(img_a[:KID_MAX], extractor, batch_size)
+        fb, _ = extract_features(img_b[:KID_MAX], extractor, batch_size)
+        size = min(KID_DEFAULTS["subset_size"], len(fa), len(fb))
+        scale = kid_scale(extractor.name, fa)
+        out["kid"], out["kid_std"] = kid(fa, fb, subset_size=size, generator=0, scale=scale)
+        out.update(kid_subset_size=size, kid_scale=scale, feature_dim=int(fa.shape[1]))
+    return out
 
 
 def class_histogram(logits: np.ndarray) -> list[int]:
@@ -146,17 +227,20 @@ def image_metrics(
     is_splits: int = DEFAULTS["is_splits"],
     seed: int = DEFAULTS["seed"],
     device="cpu",
+    data_path=None,
 ) -> dict:
     """FID, KID, IS, PRDC, 1-NN accuracy (and nearest neighbours when ``train`` is given)
     of generated images ``fake`` against reference images ``real``, in one feature space.
 
     ``real`` plays the held-out role for the memorisation check: pass the *training* images as
     ``train`` and images the model never saw as ``real``. ``kid_subset_size`` None means
-    ``min(1000, n_real, n_fake)`` (the value used is reported). Metrics that cannot be computed
-    appear under ``"refused"`` as ``{name: reason}``.
+    ``min(1000, n_real, n_fake)`` (the value used is reported); KID's features are divided by
+    ``kid_scale`` (`gankit.eval.feature_space.kid_scale` of ``real``, reported). Metrics that
+    cannot be computed appear under ``"refused"`` as ``{name: reason}``. ``features``,
+    ``data_path``: as `resolve_extractor` takes them.
     """
     img_r, img_f = as_images(real, "real"), as_images(fake, "fake")
-    extractor = resolve_extractor(features, img_r, inception_weights, resize, device)
+    extractor = resolve_extractor(features, img_r, inception_weights, resize, device, data_path)
     fr, lr = extract_features(img_r, extractor, batch_size)
     ff, lf = extract_features(img_f, extractor, batch_size)
     out: dict = {
@@ -178,10 +262,11 @@ def image_metrics(
 
     def do_kid():
         size = kid_subset_size or min(KID_DEFAULTS["subset_size"], len(fr), len(ff))
+        scale = kid_scale(extractor.name, fr)
         out["kid_mean"], out["kid_std"] = kid(
-            fr, ff, subsets=kid_subsets, subset_size=size, generator=seed
+            fr, ff, subsets=kid_subsets, subset_size=size, generator=seed, scale=scale
         )
-        out["kid_subset_size"] = size
+        out["kid_subset_size"], out["kid_scale"] = size, scale
 
     def do_is():
         out["is_mean"], out["is_std"] = inception_score(lf, splits=is_splits)

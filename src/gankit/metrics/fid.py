@@ -24,7 +24,7 @@ def check_fid_sample_count(n: int, d: int, name: str) -> None:
             f"FID needs more samples than feature dimensions: {name} has {n} samples of "
             f"{d}-d features, at least {d + 1} are needed"
             + (" (10,000+ is usual for Inception features)" if d >= 2048 else "")
-            + "; use KID, which is unbiased at small sample counts"
+            + "; use KID, which is unbiased at small sample counts (gankit fid --kid)"
         )
 
 
