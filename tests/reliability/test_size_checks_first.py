@@ -41,18 +41,21 @@ def test_a_small_labelled_set_is_refused_before_its_classifier_trains(tmp_path, 
     assert tree_state(tmp_path) == before and not cache.exists()
 
 
+def small_labelled_set(folder, n: int):
+    """``folder/small.npz``: ``n`` random 8x8 one-channel images in 3 classes."""
+    rng = np.random.default_rng(0)
+    data = folder / "small.npz"
+    images = rng.integers(0, 255, size=(n, 1, 8, 8), dtype=np.uint8)
+    np.savez(data, images=images, labels=np.arange(n) % 3)
+    return data
+
+
 def test_a_small_set_trains_without_evaluation(tmp_path, monkeypatch):
     """`log.eval_every = 0`: no evaluation during training or at its end, so no size check
     and no feature network; the run has its checkpoints, diagnosis and report, no final
     metrics."""
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
-    rng = np.random.default_rng(0)
-    data = tmp_path / "small.npz"
-    np.savez(
-        data,
-        images=rng.integers(0, 255, size=(60, 1, 8, 8), dtype=np.uint8),
-        labels=np.arange(60) % 3,
-    )
+    data = small_labelled_set(tmp_path, 60)
     run = tmp_path / "run"
     code, out, err = cli(
         "train",
@@ -83,13 +86,7 @@ def test_a_set_too_small_for_fid_trains_with_the_cheaper_evaluation(tmp_path, mo
     the run is evaluated by KID, PRDC and the class histogram, KID its headline, and no FID is
     logged anywhere."""
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
-    rng = np.random.default_rng(0)
-    data = tmp_path / "small.npz"
-    np.savez(
-        data,
-        images=rng.integers(0, 255, size=(300, 1, 8, 8), dtype=np.uint8),
-        labels=np.arange(300) % 3,
-    )
+    data = small_labelled_set(tmp_path, 300)
     small = ["--set", "data.name='arrays'", "--set", f"data.path='{data}'"]
     small += ["--set", "log.features='digits'", "--steps", "20", "--set", "log.every=5"]
     code, _, err = cli(
@@ -100,17 +97,8 @@ def test_a_set_too_small_for_fid_trains_with_the_cheaper_evaluation(tmp_path, mo
     small += ["--set", "log.eval_every=10", "--set", "log.eval_samples=50"]
     small += ["--set", "log.final_samples=60", "--set", "log.final_draws=3"]
     run = tmp_path / "run"
-    code, out, err = cli(
-        "train",
-        "--preset",
-        "digits-unconditional",
-        *small,
-        "--set",
-        "log.fid=false",
-        "--out",
-        run,
-        "--json",
-    )
+    cheaper = [*small, "--set", "log.fid=false", "--out", run, "--json"]
+    code, out, err = cli("train", "--preset", "digits-unconditional", *cheaper)
     assert code == 0, err
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     evaluations = [r for r in rows if "kid_digits" in r]
