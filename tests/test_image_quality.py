@@ -6,10 +6,10 @@ preset's 100 draws of 1,500 images, since one draw is noisy --, every class betw
 its uniform share in the generated class histogram, the 1-NN accuracy reported, a clean
 diagnosis; the conditional preset's samples read as the class asked for. `digits-unconditional`
 is held to the same targets, which seed 0 misses (a strict xfail).
-`mnist` on the real MNIST files (skipped where ``shared/data/mnist`` is absent): every class
-present, FID no worse than a bound around what was measured. The comparison with the plain
-DCGAN tutorial at the same wall-clock is a benchmark (``benchmarks/mnist_compare.py``); timings
-are too."""
+`mnist` on the real MNIST files (skipped where ``shared/data/mnist`` is absent): every class at
+least half its share, FID no worse than a bound around what was measured. The comparison with a
+textbook 28x28 DCGAN at the same wall-clock, judged by a classifier gankit does not train, is a
+benchmark (``benchmarks/mnist_compare.py``); timings are too."""
 
 from __future__ import annotations
 
@@ -83,14 +83,16 @@ def test_digits_unconditional_preset_sits_at_twice_the_real_floor(tmp_path, seed
 
 @pytest.mark.slow
 @pytest.mark.skipif(not MNIST.is_dir(), reason=f"the MNIST files are not in {MNIST}")
-def test_mnist_preset_draws_every_class(tmp_path):
-    cfg = resolve("mnist", overrides=[f"data.path={MNIST}"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mnist_preset_draws_every_class_at_its_share(tmp_path, seed):
+    """Issue 23 in gankit's own space: every class at least 5 % of the samples (half its
+    share), FID below a bound around what seeds 0-3 measured (2.77-2.86), a clean diagnosis.
+    The comparison with the textbook DCGAN at the same wall-clock, judged by a classifier
+    gankit does not train, is `benchmarks/mnist_compare.py` (docs/results.md, "mnist")."""
+    cfg = resolve("mnist", overrides=[f"data.path={MNIST}", f"train.seed={seed}"])
     run = api.train(cfg, tmp_path / "m", progress=False)
     final, diagnosis = final_and_diagnosis(run)
     summary = f"fid {final['fid_mnist']:.3f}, floor {final['fid_floor_mnist']:.3f}, {final}"
-    # every class drawn; bounds around what seed 0 measured (FID 6.6, the rarest class at 0.35
-    # of its share): a regression check, the target itself is the baseline comparison
-    assert all(count > 0 for count in final["class_histogram"]), summary
-    assert final["class_ratio_min"] >= 0.2, summary
-    assert final["fid_mnist"] <= 10.0, summary
+    assert final["class_ratio_min"] >= 0.5, summary
+    assert final["fid_mnist"] <= 3.5, summary
     assert diagnosis["failures"] == [], diagnosis["summary"]

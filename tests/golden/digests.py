@@ -13,8 +13,9 @@ Re-recorded for ``diagnosis.json`` alone, twice: the diagnosis of issue 12 says 
 could and could not make, and issue 22's image mode-collapse check reads a collapse only from
 two evaluations of the second half. The image presets' ``metrics.jsonl`` and
 ``final_metrics.json`` were re-recorded once more for issue 22's KID scale (outside Inception,
-KID's features are divided by the held-out split's RMS entry); every other digest as recorded
-before the refactors.
+KID's features are divided by the held-out split's RMS entry), and the ``mnist`` and
+``fashion-mnist`` presets' whole records for issue 23's recipe (SNGAN training); every other
+digest as recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.
 
