@@ -18,11 +18,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from hypothesis import HealthCheck
 from safetensors import safe_open
 from safetensors.torch import load_file
 
 from gankit import config as config_mod
 from gankit import runs
+
+#: the reliability suites' hypothesis settings: reproducible examples (derandomize), no
+#: deadline for commands that train, fixtures shared across the examples of a test
+HYPOTHESIS_SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 #: a toy run of 30 steps: a row per step, evaluations at 10, 20, 30, a checkpoint every 5 steps
 TOY = [

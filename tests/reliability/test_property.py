@@ -10,9 +10,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from reliability_kit import cli
+from reliability_kit import HYPOTHESIS_SETTINGS, cli
 
 from gankit import config as config_mod
 from gankit import runs
@@ -32,11 +32,6 @@ BUDGET = [
     "log.final_samples=100",
     "--quiet",
 ]
-SETTINGS = dict(
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
 
 
 def _literal(value) -> str:
@@ -80,7 +75,7 @@ def _check(code: int, err: str, out: Path | None = None) -> None:
     assert not (out / runs.LOCK).exists()
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=30, **HYPOTHESIS_SETTINGS)
 @given(sets=overrides)
 def test_random_overrides(sets):
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +85,7 @@ def test_random_overrides(sets):
         _check(code, err, out)
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=30, **HYPOTHESIS_SETTINGS)
 @given(data=st.one_of(st.binary(max_size=300), st.text(max_size=200).map(str.encode)))
 def test_random_bytes_as_a_config_file(data):
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +102,7 @@ damage = st.one_of(
 )
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=40, **HYPOTHESIS_SETTINGS)
 @given(harm=damage, keep_older=st.booleans())
 def test_random_damage_to_a_checkpoint(straight_toy, harm, keep_older):
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,9 +15,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from reliability_kit import cli, error_lines, tree_state
+from reliability_kit import HYPOTHESIS_SETTINGS, cli, error_lines, tree_state
 
 from gankit import api, runs
 from gankit import config as config_mod
@@ -35,11 +35,6 @@ TINY = [
     "log.eval_samples=50",
     "log.final_samples=50",
 ]
-SETTINGS = dict(
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
 
 
 def _toy_presets() -> list[str]:
@@ -257,7 +252,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=40, **HYPOTHESIS_SETTINGS)
 @given(where=st.sampled_from(TABLE_KEYS), value=values)
 def test_random_values_of_every_table_key_train_a_step_or_are_refused(where, value, tmp_path):
     """A random value of any ``data.params.*`` key of any toy preset, or of any
