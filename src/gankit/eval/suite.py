@@ -187,24 +187,25 @@ def fid_between(
         before=None if with_kid else enough,
     )
     out: dict = {"fid": None, "features": extractor.name, "n_a": len(img_a), "n_b": len(img_b)}
+    stats_a, hit_a = source_stats(img_a, extractor, batch_size, cache_dir, use_cache)
+    stats_b, hit_b = source_stats(img_b, extractor, batch_size, cache_dir, use_cache)
+    out.update(feature_dim=stats_a.n_features, cached_a=hit_a, cached_b=hit_b)
     try:
-        stats_a, hit_a = source_stats(img_a, extractor, batch_size, cache_dir, use_cache)
         check_fid_sample_count(stats_a.n, stats_a.n_features, "A")
-        stats_b, hit_b = source_stats(img_b, extractor, batch_size, cache_dir, use_cache)
         check_fid_sample_count(stats_b.n, stats_b.n_features, "B")
-        out["fid"] = frechet_distance(stats_a.mean, stats_a.cov, stats_b.mean, stats_b.cov)
-        out.update(feature_dim=stats_a.n_features, cached_a=hit_a, cached_b=hit_b)
     except GankitError as exc:
-        if not with_kid or "FID needs more samples" not in str(exc):
+        if not with_kid:
             raise
         out["fid_refused"] = str(exc)
+    else:
+        out["fid"] = frechet_distance(stats_a.mean, stats_a.cov, stats_b.mean, stats_b.cov)
     if with_kid:
         fa, _ = extract_features(img_a[:KID_MAX], extractor, batch_size)
         fb, _ = extract_features(img_b[:KID_MAX], extractor, batch_size)
         size = min(KID_DEFAULTS["subset_size"], len(fa), len(fb))
         scale = kid_scale(extractor.name, fa)
         out["kid"], out["kid_std"] = kid(fa, fb, subset_size=size, generator=0, scale=scale)
-        out.update(kid_subset_size=size, kid_scale=scale, feature_dim=int(fa.shape[1]))
+        out.update(kid_subset_size=size, kid_scale=scale)
     return out
 
 
