@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from gankit.config import Config
 from gankit.errors import GankitError
-from gankit.eval.base import EvalState, Evaluator, eval_stream
+from gankit.eval.base import EvalState, Evaluator, eval_stream, evaluate_state
 from gankit.eval.images import ImageEvaluator
 from gankit.eval.toy import ToyEvaluator
 
@@ -31,4 +31,11 @@ def evaluator_for(config: Config, data, device="cpu") -> Evaluator:
     return EVALUATORS[data.kind](config, data, device)
 
 
-__all__ = ["EVALUATORS", "EvalState", "Evaluator", "eval_stream", "evaluator_for"]
+__all__ = [
+    "EVALUATORS",
+    "EvalState",
+    "Evaluator",
+    "eval_stream",
+    "evaluate_state",
+    "evaluator_for",
+]

@@ -74,13 +74,17 @@ class EvalState:
     whose read-out applies: a probability for the sigmoid losses, the raw score otherwise);
     None where nothing is to be read out. ``sample_classes(n) -> (n,)``: for a
     class-conditional G, the classes ``sample(n, ...)`` asks it for (the same for every draw,
-    which a conditional D reads with the images); None otherwise."""
+    which a conditional D reads with the images); None otherwise. ``family_metrics() -> dict``:
+    what a family measures beyond its samples (InfoGAN's code accuracy, a semi-supervised D's
+    held-out accuracy), merged into the evaluation's row by the loop's binding
+    (`evaluate_state`); None for a family with nothing more."""
 
     sample: Sampler
     step: int
     discriminator: nn.Module | None = None
     readout_loss: str = "nonsaturating"
     sample_classes: Callable[[int], Tensor] | None = None
+    family_metrics: Callable[[], dict[str, float]] | None = None
 
 
 class Evaluator(Protocol):
@@ -100,3 +104,12 @@ class Evaluator(Protocol):
         redraw: Redraw | None = None,
         classes: Tensor | None = None,
     ) -> dict[str, float]: ...
+
+
+def evaluate_state(evaluator: Evaluator, state: EvalState) -> dict[str, float]:
+    """``evaluator``'s metrics of ``state`` and the family's own (``state.family_metrics``):
+    one row, the family's keys last."""
+    metrics = evaluator(state)
+    if state.family_metrics is not None:
+        metrics.update(state.family_metrics())
+    return metrics

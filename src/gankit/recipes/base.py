@@ -146,7 +146,13 @@ class LoadedRun:
 
         classes = generated_classes(self.generator, n)
         metrics = evaluator.final(samples, self.path if write else None, redraw, classes)
-        return {"step": self.step, "samples": n, **metrics}
+        return {"step": self.step, "samples": n, **metrics, **self.family_metrics()}
+
+    def family_metrics(self) -> dict[str, float]:
+        """What the family measures beyond its samples, in the final metrics (InfoGAN's code
+        accuracy, a semi-supervised D's held-out accuracy; `EvalState.family_metrics` during
+        training): none here; a family's run overrides it."""
+        return {}
 
 
 def run_loop(config: Config, trainable, out: Path | None, device, callbacks=()) -> Loop:

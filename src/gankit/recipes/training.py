@@ -23,7 +23,7 @@ from gankit.config import Config
 from gankit.data.sources import build_data
 from gankit.devices import pick_device
 from gankit.errors import GankitWarning
-from gankit.eval import EvalState, evaluator_for
+from gankit.eval import EvalState, evaluate_state, evaluator_for
 from gankit.recipes.base import LoadedRun, TrainOptions, place_data, run_loop
 from gankit.recipes.finish import finish, finish_diverged
 from gankit.recipes.rundir import claim, diverged_error, record_resume
@@ -93,7 +93,7 @@ def loop_with_callbacks(
         headline = evaluator.headline
 
         def evaluate(loop: Loop) -> dict[str, float]:
-            return evaluator(trainable.eval_state(loop.step))
+            return evaluate_state(evaluator, trainable.eval_state(loop.step))
 
         def snapshot(loop: Loop) -> None:
             evaluator.snapshot(trainable.eval_state(loop.step), out)
