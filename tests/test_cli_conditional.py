@@ -29,6 +29,13 @@ def test_digits_run_reports_how_often_g_draws_the_class_asked_for(digits_run):
         assert {"d_train", "d_heldout", "d_gen", "d_overfit"} <= set(r)  # D read with labels
     final = json.loads((run / "final_metrics.json").read_text())
     assert 0.0 <= final["class_agreement"] <= 1.0 and final["fid_draws"] == 3
+    per_class = final["class_agreement_per_class"]
+    assert len(per_class) == 10 and final["class_agreement_min"] == min(per_class)
+    fids, floors = final["fid_per_class_digits"], final["fid_floor_per_class_digits"]
+    assert len(fids) == len(floors) == 10 and all(f > 0 for f in fids + floors)
+    assert final["intra_fid_digits"] == pytest.approx(np.mean(fids))
+    page = (run / "report.html").read_text()
+    assert "Class by class (conditional G)" in page and "intra-class FID" in page
     assert "conditional = true" in (run / "config.toml").read_text()
     with Image.open(run / "samples" / "step-30.png") as im:
         assert im.format == "PNG"

@@ -12,7 +12,7 @@ from gankit import config as config_mod
 from gankit.data.checks import to_net
 from gankit.data.sources import build_data
 from gankit.eval import EvalState, evaluator_for
-from gankit.eval.images import SUBSET_SEED
+from gankit.eval.images import SUBSET_SEED, class_agreement
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +142,47 @@ def test_class_agreement_is_the_share_read_as_asked(digits_evaluator):
     expected = float((read == wrong).double().mean())
     assert out["class_agreement"] == pytest.approx(expected)
     assert out["class_agreement"] <= float((read == labels).double().mean()) - 0.25
+
+
+def test_class_agreement_per_class_by_hand():
+    predicted = np.array([0, 0, 1, 2, 2, 2, 1])
+    asked = np.array([0, 1, 1, 2, 2, 0, 1])
+    out = class_agreement(predicted, asked, 4)
+    # class 0: asked twice, read 0 once; class 1: 3 asks, 2 right; class 2: both right; 3: none
+    assert out["class_agreement_per_class"] == [0.5, pytest.approx(2 / 3), 1.0, None]
+    assert out["class_agreement_min"] == 0.5
+    assert out["class_agreement"] == pytest.approx(5 / 7)
+
+
+def _frechet_from_scratch(a: np.ndarray, b: np.ndarray) -> float:
+    """FID written from its formula with scipy's sqrtm (an independent implementation)."""
+    import scipy.linalg
+
+    mu1, mu2 = a.mean(0), b.mean(0)
+    c1, c2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(c1 @ c2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(c1 + c2 - 2 * root))
+
+
+def test_intra_class_fid_is_each_class_against_its_own_held_out_images(digits_evaluator):
+    evaluator, data = digits_evaluator
+    s = evaluator.suffix
+    # "generated" images: training images of classes 0..9 in turn; class 3 asked for but drawn
+    # as 5s, so its FID alone must rise far above its floor
+    labels = np.asarray(data.train.labels)
+    rows = np.concatenate([np.flatnonzero(labels == k)[:60] for k in range(10)])
+    asked = labels[rows].copy()
+    images = data.train.images[rows].copy()
+    fives = np.flatnonzero(labels == 5)[60:120]
+    images[asked == 3] = data.train.images[fives[: int((asked == 3).sum())]]
+    feats, _ = evaluator.features(images)
+    out = evaluator.intra_class_fid(feats, asked)
+    fids, floors = out[f"fid_per_class_{s}"], out[f"fid_floor_per_class_{s}"]
+    assert len(fids) == len(floors) == 10
+    held = evaluator.heldout_features[np.asarray(data.heldout.labels) == 7]
+    assert fids[7] == pytest.approx(_frechet_from_scratch(held, feats[asked == 7]), rel=1e-6)
+    assert fids[3] > 5 * max(f for k, f in enumerate(fids) if k != 3)
+    assert out[f"intra_fid_{s}"] == pytest.approx(np.mean(fids))
+    assert out[f"intra_fid_floor_{s}"] == pytest.approx(np.mean(floors))
+    for k in set(range(10)) - {3}:  # real images of the class score near their floor
+        assert fids[k] < 3 * floors[k]

@@ -225,7 +225,7 @@ class ImageEvaluator:
             predicted = logits.argmax(1)
             out.update(class_balance(predicted, logits.shape[1]))
             if classes is not None:
-                out["class_agreement"] = float((predicted == classes.numpy()).mean())
+                out.update(class_agreement(predicted, classes.numpy(), self.data.num_classes))
         return out, feats, logits
 
     def __call__(self, state: EvalState) -> dict:
@@ -278,6 +278,8 @@ class ImageEvaluator:
         ``classes``: what a conditional G was asked for (``class_agreement``)."""
         s = self.suffix
         out, feats, _ = self.metrics(samples, classes)
+        if classes is not None and self.with_fid:
+            out.update(self.intra_class_fid(feats, classes.numpy()))
         held, gen = _neighbour_sides(self.heldout_features, feats)
         out[f"one_nn_accuracy_{s}"] = one_nn_accuracy(held, gen)
         near = nearest_neighbours(gen, self.train_features, held_out=held, n_pairs=NEAREST_PAIRS)
@@ -290,6 +292,39 @@ class ImageEvaluator:
             out.update(self.expected_fid([out[f"fid_{s}"], *more]))
         if run_dir is not None:
             self._write_nearest(samples, near["pairs"], Path(run_dir))
+        return out
+
+    def intra_class_fid(self, features: np.ndarray, classes: np.ndarray) -> dict:
+        """FID within each class (Miyato & Koyama 2018's intra-FID): the features of the
+        samples G was asked to draw of class k against the held-out images of class k, each
+        beside its own real floor (as many training images of class k against the same
+        held-out ones: the score of a perfect generator of that class at these sizes, which
+        the held-out split's few images per class make far from 0 on small datasets).
+        ``fid_per_class_S`` and ``fid_floor_per_class_S`` (lists indexed by class; None for a
+        class with fewer than 2 images on a side) and their means ``intra_fid_S`` and
+        ``intra_fid_floor_S`` over the classes that have both."""
+        s = self.suffix
+        train_labels = np.asarray(self.data.train.labels)
+        held_labels = np.asarray(self.data.heldout.labels)
+        fids: list[float | None] = []
+        floors: list[float | None] = []
+        for k in range(self.data.num_classes):
+            mine = features[classes == k]
+            held = self.heldout_features[held_labels == k]
+            train_rows = np.flatnonzero(train_labels == k)
+            if min(len(mine), len(held), len(train_rows)) < 2:
+                fids.append(None)
+                floors.append(None)
+                continue
+            rows = train_rows[self._subset(len(mine), len(train_rows))]
+            held_stats = self._stats(held)
+            fids.append(_fid_between(held_stats, self._stats(mine)))
+            floors.append(_fid_between(held_stats, self._stats(self.train_features[rows])))
+        both = [(f, g) for f, g in zip(fids, floors, strict=True) if f is not None]
+        out: dict = {f"fid_per_class_{s}": fids, f"fid_floor_per_class_{s}": floors}
+        if both:
+            out[f"intra_fid_{s}"] = float(np.mean([f for f, _ in both]))
+            out[f"intra_fid_floor_{s}"] = float(np.mean([g for _, g in both]))
         return out
 
     def expected_fid(self, fids: list[float]) -> dict:
@@ -338,6 +373,29 @@ class ImageEvaluator:
         run_dir = Path(run_dir)
         runs.atomic_write_bytes(run_dir / runs.SAMPLES / f"step-{state.step}.png", png_bytes(grid))
         _write_npz(run_dir / runs.SNAPSHOTS / f"step-{state.step}.npz", arrays)
+
+
+def _fid_between(a: GaussianStats, b: GaussianStats) -> float:
+    return frechet_distance(a.mean, a.cov, b.mean, b.cov)
+
+
+def class_agreement(predicted: np.ndarray, asked: np.ndarray, n_classes: int) -> dict:
+    """How often generated images are read as the class G was asked for: ``class_agreement``
+    over all of them, ``class_agreement_per_class`` (a list indexed by the class asked for;
+    None for a class not asked for) and its smallest entry ``class_agreement_min``."""
+    predicted, asked = np.asarray(predicted), np.asarray(asked)
+    per_class = [
+        float((predicted[asked == k] == k).mean()) if (asked == k).any() else None
+        for k in range(max(n_classes, int(asked.max(initial=-1)) + 1))
+    ]
+    present = [a for a in per_class if a is not None]
+    out = {
+        "class_agreement": float((predicted == asked).mean()),
+        "class_agreement_per_class": per_class,
+    }
+    if present:
+        out["class_agreement_min"] = min(present)
+    return out
 
 
 def class_balance(predicted: np.ndarray, n_classes: int) -> dict:

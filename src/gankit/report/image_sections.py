@@ -151,6 +151,72 @@ def class_histogram_html(run: RunFiles) -> str:
     )
 
 
+# ----------------------------------------------------------------------------- per class
+
+
+def _numbers(value) -> list[float | None] | None:
+    if not isinstance(value, list):
+        return None
+    ok = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value)
+    return value if ok else None
+
+
+def per_class_html(run: RunFiles) -> str:
+    """A conditional G's classes one by one: how often its samples of class k are read as k,
+    and the FID within class k beside that class's own real floor (the final evaluation)."""
+    final = run.final or {}
+    agreement = _numbers(final.get("class_agreement_per_class"))
+    spaces = run_feature_spaces(run)
+    space = spaces[0] if spaces else None
+    fids = _numbers(final.get(f"fid_per_class_{space}")) if space else None
+    floors = _numbers(final.get(f"fid_floor_per_class_{space}")) if space else None
+    if agreement is None and fids is None:
+        return na(
+            "no per-class metrics in final_metrics.json: the run has not finished, or its "
+            "final evaluation had no class-reading feature net"
+        )
+    k = max(len(agreement or []), len(fids or []), len(floors or []))
+
+    def cell(values, i):
+        return fmt(values[i]) if values and i < len(values) and values[i] is not None else "-"
+
+    def ratio(i):
+        if not (fids and floors and i < min(len(fids), len(floors))):
+            return "-"
+        f, g = fids[i], floors[i]
+        return fmt(f / g) if f is not None and g not in (None, 0) else "-"
+
+    head = "<thead><tr><th>class</th><th>agreement</th>"
+    if fids:
+        head += f"<th>FID in class ({esc(space)})</th><th>its floor</th><th>FID / floor</th>"
+    rows = []
+    for i in range(k):
+        row = f"<td>{i}</td><td>{cell(agreement, i)}</td>"
+        if fids:
+            row += f"<td>{cell(fids, i)}</td><td>{cell(floors, i)}</td><td>{ratio(i)}</td>"
+        rows.append(f"<tr>{row}</tr>")
+    facts = []
+    if isinstance(final.get("class_agreement_min"), (int, float)):
+        facts.append(f"smallest agreement {fmt(final['class_agreement_min'])}")
+    if space and isinstance(final.get(f"intra_fid_{space}"), (int, float)):
+        facts.append(
+            f"intra-class FID {fmt(final[f'intra_fid_{space}'])} (mean over classes; its floor "
+            f"{fmt(final.get(f'intra_fid_floor_{space}'))})"
+        )
+    what = (
+        "Agreement: the share of the samples G was asked to draw of class k that the feature "
+        "net reads as k. FID in class: those samples against the held-out images of class k "
+        "(Miyato & Koyama 2018's intra-FID), beside its floor: as many training images of "
+        "class k against the same held-out ones, what a perfect generator of the class scores "
+        "at these sizes."
+    )
+    return (
+        f"<p>{esc(what)}</p>"
+        + (f"<p>{esc('; '.join(facts))}.</p>" if facts else "")
+        + f"<table>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 # ----------------------------------------------------------------------------- nearest neighbours
 
 
@@ -264,9 +330,13 @@ def real_vs_generated_html(run: RunFiles, nearest: dict | None, why: str) -> str
 def image_sections(run: RunFiles) -> list[tuple[str, str, str]]:
     """``(id, title, html)`` of the image sections, in the page's order."""
     nearest, why = read_nearest(run)
-    return [
+    sections = [
         ("samples", "Samples over time", samples_html(run)),
         ("classes", "Class histogram of generated images", class_histogram_html(run)),
+    ]
+    if run.config.model.conditional:
+        sections.append(("per-class", "Class by class (conditional G)", per_class_html(run)))
+    return sections + [
         ("nearest", "Nearest training images", nearest_html(run, nearest, why)),
         ("real", "Real vs generated", real_vs_generated_html(run, nearest, why)),
     ]
