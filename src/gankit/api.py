@@ -31,6 +31,7 @@ SUMMARY_KEYS = (
     "modes_covered",
     "high_quality",
     "reverse_kl",
+    "heldout_accuracy",
 )
 #: image runs: the metrics of these families, in every feature space (``fid_digits``, ...)
 SUMMARY_PREFIXES = ("fid_", "precision_", "recall_", "one_nn_accuracy_", "classes_covered")

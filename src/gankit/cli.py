@@ -35,7 +35,18 @@ import sys
 import traceback
 import warnings
 
-from gankit.commands import compare, evaluate, features, fid, presets, report, sample, train
+from gankit.commands import (
+    classify,
+    compare,
+    evaluate,
+    features,
+    fid,
+    presets,
+    report,
+    sample,
+    train,
+    translate,
+)
 from gankit.errors import (
     EXIT_DIVERGED,
     EXIT_FAILURE,
@@ -54,7 +65,7 @@ from gankit.errors import (
 #: command killed by it)
 EXIT_PIPE = 128 + signal.SIGPIPE
 
-COMMANDS = (train, sample, evaluate, report, compare, fid, features, presets)
+COMMANDS = (train, sample, classify, translate, evaluate, report, compare, fid, features, presets)
 
 #: exception -> exit code, the first match wins (an `Interrupted` exits 128 + its signal)
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (

@@ -391,12 +391,22 @@ class Config:
 SECTIONS: dict[str, tuple[type, str]] = {}
 
 
+def section_names_family(name: str, family: object) -> bool:
+    """Whether ``[name]`` is named for ``model.family = family``: the family's name
+    (``[vae]``) or its first word (``[semi]`` of ``semi-supervised``). The rule lets a config be
+    read (by a report, without the recipes) with its family's section kept for later checks."""
+    return isinstance(family, str) and (name == family or family.startswith(f"{name}-"))
+
+
 def register_section(name: str, cls: type, family: str) -> None:
     """A model family's own config section ``[name]`` (a dataclass of keys declared like the
-    sections here: type, default, range, doc), valid only with ``model.family = family``; the
-    recipe registers it when its module is imported."""
+    sections here: type, default, range, doc), valid only with ``model.family = family`` and
+    named for it (`section_names_family`); the recipe registers it when its module is
+    imported."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"section '{name}' must be a dataclass")
+    if not section_names_family(name, family):
+        raise ValueError(f"section '{name}' must be named '{family}' or its first word")
     if name in {f.name for f in dataclasses.fields(Config)} or name in SECTIONS:
         raise ValueError(f"a config section named '{name}' already exists")
     SECTIONS[name] = (cls, family)
@@ -724,7 +734,10 @@ def from_dict(table: dict) -> Config:
     unsettled = {
         k: v
         for k, v in table.items()
-        if k == family and k not in SECTIONS and isinstance(v, dict) and k != "sections"
+        if section_names_family(k, family)
+        and k not in SECTIONS
+        and isinstance(v, dict)
+        and k != "sections"
     }
     if "sections" in table:
         raise _unknown_key("", "sections", _top_level_keys(), table["sections"], Config)

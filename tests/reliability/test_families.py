@@ -1,7 +1,8 @@
 """The loop's guarantees hold for every model family, not only the GAN: a SIGKILL or a SIGINT at
 a random step and ``--resume`` end bit-identical to a run never stopped; a damaged newest
 checkpoint is passed over for the newest intact one; a divergence exits 3 in one line. Each is
-run for the GAN (gaussian-1d) and the VAE (vae-ring-8), on the same tiny budget."""
+run for the GAN (gaussian-1d), the VAE (vae-ring-8) and InfoGAN (infogan-digits), on the same
+tiny budget."""
 
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from reliability_kit import (
 from gankit import api, runs
 from gankit import config as config_mod
 
-FAMILIES = {"gan": "gaussian-1d", "vae": "vae-ring-8"}
+FAMILIES = {"gan": "gaussian-1d", "vae": "vae-ring-8", "infogan": "infogan-digits"}
 #: settings that blow each family up within a few steps
 BLOW_UP = {
     "gan": ["optim.name=sgd", "optim.lr_d=1e9", "optim.lr_g=1e9"],
     "vae": ["optim.name=sgd", "vae.lr=1e9"],
+    "infogan": ["optim.name=sgd", "optim.lr_d=1e9", "optim.lr_g=1e9"],
 }
 
 
@@ -46,10 +48,12 @@ def straight(request, tmp_path_factory):
 
 
 def test_the_vae_run_is_the_vae(straight):
-    """The parametrisation trains what it says: the VAE's run logs the ELBO, the GAN's D."""
+    """The parametrisation trains what it says: the VAE's run logs the ELBO, the GAN's D,
+    InfoGAN's D and Q."""
     family, _, run = straight
     row = runs.read_metrics(run)[0]
-    assert ("elbo" in row) == (family == "vae") and ("d_loss" in row) == (family == "gan")
+    assert ("elbo" in row) == (family == "vae") and ("d_loss" in row) == (family != "vae")
+    assert ("q_categorical" in row) == (family == "infogan")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGINT])
@@ -122,7 +126,8 @@ def test_sample_and_evaluate_treat_every_family_alike(tmp_path, straight):
     out = tmp_path / "s.npy"
     code, _, err = cli("sample", run, "-n", "7", "--out", out)
     assert code == 0, err
-    assert np.load(out).shape == (7, 1 if family == "gan" else 2)
+    shapes = {"gan": (7, 1), "vae": (7, 2), "infogan": (7, 1, 8, 8)}
+    assert np.load(out).shape == shapes[family]
     code, _, err = cli("sample", run, "-n", "2", "--class", "1", "--out", tmp_path / "c.npy")
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and "--class 1" in lines[0], err

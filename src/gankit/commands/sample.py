@@ -1,11 +1,12 @@
-"""`gankit sample RUN -n N --out FILE.npy | DIR/ [--png] [--grid FILE.png] [--class K]`:
-generated samples.
+"""`gankit sample RUN -n N --out FILE.npy | DIR/ [--png] [--grid FILE.png] [--class K]
+[--code K]`: generated samples.
 
 Toy runs: ``(N, dim)`` float32 in data units. Image runs: ``(N, C, H, W)`` float32 in [0, 1]
 in a ``.npy``; ``--out DIR/`` (or ``--png``) writes ``DIR/sample-00000.png``...; ``--grid
 FILE.png`` writes the N images as one grid. A class-conditional run draws its classes in the
 training split's shares (each class spread evenly over the sequence), or all of class K with
-``--class K``. Nothing is overwritten without ``--force``; every file is written whole or not
+``--class K``; an InfoGAN run, every sample with value K of its categorical code with
+``--code K``. Nothing is overwritten without ``--force``; every file is written whole or not
 at all.
 """
 
@@ -58,6 +59,13 @@ def add_arguments(p):
         metavar="K",
         help="a class-conditional run: every sample of class K (default: the training split's "
         "class shares)",
+    )
+    p.add_argument(
+        "--code",
+        type=flags.CODE,
+        metavar="K",
+        help="an InfoGAN run: every sample with value K of its categorical code (in the code's "
+        "own numbering; final_metrics.json's code_class_matching says which class it took)",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
@@ -116,8 +124,19 @@ def run(args) -> int:
         from gankit.runs import atomic_write_bytes  # deferred: torch (gankit.runs)
 
     npy, folder, grid = _targets(args)
+    if args.code is not None and args.label is not None:
+        raise GankitError("sample: --code (InfoGAN's code) and --class exclude each other")
     loaded = api.load_run(args.run)
-    samples = loaded.export(args.n, seed=args.seed, label=args.label)
+    if args.code is not None:
+        export_code = getattr(loaded, "export_code", None)
+        if export_code is None:
+            raise GankitError(
+                f"--code {args.code}: {args.run} is not an InfoGAN run (model.family = "
+                f"{loaded.config.model.family!r}); only InfoGAN has a categorical code"
+            )
+        samples = export_code(args.n, args.code, seed=args.seed)
+    else:
+        samples = loaded.export(args.n, seed=args.seed, label=args.label)
     samples = samples.numpy().astype(np.float32)
     if args.label is not None:
         classes = [int(args.label)] * args.n

@@ -35,11 +35,13 @@ class Batch:
     """A minibatch of examples.
 
     ``x``: ``(n, dim)`` points or ``(n, C, H, W)`` images (pixels in [-1, 1] inside the nets);
-    ``y``: ``(n,)`` int64 class labels, where the data has them. Every field has the same
-    number of rows."""
+    ``y``: ``(n,)`` int64 class labels, where the data has them; ``source_x``: pix2pix's paired
+    input ``(n, C, H, W)`` in [-1, 1] whose translation ``x`` is (`gankit.data.paired`), None
+    for every other source. Every field has the same number of rows."""
 
     x: Tensor
     y: Tensor | None = None
+    source_x: Tensor | None = None
 
     def __post_init__(self) -> None:
         _check_rows(self, "x")

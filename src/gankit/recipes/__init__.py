@@ -17,10 +17,16 @@ from gankit.errors import GankitError
 from gankit.recipes.adagan import AdaGanRecipe
 from gankit.recipes.base import LoadedRun, Recipe, TrainOptions, run_loop
 from gankit.recipes.gan import GanRecipe
+from gankit.recipes.infogan import InfoGanRecipe
+from gankit.recipes.pix2pix import Pix2pixRecipe
+from gankit.recipes.semisupervised import SemiSupervisedRecipe
 from gankit.recipes.vae import VaeRecipe
 from gankit.train.schedules import SCHEDULES
 
 RECIPES: dict[str, Recipe] = {"gan": GanRecipe(), "adagan": AdaGanRecipe(), "vae": VaeRecipe()}
+RECIPES["infogan"] = InfoGanRecipe()
+RECIPES["pix2pix"] = Pix2pixRecipe()
+RECIPES["semi-supervised"] = SemiSupervisedRecipe()
 
 
 def register_recipe(name: str, recipe: Recipe) -> None:

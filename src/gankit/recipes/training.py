@@ -107,10 +107,13 @@ def train_run(
     options: TrainOptions,
     prepare: Callable[[object, torch.device], Callable[[], FamilyTrainable]],
     load: Callable[[Path, Config], LoadedRun],
+    make_evaluator: Callable[[Config, object, torch.device], object] = evaluator_for,
 ) -> Path:
     """Train ``config`` as ``options`` say (resumed: ``config`` is the run's stored one, with
-    ``options.changes``); returns the run directory. Raises `Diverged` after writing the
-    diagnosis of a run that diverged, `Interrupted` after checkpointing a run stopped by
+    ``options.changes``); returns the run directory. ``make_evaluator(config, data, device)``:
+    the evaluator (default: the one of the data's kind; a family without a generator, such as
+    the semi-supervised GAN's supervised baseline, gives its own). Raises `Diverged` after
+    writing the diagnosis of a run that diverged, `Interrupted` after checkpointing a run stopped by
     SIGINT/SIGTERM, `RunBusy` when another process writes ``out``."""
     out, resume = Path(options.out), options.resume
     runs.check_out(out, resume, options.force)
@@ -122,7 +125,7 @@ def train_run(
     make_trainable = prepare(data, device)  # the family's refusals, before any write
     evaluator = None
     if config.log.eval_every > 0:
-        evaluator = evaluator_for(config, data, device)  # its refusals, before any write
+        evaluator = make_evaluator(config, data, device)  # its refusals, before any write
     config_text = config_mod.dumps(config)
     place_data(data, device)
     with claim(options, config_text):

@@ -143,6 +143,18 @@ CURVE_PANELS = (
         "D on training, held-out and generated data",
         (*_curves("d_train", "d_heldout", "d_gen"), Curve("d_overfit", twin=True)),
     ),
+    Panel(
+        "semi-supervised D: accuracy on the labelled minibatch and the held-out split",
+        _curves("labelled_accuracy", "heldout_accuracy"),
+        level=1.0,
+        level_label="all",
+    ),
+    Panel(
+        "InfoGAN: matched class accuracy of the code and of Q",
+        _curves("code_class_accuracy", "q_heldout_accuracy"),
+        level=1.0,
+        level_label="all",
+    ),
 )
 
 #: an image run's metrics per feature space, by base (``fid`` for ``fid_digits``;

@@ -24,7 +24,10 @@ from gankit import runs
 from gankit.report.figures import FAIL_COLOURS, curves_figure, png_data_uri
 from gankit.report.htmlkit import PLAYER_JS, esc, img, metrics_table, page
 from gankit.report.image_sections import feature_space_text, image_sections
+from gankit.report.infogan_section import infogan_sections
+from gankit.report.pix2pix_section import pix2pix_sections
 from gankit.report.readers import RunFiles, failures_of, read_run
+from gankit.report.semisupervised_section import semisupervised_sections
 from gankit.report.tensorboard import write_tensorboard
 from gankit.report.toy_sections import toy_sections
 
@@ -141,6 +144,12 @@ def config_html(run: RunFiles) -> str:
 
 #: the sections of each kind of run, between the curves and the config
 KIND_SECTIONS = {"toy": toy_sections, "images": image_sections}
+#: a model family's own sections, after its kind's (by ``model.family``)
+FAMILY_SECTIONS = {
+    "pix2pix": pix2pix_sections,
+    "infogan": infogan_sections,
+    "semi-supervised": semisupervised_sections,
+}
 
 
 def report_html(run: RunFiles) -> str:
@@ -150,6 +159,7 @@ def report_html(run: RunFiles) -> str:
         ("final", "Final metrics", final_html(run)),
         ("curves", "Curves over steps", curves_html(run)),
         *KIND_SECTIONS.get(run.kind, lambda _: [])(run),
+        *FAMILY_SECTIONS.get(run.config.model.family, lambda _: [])(run),
         ("config", "Config", config_html(run)),
     ]
     toc = " &middot; ".join(

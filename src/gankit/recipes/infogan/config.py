@@ -1,0 +1,44 @@
+"""InfoGAN's own config section, ``[infogan]``: valid only with ``model.family = "infogan"``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gankit.config import MAX_COUNT, MAX_WIDTH, number, register_section
+
+
+@dataclass
+class InfoGanConfig:
+    categories: int = number(
+        10, "values of the categorical code c (uniform prior); G reads its one-hot", 2, MAX_COUNT
+    )
+    continuous: int = number(
+        2, "continuous codes c' (each uniform on [-1, 1], as the paper); 0 = none", 0, MAX_WIDTH
+    )
+    mi_weight: float = number(
+        1.0,
+        "lambda: weight of the categorical code's cross-entropy under Q in both players' "
+        "losses (the mutual-information bound; 1 as Chen et al. 2016 for discrete codes; "
+        "0 = a plain GAN whose Q is trained on nothing)",
+        0.0,
+        1e4,
+    )
+    continuous_weight: float = number(
+        0.1,
+        "weight of the continuous codes' Gaussian negative log-likelihood under Q (unit "
+        "std): smaller than mi_weight, as the paper advises, so that the squared errors of "
+        "the codes do not outweigh the categorical term",
+        0.0,
+        1e4,
+    )
+    q_width: int = number(128, "hidden units of Q's head on D's features", 1, MAX_WIDTH)
+    eval_per_code: int = number(
+        100,
+        "images generated per value of the categorical code at each evaluation, classified "
+        "in the feature space to match codes to classes (code_class_accuracy)",
+        1,
+        100_000,
+    )
+
+
+register_section("infogan", InfoGanConfig, family="infogan")

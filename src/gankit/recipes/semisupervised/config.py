@@ -1,0 +1,64 @@
+"""The semi-supervised GAN's own config section, ``[semi]``: valid only with
+``model.family = "semi-supervised"``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gankit.config import MAX_COUNT, number, register_section
+
+#: the largest loss weight of ``[semi]``
+MAX_WEIGHT = 1e4
+
+
+@dataclass
+class SemiConfig:
+    labels_per_class: int = number(
+        10,
+        "labelled training images per class, drawn per class from the training split by "
+        "train.seed; the rest of the split is used unlabelled",
+        1,
+        MAX_COUNT,
+    )
+    labelled_batch_size: int = number(
+        0,
+        "labelled images in each of D's minibatches (drawn with replacement from the labelled "
+        "ones, beside train.batch_size unlabelled and as many generated); 0: train.batch_size",
+        0,
+        MAX_COUNT,
+    )
+    supervised_weight: float = number(
+        1.0, "weight of D's cross-entropy on the labelled images", 0.0, MAX_WEIGHT, lo_open=True
+    )
+    unsupervised_weight: float = number(
+        1.0,
+        "weight of D's real-versus-generated term -log D(x) - log(1 - D(G(z)))",
+        0.0,
+        MAX_WEIGHT,
+    )
+    adversarial: bool = field(
+        default=True,
+        metadata={
+            "doc": "true: the semi-supervised GAN (Salimans et al. 2016); false: the supervised "
+            "baseline, the same D trained on the labelled images alone for the same steps (no "
+            "G: its keys are not read, and the evaluation is D's held-out accuracy alone)"
+        },
+    )
+    input_noise: float = number(
+        0.0,
+        "std of Gaussian noise added to every image D reads in training (pixels in [-1, 1]; "
+        "Salimans et al. use 0.3 on MNIST); 0: off",
+        0.0,
+        10.0,
+    )
+
+    hidden_noise: float = number(
+        0.0,
+        "std of Gaussian noise added after each of D's hidden activations in training "
+        "(Salimans et al. use 0.5 on MNIST); 0: off",
+        0.0,
+        10.0,
+    )
+
+
+register_section("semi", SemiConfig, family="semi-supervised")

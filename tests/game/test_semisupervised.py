@@ -1,0 +1,102 @@
+"""The semi-supervised GAN's (K+1)-class losses (Salimans et al. 2016, sec. 5) against their
+formula, written here with an explicit (K+1)-way softmax, and against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gankit.game.semisupervised import (
+    discriminator_loss,
+    predicted_classes,
+    real_logit,
+    supervised_loss,
+    unsupervised_loss,
+    with_generated_logit,
+)
+
+
+def softmax_k_plus_one(logits_k1: torch.Tensor) -> torch.Tensor:
+    """The plain (K+1)-way softmax, in float64, written out: exp / sum exp."""
+    e = logits_k1.double().exp()
+    return e / e.sum(1, keepdim=True)
+
+
+def losses_by_formula(labelled, labels, unlabelled, fake):
+    """Salimans et al.'s L_supervised and L_unsupervised from a (K+1)-logit classifier whose
+    last class is "generated": -log p(y | x, y < K+1), -log(1 - p_gen(x)) - log p_gen(G(z))."""
+    p = softmax_k_plus_one(labelled)
+    k = labelled.shape[1] - 1
+    p_class = p[torch.arange(len(labels)), labels] / p[:, :k].sum(1)
+    sup = -p_class.log().mean()
+    p_gen_real = softmax_k_plus_one(unlabelled)[:, k]
+    p_gen_fake = softmax_k_plus_one(fake)[:, k]
+    unsup = -(1 - p_gen_real).log().mean() - p_gen_fake.log().mean()
+    return float(sup), float(unsup)
+
+
+def test_hand_computed_values():
+    # K = 2, all logits 0: Z = 2, D = 2/3; -log D = log 1.5, -log(1 - D) = log 3
+    zeros = torch.zeros(1, 2)
+    assert float(unsupervised_loss(zeros, zeros)) == pytest.approx(math.log(1.5) + math.log(3))
+    assert float(supervised_loss(zeros, torch.tensor([1]))) == pytest.approx(math.log(2))
+    # logits (log 3, 0): Z = 4, D = 0.8; p(y = 0 | real) = 3/4
+    logits = torch.tensor([[math.log(3.0), 0.0]])
+    assert float(real_logit(logits)) == pytest.approx(math.log(4.0))
+    assert float(unsupervised_loss(logits, logits)) == pytest.approx(-math.log(0.8) - math.log(0.2))
+    assert float(supervised_loss(logits, torch.tensor([0]))) == pytest.approx(-math.log(0.75))
+
+
+def test_losses_against_the_k_plus_one_softmax():
+    g = torch.Generator().manual_seed(0)
+    k = 5
+    labelled = torch.randn(7, k, generator=g) * 3
+    labels = torch.randint(k, (7,), generator=g)
+    unlabelled = torch.randn(9, k, generator=g) * 3
+    fake = torch.randn(6, k, generator=g) * 3
+    total, stats = discriminator_loss(labelled, labels, unlabelled, fake, 0.7, 1.3)
+    sup, unsup = losses_by_formula(
+        with_generated_logit(labelled), labels, with_generated_logit(unlabelled),
+        with_generated_logit(fake),
+    )  # fmt: skip
+    assert float(stats["supervised_loss"]) == pytest.approx(sup, rel=1e-5)
+    assert float(stats["unsupervised_loss"]) == pytest.approx(unsup, rel=1e-5)
+    assert float(total) == pytest.approx(0.7 * sup + 1.3 * unsup, rel=1e-5)
+
+
+def test_k_logit_parameterisation_equals_any_generated_logit():
+    """A (K+1)-logit classifier with any generated logit c is the K-logit one with l - c: the
+    softmax is invariant to a common shift, so fixing c = 0 loses nothing."""
+    g = torch.Generator().manual_seed(1)
+    k = 4
+    full = torch.randn(8, k + 1, generator=g) * 2  # last column: the generated class's logit
+    labels = torch.randint(k, (8,), generator=g)
+    reduced = full[:, :k] - full[:, k:]
+    sup, unsup = losses_by_formula(full, labels, full, full.flip(0))
+    assert float(supervised_loss(reduced, labels)) == pytest.approx(sup, rel=1e-5)
+    assert float(unsupervised_loss(reduced, reduced.flip(0))) == pytest.approx(unsup, rel=1e-5)
+    # D(x) = 1 - p_gen(x) = sigmoid(LSE(l))
+    d = torch.sigmoid(real_logit(reduced)).double()
+    assert torch.allclose(d, 1 - softmax_k_plus_one(full)[:, k], atol=1e-6)
+
+
+def test_finite_for_extreme_logits_and_the_baseline_has_no_unsupervised_term():
+    big = torch.tensor([[200.0, -200.0], [-200.0, -200.0]])
+    value = unsupervised_loss(big, big)
+    assert torch.isfinite(value)
+    # real row 1 (Z = 2 e^-200) costs -log D ~ -log Z = 200 - log 2; fake row 0 (Z ~ e^200)
+    # costs -log(1 - D) ~ log Z = 200; row 0 real and row 1 fake cost ~ 0
+    assert float(value) == pytest.approx((200 - math.log(2)) / 2 + 200 / 2, rel=1e-6)
+    total, stats = discriminator_loss(big, torch.tensor([0, 1]), None, None, 2.0)
+    assert "unsupervised_loss" not in stats
+    assert float(total) == pytest.approx(2.0 * float(supervised_loss(big, torch.tensor([0, 1]))))
+    assert predicted_classes(big).tolist() == [0, 0]
+
+
+def test_refuses_malformed_logits():
+    with pytest.raises(ValueError, match="class logits"):
+        real_logit(torch.zeros(3))
+    with pytest.raises(ValueError, match="labels"):
+        supervised_loss(torch.zeros(3, 2), torch.zeros(2, dtype=torch.int64))
