@@ -9,7 +9,9 @@ is held to the same targets, which seed 0 misses (a strict xfail).
 `mnist` on the real MNIST files (skipped where ``shared/data/mnist`` is absent): every class at
 least half its share, FID no worse than a bound around what was measured. The comparison with a
 textbook 28x28 DCGAN at the same wall-clock, judged by a classifier gankit does not train, is a
-benchmark (``benchmarks/mnist_compare.py``); timings are too."""
+benchmark (``benchmarks/mnist_compare.py``); timings are too. `mnist-conditional` (issue 24),
+seed 0: its samples read as the class asked for, every class beside the 97 % target it misses
+(a strict xfail)."""
 
 from __future__ import annotations
 
@@ -96,3 +98,43 @@ def test_mnist_preset_draws_every_class_at_its_share(tmp_path, seed):
     assert final["class_ratio_min"] >= 0.5, summary
     assert final["fid_mnist"] <= 3.5, summary
     assert diagnosis["failures"] == [], diagnosis["summary"]
+
+
+@pytest.fixture(scope="module")
+def mnist_conditional_seed_0(tmp_path_factory):
+    cfg = resolve("mnist-conditional", overrides=[f"data.path={MNIST}", "train.seed=0"])
+    run = api.train(cfg, tmp_path_factory.mktemp("mc") / "m", progress=False)
+    return final_and_diagnosis(run)
+
+
+def conditional_summary(final: dict) -> str:
+    per_class = ", ".join(f"{a:.4f}" for a in final["class_agreement_per_class"])
+    return (
+        f"agreement {final['class_agreement']:.4f} (per class {per_class}); fid "
+        f"{final['fid_mnist']:.3f}, intra-class {final['intra_fid_mnist']:.3f} (floor "
+        f"{final['intra_fid_floor_mnist']:.3f})"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MNIST.is_dir(), reason=f"the MNIST files are not in {MNIST}")
+def test_mnist_conditional_preset_draws_the_class_asked_for(mnist_conditional_seed_0):
+    """Issue 24, seed 0, bounds around what it measured (2026-12-05: agreement 0.9886, every
+    class 0.967-1.0, FID_mnist 0.071, intra-class FID 0.354 against floors averaging 0.097)."""
+    final, diagnosis = mnist_conditional_seed_0
+    summary = conditional_summary(final)
+    assert final["class_agreement"] >= 0.98, summary
+    assert final["class_agreement_min"] >= 0.96, summary
+    assert final["fid_mnist"] <= 0.15 and final["intra_fid_mnist"] <= 0.6, summary
+    assert diagnosis["failures"] == [], diagnosis["summary"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MNIST.is_dir(), reason=f"the MNIST files are not in {MNIST}")
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="seed 0: the 2s read as 2 in 96.7 % (target 97 %)"
+)
+def test_mnist_conditional_preset_reaches_97_percent_on_every_class(mnist_conditional_seed_0):
+    """Issue 24's target, kept visible: a strict xfail fails the day the preset reaches it."""
+    final, _ = mnist_conditional_seed_0
+    assert final["class_agreement_min"] >= 0.97, conditional_summary(final)

@@ -8,6 +8,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 
 from gankit import api, runs
 from gankit import config as config_mod
@@ -249,3 +250,18 @@ def test_short_ring8_run_is_reported_honestly(tmp_path):
     # rewriting reads the same files to the same result
     assert write_diagnosis(out)["checks"] == stored["checks"]
     assert runs.read_metrics(out)[-1]["step"] == 300
+
+
+@pytest.mark.parametrize(
+    "family, says",
+    [
+        ("vae", "not applicable: model.family = vae has no discriminator"),
+        ("pix2pix", "calibrated on the plain GAN's logs"),
+        ("semi-supervised", "calibrated on the plain GAN's logs"),
+    ],
+)
+def test_the_adversarial_checks_say_why_they_skip_a_family(family, says):
+    rows = [{"step": s, "d_loss": 1.0, "g_loss": 1.0} for s in range(0, 1000, 50)]
+    checks = diagnose(rows, {"model": {"family": family}})["checks"]
+    for name in ("vanishing_gradients", "non_convergence", "discriminator_overfit"):
+        assert says in checks[name], checks[name]

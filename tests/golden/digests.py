@@ -14,8 +14,11 @@ could and could not make, and issue 22's image mode-collapse check reads a colla
 two evaluations of the second half. The image presets' ``metrics.jsonl`` and
 ``final_metrics.json`` were re-recorded once more for issue 22's KID scale (outside Inception,
 KID's features are divided by the held-out split's RMS entry), and the ``mnist`` and
-``fashion-mnist`` presets' whole records for issue 23's recipe (SNGAN training); every other
-digest as recorded before the refactors.
+``fashion-mnist`` presets' whole records for issue 23's recipe (SNGAN training); the ``digits``
+preset's two metric files for issue 24's per-class keys (class agreement per class, intra-class
+FID). The presets of issue 24 (``mnist-conditional``, ``fashion-mnist-conditional``, InfoGAN,
+the semi-supervised GAN, pix2pix) were recorded when they arrived; every other digest as
+recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.
 
@@ -76,7 +79,17 @@ IMAGE_OVERRIDES = {
     "vae-digits": _DRAWS,
     "mnist": _STAND_IN,
     "fashion-mnist": _STAND_IN,
+    "mnist-conditional": _STAND_IN,
+    "fashion-mnist-conditional": _STAND_IN,
     "cifar10": _STAND_IN,
+    # the GAN variants of issue 24, recorded when they arrived; the stand-in's 64 training
+    # images hold too few of each class for the semi-supervised preset's 10 labels per class
+    "infogan-digits": _DRAWS,
+    "infogan-mnist": _STAND_IN,
+    "semi-supervised-digits": _DRAWS,
+    "semi-supervised-mnist": [*_STAND_IN, "semi.labels_per_class=2"],
+    "pix2pix-digits": _DRAWS,
+    "pix2pix-mnist": _STAND_IN,
     # 200 images, 130 held out (the preset's 0.1 would need 1,290 images and a classifier
     # trained on 1,160: ten times as long)
     "image-folder": [*_STAND_IN, "data.heldout_fraction=0.65"],
@@ -85,6 +98,11 @@ IMAGE_OVERRIDES = {
 IMAGE_DATA = {
     "mnist": "mnist",
     "fashion-mnist": "fashion-mnist",
+    "mnist-conditional": "mnist",
+    "fashion-mnist-conditional": "fashion-mnist",
+    "infogan-mnist": "mnist",
+    "semi-supervised-mnist": "mnist",
+    "pix2pix-mnist": "mnist",
     "cifar10": "cifar10",
     "image-folder": "image-folder",
 }
