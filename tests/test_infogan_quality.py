@@ -1,7 +1,7 @@
 """InfoGAN's digits target (issue 24) at the preset's default budget (run with ``make
 test-slow`` / ``pytest -m slow``): without labels in training, the categorical code matched to
 the classes (Hungarian) predicts the class of generated images, and Q the class of real
-held-out images, each >= 80 % on seed 0 (docs/variants/infogan.md gives seeds 0-4)."""
+held-out images, each >= 80 % on seed 0 (docs/results.md gives seeds 0-4)."""
 
 from __future__ import annotations
 

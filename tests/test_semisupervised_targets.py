@@ -1,8 +1,8 @@
 """The semi-supervised GAN's target on digits (issue 24; slow: ``pytest -m slow``): with 10
 labelled images per class, D's held-out accuracy at least 5 points above the supervised
 baseline (the same D on the 100 labelled images alone, the same preset and steps:
-``semi.adversarial = false``), at the preset's default budget. Measured (docs/variants/
-semi-supervised.md): +6.4, +4.7, +5.1, +3.7, +5.4 points on seeds 0-4 (mean +5.1): seeds 1
+``semi.adversarial = false``), at the preset's default budget. Measured (docs/results.md,
+"semi-supervised"): +6.4, +4.7, +5.1, +3.7, +5.4 points on seeds 0-4 (mean +5.1): seeds 1
 and 3 miss, strict xfails."""
 
 from __future__ import annotations

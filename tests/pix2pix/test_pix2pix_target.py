@@ -3,7 +3,7 @@ minutes for both runs on one thread): beside the L1-only U-Net trained with the 
 paper's ablation), L1 + cGAN completes digits with a lower FID against the real held-out digits,
 and the digits net reads its completions as the original's class as often. "As often" is read
 within one point (3 of the 297 held-out digits): over seeds 0-4 the two agreements differ by
-less than that either way, the noise of one held-out split (docs/variants/pix2pix.md)."""
+less than that either way, the noise of one held-out split (docs/results.md)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import io
 import sys
 from pathlib import Path
 
-from gankit.commands.outputs import refuse_overwrites
+from gankit.commands.outputs import npy_output, refuse_overwrites
 from gankit.commands.startup import starting
 from gankit.errors import GankitError
 
@@ -38,15 +38,12 @@ def add_arguments(p):
 
 def _checked_paths(args) -> tuple[Path, Path]:
     """(images, out), refused in one line before anything is read."""
-    images, out = Path(args.images), Path(args.out)
+    images = Path(args.images)
     if images.suffix != ".npy":
         raise GankitError(f"{images}: IMAGES must be a .npy file of (N, C, H, W) images")
     if not images.is_file():
         raise GankitError(f"{images}: no such file")
-    if out.suffix != ".npy":
-        raise GankitError(f"--out {out}: must end in .npy")
-    if out.exists() and not args.force:
-        raise GankitError(f"--out {out} already exists; use --force to overwrite it")
+    out = npy_output("--out", args.out, args.force)
     refuse_overwrites([("IMAGES", images)], [("--out", out)])
     return images, out
 

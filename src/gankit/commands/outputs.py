@@ -37,3 +37,16 @@ def refuse_overwrites(
         for other_flag, other in given_out[i + 1 :]:
             if _same(path, other):
                 raise GankitError(f"{flag} {path} and {other_flag} {other}: the same file")
+
+
+def npy_output(flag: str, text: str, force: bool) -> Path:
+    """The ``.npy`` file an output flag names, refused in one line where it is empty (an unset
+    variable), not a ``.npy``, or exists without ``--force``."""
+    if not text.strip():
+        raise GankitError(f"{flag}: an empty path (an unset variable?); give a .npy file")
+    out = Path(text)
+    if out.suffix != ".npy":
+        raise GankitError(f"{flag} {out}: must end in .npy")
+    if out.exists() and not force:
+        raise GankitError(f"{flag} {out} already exists; use --force to overwrite it")
+    return out

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from gankit.commands import flags
+from gankit.commands.outputs import npy_output
 from gankit.commands.startup import starting
 from gankit.errors import GankitError
 
@@ -49,14 +50,7 @@ def add_arguments(p):
 
 
 def _target(args) -> Path:
-    if not args.out.strip():
-        raise GankitError("--out: an empty path (an unset variable?); give a .npy file")
-    out = Path(args.out)
-    if out.suffix != ".npy":
-        raise GankitError(f"--out {out}: must end in .npy")
-    if out.exists() and not args.force:
-        raise GankitError(f"--out {out} already exists; use --force to overwrite it")
-    return out
+    return npy_output("--out", args.out, args.force)
 
 
 def _read_inputs(path: Path, np):
