@@ -39,6 +39,23 @@ def train_rows(rows: list[dict]) -> list[dict]:
     ]
 
 
+#: the families without a discriminator (the adversarial checks have nothing to read)
+FAMILIES_WITHOUT_D = ("vae",)
+
+
+def not_adversarial_reason(config) -> str:
+    """Why the adversarial checks do not read a run that is not a plain GAN: it has no D, or
+    its D logs other read-outs than those the checks are calibrated on (InfoGAN, pix2pix, the
+    semi-supervised GAN)."""
+    family = cfg_value(config, "model.family", "gan")
+    if family in FAMILIES_WITHOUT_D:
+        return f"not applicable: model.family = {family} has no discriminator"
+    return (
+        f"not checked: the adversarial checks are calibrated on the plain GAN's logs "
+        f"(model.family = gan), not on model.family = {family}'s"
+    )
+
+
 def adversarial(config) -> bool:
     """Whether the run is a GAN (``model.family`` gan, the default), whose D the adversarial
     checks read."""

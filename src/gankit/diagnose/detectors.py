@@ -78,6 +78,7 @@ from gankit.diagnose.common import (
     failure,
     finite,
     is_image_run,
+    not_adversarial_reason,
     num,
     second_half,
     total_steps,
@@ -585,8 +586,7 @@ def diagnose(rows: list[dict], config=None) -> dict[str, Any]:
             # after a blow-up the statistics of the other detectors are meaningless
             verdict = unchecked("the run diverged: what follows a blow-up cannot be read")
         elif name in ADVERSARIAL_CHECKS and not adversarial(config):
-            family = cfg_value(config, "model.family")
-            verdict = unchecked(f"not applicable: model.family = {family} has no discriminator")
+            verdict = unchecked(not_adversarial_reason(config))
         else:
             verdict = check(rows, config)
         checks[name] = verdict.status
