@@ -66,6 +66,12 @@ class Recipe(Protocol):
     def load(self, path: Path, config: Config) -> LoadedRun: ...
 
 
+def check_sample_count(n: int) -> None:
+    """Refuse, naming ``-n``, a request for fewer than one sample."""
+    if n < 1:
+        raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+
+
 @dataclass
 class LoadedRun:
     """A trained run loaded back from its directory (newest checkpoint), on the CPU.
@@ -89,8 +95,7 @@ class LoadedRun:
     def sample(self, n: int, seed: int = 0, label: int | None = None) -> Tensor:
         """``(n, ...)`` float32 samples of the run's generator, reproducible from ``seed``;
         ``label``: every sample of that class (a class-conditional generator only)."""
-        if n < 1:
-            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        check_sample_count(n)
         classes = None if label is None else self._classes_of(label, n)
         rng = torch.Generator().manual_seed(seed)
         return generate(self.generator, self.config.model, n, rng, classes=classes)
@@ -146,7 +151,13 @@ class LoadedRun:
 
         classes = generated_classes(self.generator, n)
         metrics = evaluator.final(samples, self.path if write else None, redraw, classes)
+        if write:
+            self.write_family_files()
         return {"step": self.step, "samples": n, **metrics, **self.family_metrics()}
+
+    def write_family_files(self) -> None:
+        """The family's own files of a final evaluation (InfoGAN's latent traversals,
+        pix2pix's translations), for its report section: none here."""
 
     def family_metrics(self) -> dict[str, float]:
         """What the family measures beyond its samples, in the final metrics (InfoGAN's code

@@ -18,7 +18,7 @@ from gankit.game.adagan import mixture_weights
 from gankit.nets.boosted import BoostedMixture
 from gankit.recipes.adagan.ratio import ratio_classifier
 from gankit.recipes.adagan.rounds import CLASSIFIER, ROUNDS, read_mixture, read_tensors, round_dir
-from gankit.recipes.base import LoadedRun
+from gankit.recipes.base import LoadedRun, check_sample_count
 from gankit.recipes.gan import load_players
 
 
@@ -56,8 +56,7 @@ class BoostedRun(LoadedRun):
     def sample(self, n: int, seed: int = 0, label: int | None = None) -> torch.Tensor:
         """``(n, dim)`` float32 samples of the mixture, reproducible from ``seed`` (a mixture
         of toy generators: no classes to ask for, ``label`` is refused)."""
-        if n < 1:
-            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        check_sample_count(n)
         if label is not None:
             raise GankitError(
                 f"--class {label}: {self.path} is an AdaGAN mixture of toy "

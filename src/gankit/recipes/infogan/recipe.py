@@ -30,7 +30,7 @@ from gankit.eval.base import eval_stream
 from gankit.eval.feature_space import FeatureSpace, resolve_feature_space
 from gankit.game.game import Game
 from gankit.nets.infogan import InfoGenerator, QHead, build_infogan_models
-from gankit.recipes.base import LoadedRun, TrainOptions
+from gankit.recipes.base import LoadedRun, TrainOptions, check_sample_count
 from gankit.recipes.gan import GAN_FROZEN_ON_RESUME, check_gan_config
 from gankit.recipes.infogan.config import InfoGanConfig
 from gankit.recipes.infogan.evaluation import (
@@ -101,8 +101,7 @@ class InfoGanRun(LoadedRun):
         return self.config.section("infogan")
 
     def sample(self, n: int, seed: int = 0, label: int | None = None) -> Tensor:
-        if n < 1:
-            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        check_sample_count(n)
         if label is not None:
             raise GankitError(
                 f"--class {label}: {self.path} is an InfoGAN, which is not class-conditional "
@@ -114,8 +113,7 @@ class InfoGanRun(LoadedRun):
     def sample_code(self, n: int, code: int, seed: int = 0) -> Tensor:
         """``(n, C, H, W)`` images in [-1, 1], every one with categorical code ``code`` (z
         and the continuous codes drawn from ``seed``)."""
-        if n < 1:
-            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        check_sample_count(n)
         k = self.section.categories
         if not 0 <= code < k:
             raise GankitError(f"--code {code}: {self.path}'s categorical code takes 0..{k - 1}")
@@ -145,14 +143,10 @@ class InfoGanRun(LoadedRun):
             self._final_rng(),
         )
 
-    def evaluate(self, n=None, seed: int = 0, write: bool = False, on_draw=None) -> dict:
-        """`LoadedRun.evaluate`, and with ``write`` the latent traversals too
-        (``RUN/infogan/traversal-cJ.png``)."""
-        metrics = super().evaluate(n, seed=seed, write=write, on_draw=on_draw)
-        if write:
-            seed = self.config.train.seed + FINAL_SEED_OFFSET
-            write_traversals(self.generator, self.config.model, self.section, self.path, seed)
-        return metrics
+    def write_family_files(self) -> None:
+        """The latent traversals of a final evaluation (``RUN/infogan/traversal-cJ.png``)."""
+        seed = self.config.train.seed + FINAL_SEED_OFFSET
+        write_traversals(self.generator, self.config.model, self.section, self.path, seed)
 
     def code_to_class(self) -> list[int]:
         """The class matched to each code value: the final evaluation's (from

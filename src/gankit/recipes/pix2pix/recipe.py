@@ -31,12 +31,11 @@ from gankit.data.grid import to_uint8
 from gankit.data.paired import PairedSource
 from gankit.data.sources import data_for_model, data_kind
 from gankit.errors import GankitError
-from gankit.eval.base import DrawReport
 from gankit.eval.feature_space import FeatureSpace, resolve_feature_space
 from gankit.game.losses import get_loss
 from gankit.nets.patchgan import PatchDiscriminator
 from gankit.nets.unet import UNetGenerator
-from gankit.recipes.base import LoadedRun, TrainOptions
+from gankit.recipes.base import LoadedRun, TrainOptions, check_sample_count
 from gankit.recipes.pix2pix.config import Pix2pixConfig
 from gankit.recipes.pix2pix.step import (
     HeldoutPairs,
@@ -156,8 +155,7 @@ class Pix2pixRun(LoadedRun):
 
     def sample(self, n: int, seed: int = 0, label: int | None = None) -> Tensor:
         """Translations (in [-1, 1]) of ``n`` held-out inputs, cycling through the split."""
-        if n < 1:
-            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        check_sample_count(n)
         if label is not None:
             raise GankitError(
                 f"--class {label}: {self.path} is a pix2pix run, which translates inputs and is "
@@ -173,19 +171,10 @@ class Pix2pixRun(LoadedRun):
         space = self._space()
         return translation_metrics(self.generator, self.pairs, space, rng, draws=FINAL_FAMILY_DRAWS)
 
-    def evaluate(
-        self,
-        n: int | None = None,
-        seed: int = 0,
-        write: bool = False,
-        on_draw: DrawReport | None = None,
-    ) -> dict:
-        """`LoadedRun.evaluate`; ``write`` also writes ``RUN/translations.npz``: the first
-        held-out inputs, two translations of each (different dropout masks) and targets."""
-        metrics = super().evaluate(n=n, seed=seed, write=write, on_draw=on_draw)
-        if write:
-            self.write_translations()
-        return metrics
+    def write_family_files(self) -> None:
+        """``RUN/translations.npz`` of a final evaluation: the first held-out inputs, two
+        translations of each (different dropout masks) and targets."""
+        self.write_translations()
 
     def write_translations(self, count: int = TRANSLATIONS_SHOWN) -> Path:
         pairs = self.pairs

@@ -22,7 +22,7 @@ from gankit.config import Config, changed_settings
 from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
 from gankit.nets.vae import VAE, build_vae
-from gankit.recipes.base import LoadedRun, TrainOptions
+from gankit.recipes.base import LoadedRun, TrainOptions, check_sample_count
 from gankit.recipes.training import train_run
 from gankit.recipes.vae.config import VaeConfig
 from gankit.recipes.vae.step import VaeTrainable, vae_samples
@@ -88,8 +88,7 @@ class VaeRun(LoadedRun):
     discriminator and no classes to ask for."""
 
     def sample(self, n: int, seed: int = 0, label: int | None = None) -> Tensor:
-        if n < 1:
-            raise GankitError(f"-n: number of samples must be >= 1, got {n}")
+        check_sample_count(n)
         if label is not None:
             raise GankitError(
                 f"--class {label}: {self.path} is a VAE, which is not class-conditional"
