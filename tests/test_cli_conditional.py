@@ -1,7 +1,7 @@
 """The class-conditional DCGAN end to end on a tiny budget (the `digits` preset, whose
 `model.conditional = true`): it trains and evaluates with its classes (class agreement, D's
 read-outs with labels); `gankit sample --class K` draws one class (`gankit evaluate` is tested
-in test_cli_images on the same run); `digits-unconditional` is refused a class; and the
+in test_cli_images on the same run); an unconditional G is refused a class; and the
 refusals: unlabelled data, toy data, packing, penalties across the sides."""
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ def test_sample_class_k_asks_g_for_that_class_only(digits_run, tmp_path):
 
 def test_an_undigits_run_is_refused_a_class(tmp_path):
     run = tmp_path / "run"
-    code, _, err = gankit("train", "--preset", "digits-unconditional", "--out", run, *TINY)
+    plain = ["--set", "model.conditional=false"]
+    code, _, err = gankit("train", "--preset", "digits", *plain, "--out", run, *TINY)
     assert code == 0, err
     assert api.load_run(run).generator.classes == 0
     code, _, err = gankit("sample", run, "-n", 3, "--class", 1, "--out", tmp_path / "c.npy")
@@ -118,3 +119,30 @@ def test_a_conditional_sample_writes_its_classes_beside_its_images(digits_run, t
     assert np.load(folder / "labels.npy").tolist() == [7] * 6
     with Image.open(grid) as im:
         assert im.size[1] == 10 * (32 + 2) + 2  # ten rows of 8x8 digits zoomed to 32 px
+
+
+def test_a_self_conditioned_run_reads_clusters_and_reports_no_class_metrics(tmp_path):
+    """``data.clusters = K`` with ``model.conditional``: G and D read k-means clusters (K of
+    them, drawn with their training shares), the class histogram still counts the feature
+    net's classes, and nothing that reads classes (agreement, intra-class FID, the per-class
+    section, ``--class``, a labels file) takes the clusters for classes."""
+    run = tmp_path / "run"
+    code, _, err = gankit(
+        "train", "--preset", "digits", "--set", "data.clusters=12", "--out", run, *TINY
+    )
+    assert code == 0, err
+    loaded = api.load_run(run)
+    assert loaded.generator.classes == 12
+    final = json.loads((run / "final_metrics.json").read_text())
+    assert len(final["class_histogram"]) == 10 and "class_ratio_min" in final
+    assert not any(k.startswith(("class_agreement", "intra_fid", "fid_per_class")) for k in final)
+    evaluations = [r for r in rows_of(run) if "fid_digits" in r]
+    assert evaluations and all("d_overfit" in r and "class_agreement" not in r for r in evaluations)
+    assert "Class by class" not in (run / "report.html").read_text()
+    code, _, err = gankit("sample", run, "-n", 3, "--class", 1, "--out", tmp_path / "c.npy")
+    assert code == 2 and "k-means clusters" in err, err
+    code, _, err = gankit("sample", run, "-n", 3, "--out", tmp_path / "s.npy")
+    assert code == 0, err
+    assert (tmp_path / "s.npy").exists() and not (tmp_path / "s.labels.npy").exists()
+    code, out, err = gankit("evaluate", run, "--json")
+    assert code == 0, err

@@ -5,7 +5,8 @@
 preset's 100 draws of 1,500 images, since one draw is noisy --, every class between 0.5x and 2x
 its uniform share in the generated class histogram, the 1-NN accuracy reported, a clean
 diagnosis; the conditional preset's samples read as the class asked for. `digits-unconditional`
-is held to the same targets, which seed 0 misses (a strict xfail).
+(self-conditioned on k-means clusters, issue 23) is held to 1.5x the floor, which seed 0 misses
+(a strict xfail).
 `mnist` on the real MNIST files (skipped where ``shared/data/mnist`` is absent): every class at
 least half its share, FID no worse than a bound around what was measured. The comparison with a
 textbook 28x28 DCGAN at the same wall-clock, judged by a classifier gankit does not train, is a
@@ -63,24 +64,33 @@ def test_digits_preset_reaches_twice_the_real_floor(tmp_path, seed):
     assert final["class_agreement"] >= 0.9, digits_summary(seed, final)
 
 
-# Measured 2026-11-29 on 2 CPU cores: without its class input the preset's FID mean is
-# 1.87-2.00x the floor on seeds 1-4 and 2.02x on seed 0 (13.51 against a floor of 6.70): kept
-# visible (a strict xfail turns into a failure the day seed 0 reaches it).
+# Measured 2026-12-05 on 2 CPU cores (issue 23): self-conditioned on 30 k-means clusters, the
+# preset's FID mean is 1.54x, 1.48x, 1.42x, 1.39x and 1.28x the floor on seeds 0-4 (plain G(z):
+# 1.87-2.02x). Issue 23 asks 1.5x; seed 0 misses it by 0.04, kept visible (a strict xfail turns
+# into a failure the day it reaches it).
 SEED_0_MISSES = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="seed 0: FID's mean 2.02x the real floor (target 2x)"
+    strict=True,
+    raises=AssertionError,
+    reason="seed 0: FID's mean 1.54x the real floor (target 1.5x)",
 )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [pytest.param(0, marks=SEED_0_MISSES), 1, 2, 3, 4])
-def test_digits_unconditional_preset_sits_at_twice_the_real_floor(tmp_path, seed):
+def test_digits_unconditional_preset_reaches_one_and_a_half_times_the_real_floor(tmp_path, seed):
+    """Issue 23's standard for `digits-unconditional` (no class label read): FID's mean over 100
+    draws at most 1.5x the real floor, every class within 0.5-2x of its share."""
     run = api.train(
         resolve("digits-unconditional", shorthands={"train.seed": seed}),
         tmp_path / "d",
         progress=False,
     )
-    final, diagnosis = final_and_diagnosis(run)
-    check_digits_targets(seed, final, diagnosis)
+    final, _ = final_and_diagnosis(run)
+    summary = digits_summary(seed, final)
+    assert final["fid_draws"] == 100, summary
+    assert final["fid_mean_digits"] <= 1.5 * final["fid_floor_digits"], summary
+    assert 0.5 <= final["class_ratio_min"] and final["class_ratio_max"] <= 2.0, summary
+    assert "class_agreement" not in final, summary  # clusters are not classes
 
 
 @pytest.mark.slow
@@ -88,7 +98,8 @@ def test_digits_unconditional_preset_sits_at_twice_the_real_floor(tmp_path, seed
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mnist_preset_draws_every_class_at_its_share(tmp_path, seed):
     """Issue 23 in gankit's own space: every class at least 5 % of the samples (half its
-    share), FID below a bound around what seeds 0-3 measured (2.77-2.86), a clean diagnosis.
+    share), FID below a bound around what seed 0 measured self-conditioned (0.455; plain G(z)
+    2.77-2.86 on seeds 0-3), a clean diagnosis.
     The comparison with the textbook DCGAN at the same wall-clock, judged by a classifier
     gankit does not train, is `benchmarks/mnist_compare.py` (docs/results.md, "mnist")."""
     cfg = resolve("mnist", overrides=[f"data.path={MNIST}", f"train.seed={seed}"])
@@ -96,7 +107,7 @@ def test_mnist_preset_draws_every_class_at_its_share(tmp_path, seed):
     final, diagnosis = final_and_diagnosis(run)
     summary = f"fid {final['fid_mnist']:.3f}, floor {final['fid_floor_mnist']:.3f}, {final}"
     assert final["class_ratio_min"] >= 0.5, summary
-    assert final["fid_mnist"] <= 3.5, summary
+    assert final["fid_mnist"] <= 0.8, summary
     assert diagnosis["failures"] == [], diagnosis["summary"]
 
 

@@ -107,6 +107,15 @@ class DataConfig:
         hi=0.9,
         lo_open=True,
     )
+    clusters: int = number(
+        0,
+        "images: the labels a conditional GAN reads -- 0: the dataset's classes; K >= 2: k-means "
+        "clusters of the training images' pixels (held-out images by their nearest centre). With "
+        "model.conditional this is the self-conditioned GAN (Liu et al. 2020): G(z, c) draws "
+        "cluster c with its training share, D scores by projection, and no class label is read",
+        lo=0,
+        hi=MAX_COUNT,
+    )
 
 
 @dataclass

@@ -140,6 +140,8 @@ def run(args) -> int:
     samples = samples.numpy().astype(np.float32)
     if args.label is not None:
         classes = [int(args.label)] * args.n
+    elif loaded.config.data.clusters:
+        classes = None  # a self-conditioned G's k-means clusters are no classes: no labels file
     else:
         drawn = generated_classes(loaded.generator, args.n)
         classes = None if drawn is None else [int(c) for c in drawn.tolist()]

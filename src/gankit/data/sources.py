@@ -23,6 +23,7 @@ import torch
 
 from gankit.config import Config, DataConfig
 from gankit.data.batch import Batch
+from gankit.data.clusters import clustered_splits
 from gankit.data.datasets import ImageDataset, ImageSource, dataset_names, load_splits
 from gankit.data.finite import TrainingSet
 from gankit.data.toy import ToyDistribution, make_toy, toy_names
@@ -108,6 +109,9 @@ class ImageData:
     heldout: ImageDataset
     source: ImageSource
     kind: str = "images"
+    #: the labels a conditional G and D read where they are not the classes (``data.clusters``):
+    #: ``(train, heldout)`` k-means cluster indices, ``(N,)`` int64; None: they read the classes
+    clusters: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -116,7 +120,22 @@ class ImageData:
 
     @property
     def num_classes(self) -> int:
+        """The dataset's classes (what the feature space and class-reading metrics count)."""
         return self.train.num_classes
+
+    @property
+    def label_kind(self) -> str:
+        """What a conditional G and D read: ``"class"`` or ``"cluster"`` (``data.clusters``),
+        which a metric that reads classes (class agreement, intra-class FID) must not take for
+        classes."""
+        return "class" if self.clusters is None else "cluster"
+
+    def condition_labels(self, split: str) -> np.ndarray | None:
+        """``(N,)`` labels a conditional G and D read for ``split`` (``"train"`` or
+        ``"heldout"``): a clustered run's clusters, else the split's classes (None without)."""
+        if self.clusters is not None:
+            return self.clusters[0 if split == "train" else 1]
+        return (self.train if split == "train" else self.heldout).labels
 
 
 class DeferredImageData:
@@ -167,6 +186,10 @@ def load_image_data(data: DataConfig) -> ImageData:
             )
         keep = np.random.default_rng(SPLIT_SEED).permutation(len(train))[: data.train_size]
         train = train.subset(np.sort(keep))
+    if data.clusters:
+        by_cluster, heldout_by_cluster = clustered_splits(train, heldout, data.clusters)
+        clusters = (by_cluster.labels, heldout_by_cluster.labels)
+        return ImageData(data.name, train, heldout, ImageSource(by_cluster), clusters=clusters)
     return ImageData(data.name, train, heldout, ImageSource(train))
 
 

@@ -224,7 +224,7 @@ class ImageEvaluator:
         if logits is not None and self.space.classes:
             predicted = logits.argmax(1)
             out.update(class_balance(predicted, logits.shape[1]))
-            if classes is not None:
+            if classes is not None and self.data.label_kind == "class":
                 out.update(class_agreement(predicted, classes.numpy(), self.data.num_classes))
         return out, feats, logits
 
@@ -250,8 +250,12 @@ class ImageEvaluator:
         n = min(READOUT_MAX, samples.shape[0], len(self.data.train), len(self.data.heldout))
         subset = self._subset(n, len(self.data.train))
         sides = [
-            (to_net(self.data.train.images[subset]), self.data.train.labels, subset),
-            (to_net(self.data.heldout.images[:n]), self.data.heldout.labels, slice(0, n)),
+            (to_net(self.data.train.images[subset]), self.data.condition_labels("train"), subset),
+            (
+                to_net(self.data.heldout.images[:n]),
+                self.data.condition_labels("heldout"),
+                slice(0, n),
+            ),
         ]
         conditional = getattr(d, "classes", 0) > 0
         loss = get_loss(state.readout_loss)
@@ -278,7 +282,7 @@ class ImageEvaluator:
         ``classes``: what a conditional G was asked for (``class_agreement``)."""
         s = self.suffix
         out, feats, _ = self.metrics(samples, classes)
-        if classes is not None and self.with_fid:
+        if classes is not None and self.with_fid and self.data.label_kind == "class":
             out.update(self.intra_class_fid(feats, classes.numpy()))
         held, gen = _neighbour_sides(self.heldout_features, feats)
         out[f"one_nn_accuracy_{s}"] = one_nn_accuracy(held, gen)

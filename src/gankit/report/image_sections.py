@@ -334,7 +334,7 @@ def image_sections(run: RunFiles) -> list[tuple[str, str, str]]:
         ("samples", "Samples over time", samples_html(run)),
         ("classes", "Class histogram of generated images", class_histogram_html(run)),
     ]
-    if run.config.model.conditional:
+    if run.config.model.conditional and not run.config.data.clusters:
         sections.append(("per-class", "Class by class (conditional G)", per_class_html(run)))
     return sections + [
         ("nearest", "Nearest training images", nearest_html(run, nearest, why)),

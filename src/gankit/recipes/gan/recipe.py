@@ -32,14 +32,15 @@ from gankit.train.trainable import Source
 
 
 def class_prior(data) -> ClassPrior | None:
-    """The training split's class shares as a conditional G's prior; None without labels. Data
+    """The training split's class shares (or a clustered run's cluster shares: ``data.clusters``)
+    as a conditional G's prior; None without labels. Data
     deferred for loading gives uniform shares of its classes: the checkpoint's prior (a
     buffer) replaces them, and no image is read."""
     if getattr(data, "deferred", False):
         n = data.num_classes
         return ClassPrior.from_labels(torch.arange(n), n) if n else None
-    labels = data.train.labels
-    return None if labels is None else ClassPrior.from_labels(labels, data.num_classes)
+    labels = data.source.dataset.labels  # the classes, or a clustered run's clusters
+    return None if labels is None else ClassPrior.from_labels(labels, data.source.num_classes)
 
 
 def build_models_for(config: Config, data) -> tuple[nn.Module, nn.Module]:
