@@ -17,8 +17,8 @@ def test_the_family_picks_the_recipe():
 
 
 def test_unknown_family_is_refused_naming_the_key(tmp_path):
-    cfg = config_mod.resolve(overrides=["model.family=rbm"])
-    with pytest.raises(GankitError, match="model.family: no recipe named 'rbm'"):
+    cfg = config_mod.resolve(overrides=["model.family=boltzmann"])
+    with pytest.raises(GankitError, match="model.family: no recipe named 'boltzmann'"):
         api.train(cfg, tmp_path / "r")
     assert not (tmp_path / "r").exists()
 

@@ -38,10 +38,12 @@ import warnings
 from gankit.commands import (
     classify,
     compare,
+    encode,
     evaluate,
     features,
     fid,
     presets,
+    reconstruct,
     report,
     sample,
     train,
@@ -65,7 +67,20 @@ from gankit.errors import (
 #: command killed by it)
 EXIT_PIPE = 128 + signal.SIGPIPE
 
-COMMANDS = (train, sample, classify, translate, evaluate, report, compare, fid, features, presets)
+COMMANDS = (
+    train,
+    sample,
+    classify,
+    translate,
+    encode,
+    reconstruct,
+    evaluate,
+    report,
+    compare,
+    fid,
+    features,
+    presets,
+)
 
 #: exception -> exit code, the first match wins (an `Interrupted` exits 128 + its signal)
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (

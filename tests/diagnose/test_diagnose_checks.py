@@ -255,8 +255,8 @@ def test_short_ring8_run_is_reported_honestly(tmp_path):
 @pytest.mark.parametrize(
     "family, says",
     [
-        ("vae", "not applicable: model.family = vae has no discriminator"),
-        ("pix2pix", "calibrated on the plain GAN's logs"),
+        ("vae", "not checked: model.family = vae has no discriminator"),
+        ("pix2pix", "not checked: the adversarial checks are calibrated on the plain GAN's logs"),
         ("semi-supervised", "calibrated on the plain GAN's logs"),
     ],
 )
@@ -265,3 +265,4 @@ def test_the_adversarial_checks_say_why_they_skip_a_family(family, says):
     checks = diagnose(rows, {"model": {"family": family}})["checks"]
     for name in ("vanishing_gradients", "non_convergence", "discriminator_overfit"):
         assert says in checks[name], checks[name]
+        assert checks[name].count("not checked") == 1, checks[name]

@@ -25,11 +25,13 @@ from gankit import api, runs
 from gankit import config as config_mod
 
 FAMILIES = {"gan": "gaussian-1d", "vae": "vae-ring-8", "infogan": "infogan-digits"}
+FAMILIES["pixelcnn"] = "pixelcnn-digits"
 #: settings that blow each family up within a few steps
 BLOW_UP = {
     "gan": ["optim.name=sgd", "optim.lr_d=1e9", "optim.lr_g=1e9"],
     "vae": ["optim.name=sgd", "vae.lr=1e9"],
     "infogan": ["optim.name=sgd", "optim.lr_d=1e9", "optim.lr_g=1e9"],
+    "pixelcnn": ["optim.name=sgd", "pixelcnn.lr=1e9"],
 }
 
 
@@ -52,7 +54,9 @@ def test_the_vae_run_is_the_vae(straight):
     InfoGAN's D and Q."""
     family, _, run = straight
     row = runs.read_metrics(run)[0]
-    assert ("elbo" in row) == (family == "vae") and ("d_loss" in row) == (family != "vae")
+    has_d = family not in ("vae", "pixelcnn")
+    assert ("elbo" in row) == (family == "vae") and ("d_loss" in row) == has_d
+    assert ("bits_per_dim" in row) == (family == "pixelcnn")
     assert ("q_categorical" in row) == (family == "infogan")
 
 
@@ -126,7 +130,7 @@ def test_sample_and_evaluate_treat_every_family_alike(tmp_path, straight):
     out = tmp_path / "s.npy"
     code, _, err = cli("sample", run, "-n", "7", "--out", out)
     assert code == 0, err
-    shapes = {"gan": (7, 1), "vae": (7, 2), "infogan": (7, 1, 8, 8)}
+    shapes = {"gan": (7, 1), "vae": (7, 2), "infogan": (7, 1, 8, 8), "pixelcnn": (7, 1, 8, 8)}
     assert np.load(out).shape == shapes[family]
     code, _, err = cli("sample", run, "-n", "2", "--class", "1", "--out", tmp_path / "c.npy")
     lines = [line for line in err.splitlines() if line.strip()]

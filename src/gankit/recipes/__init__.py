@@ -15,10 +15,16 @@ from gankit import runs
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.recipes.adagan import AdaGanRecipe
+from gankit.recipes.autoencoder import AutoencoderRecipe
 from gankit.recipes.base import LoadedRun, Recipe, TrainOptions, run_loop
+from gankit.recipes.bigan import BiGanRecipe
 from gankit.recipes.gan import GanRecipe
+from gankit.recipes.gmm import GmmRecipe
 from gankit.recipes.infogan import InfoGanRecipe
+from gankit.recipes.pca import PcaRecipe
 from gankit.recipes.pix2pix import Pix2pixRecipe
+from gankit.recipes.pixelcnn import PixelCnnRecipe
+from gankit.recipes.rbm import RbmRecipe
 from gankit.recipes.semisupervised import SemiSupervisedRecipe
 from gankit.recipes.vae import VaeRecipe
 from gankit.train.schedules import SCHEDULES
@@ -27,6 +33,12 @@ RECIPES: dict[str, Recipe] = {"gan": GanRecipe(), "adagan": AdaGanRecipe(), "vae
 RECIPES["infogan"] = InfoGanRecipe()
 RECIPES["pix2pix"] = Pix2pixRecipe()
 RECIPES["semi-supervised"] = SemiSupervisedRecipe()
+RECIPES["pca"] = PcaRecipe()
+RECIPES["gmm"] = GmmRecipe()
+RECIPES["autoencoder"] = AutoencoderRecipe()
+RECIPES["bigan"] = BiGanRecipe()
+RECIPES["pixelcnn"] = PixelCnnRecipe()
+RECIPES["rbm"] = RbmRecipe()
 
 
 def register_recipe(name: str, recipe: Recipe) -> None:
@@ -61,8 +73,22 @@ def check_config(config: Config) -> Recipe:
     if config.optim.schedule not in SCHEDULES:
         known = ", ".join(SCHEDULES)
         raise GankitError(f"optim.schedule: {config.optim.schedule!r} is not one of {known}")
+    check_clusters(config)
     recipe.check(config)
     return recipe
+
+
+def check_clusters(config: Config) -> None:
+    """``data.clusters`` (k-means clusters as labels) is what a conditional GAN reads: refused,
+    naming the key, for any other family or for a GAN without ``model.conditional``."""
+    if not config.data.clusters:
+        return
+    if recipe_name(config) != "gan" or not config.model.conditional:
+        raise GankitError(
+            f"data.clusters = {config.data.clusters}: clusters are the labels a conditional GAN "
+            "reads (the self-conditioned GAN); set model.family = 'gan' and model.conditional = "
+            "true, or leave data.clusters = 0"
+        )
 
 
 def load_run(path: str | Path) -> LoadedRun:

@@ -30,6 +30,29 @@ from gankit.train.schedules import schedule_of
 #: the seeds of a final evaluation's further draws (``log.final_draws``): seed + i * this
 DRAW_SEED_STRIDE = 7919
 
+#: the GAN's settings (G against D, its nets and optimizers), meaningless for a family without
+#: a discriminator; such a family refuses them where set, naming the key (a prefix ends with ".")
+GAN_SETTINGS = (
+    "game.",
+    "model.arch",
+    "model.noise",
+    "model.noise_dim",
+    "model.g_",
+    "model.d_",
+    "model.activation",
+    "model.standardize",
+    "model.ema",
+    "model.generators",
+    "model.spectral_norm",
+    "model.minibatch_",
+    "model.pack",
+    "model.conditional",
+    "optim.lr_d",
+    "optim.lr_g",
+    "train.precision",
+    "train.channels_last",
+)
+
 
 @dataclass(frozen=True)
 class TrainOptions:
@@ -101,6 +124,11 @@ class LoadedRun:
         return generate(self.generator, self.config.model, n, rng, classes=classes)
 
     def _classes_of(self, label: int, n: int) -> Tensor:
+        if self.config.data.clusters:
+            raise GankitError(
+                f"--class {label}: {self.path}'s generator reads k-means clusters "
+                f"(data.clusters = {self.config.data.clusters}), not classes"
+            )
         count = getattr(self.generator, "classes", 0)
         if not count:
             raise GankitError(

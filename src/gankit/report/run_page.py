@@ -21,11 +21,14 @@ import time
 from pathlib import Path
 
 from gankit import runs
+from gankit.report.bigan_section import bigan_sections
 from gankit.report.figures import FAIL_COLOURS, curves_figure, png_data_uri
 from gankit.report.htmlkit import PLAYER_JS, esc, img, metrics_table, page
 from gankit.report.image_sections import feature_space_text, image_sections
 from gankit.report.infogan_section import infogan_sections
 from gankit.report.pix2pix_section import pix2pix_sections
+from gankit.report.pixelcnn_section import pixelcnn_sections
+from gankit.report.rbm_section import rbm_sections
 from gankit.report.readers import RunFiles, failures_of, read_run
 from gankit.report.semisupervised_section import semisupervised_sections
 from gankit.report.tensorboard import write_tensorboard
@@ -149,6 +152,9 @@ FAMILY_SECTIONS = {
     "pix2pix": pix2pix_sections,
     "infogan": infogan_sections,
     "semi-supervised": semisupervised_sections,
+    "bigan": bigan_sections,
+    "rbm": rbm_sections,
+    "pixelcnn": pixelcnn_sections,
 }
 
 

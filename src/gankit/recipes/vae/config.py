@@ -45,6 +45,21 @@ class VaeConfig:
         0,
         10**12,
     )
+    iwae_samples: int = number(
+        0,
+        "k of the importance-weighted bound (Burda et al. 2016) in the final metrics: "
+        "iwae_k1 and iwae_kK, nats per held-out example, the VAE's test log-likelihood "
+        "estimate (0 = off)",
+        0,
+        100_000,
+    )
+    iwae_examples: int = number(
+        1000,
+        "held-out examples the importance-weighted bound reads (the first ones of the held-out "
+        "split; a toy's fixed held-out draws)",
+        1,
+        10**7,
+    )
 
 
 register_section("vae", VaeConfig, family="vae")

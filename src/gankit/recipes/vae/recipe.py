@@ -21,8 +21,10 @@ from gankit import runs
 from gankit.config import Config, changed_settings
 from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
+from gankit.game.iwae import vae_importance_weighted_bound
 from gankit.nets.vae import VAE, build_vae
-from gankit.recipes.base import LoadedRun, TrainOptions, check_sample_count
+from gankit.recipes.base import GAN_SETTINGS, LoadedRun, TrainOptions, check_sample_count
+from gankit.recipes.fit_set import heldout_points
 from gankit.recipes.training import train_run
 from gankit.recipes.vae.config import VaeConfig
 from gankit.recipes.vae.step import VaeTrainable, vae_samples
@@ -30,26 +32,7 @@ from gankit.recipes.vae.step import VaeTrainable, vae_samples
 #: points drawn (seeded by ``train.seed``) to fit a toy VAE's standard units
 STANDARDIZE_SAMPLES = 50_000
 #: settings of other families, refused for a VAE where set (a prefix ends with ".")
-NOT_FOR_A_VAE = (
-    "game.",
-    "model.arch",
-    "model.noise",
-    "model.noise_dim",
-    "model.g_",
-    "model.d_",
-    "model.activation",
-    "model.standardize",
-    "model.ema",
-    "model.generators",
-    "model.spectral_norm",
-    "model.minibatch_",
-    "model.pack",
-    "model.conditional",
-    "optim.lr_d",
-    "optim.lr_g",
-    "train.precision",
-    "train.channels_last",
-)
+NOT_FOR_A_VAE = GAN_SETTINGS
 
 
 def check_vae_config(config: Config) -> None:
@@ -57,7 +40,8 @@ def check_vae_config(config: Config) -> None:
     for key, value in changed_settings(config, NOT_FOR_A_VAE):
         raise GankitError(
             f"{key} = {value!r} means nothing for model.family = 'vae' (its own keys are "
-            "vae.*: latent_dim, width, depth, activation, likelihood, lr, kl_weight); "
+            "vae.*: latent_dim, width, depth, activation, likelihood, lr, kl_weight, kl_warmup, "
+            "iwae_samples, iwae_examples); "
             f"leave {key} at its default"
         )
 
@@ -94,6 +78,31 @@ class VaeRun(LoadedRun):
                 f"--class {label}: {self.path} is a VAE, which is not class-conditional"
             )
         return vae_samples(self.generator, n, torch.Generator().manual_seed(seed))
+
+    def family_metrics(self) -> dict[str, float]:
+        """With ``vae.iwae_samples = K`` > 0: ``iwae_k1`` and ``iwae_kK``, the mean
+        importance-weighted bound (`gankit.game.iwae`) of ``vae.iwae_examples`` held-out
+        examples, nats per example (codes drawn with a fixed seed)."""
+        s: VaeConfig = self.config.section("vae")
+        if s.iwae_samples < 1:
+            return {}
+        return iwae_metrics(self.generator, self.data, s.iwae_samples, s.iwae_examples)
+
+
+#: the seed of the codes an importance-weighted bound draws
+IWAE_SEED = 0
+
+
+def iwae_metrics(vae: VAE, data, k: int, examples: int) -> dict[str, float]:
+    """``{"iwae_k1": ..., "iwae_k{k}": ...}``: the mean bound of the first ``examples``
+    held-out examples (a toy's fixed held-out draws), nats per example."""
+    x = heldout_points(data, examples)[:examples]
+    out = {}
+    for samples in sorted({1, k}):
+        rng = torch.Generator().manual_seed(IWAE_SEED)
+        bound = vae_importance_weighted_bound(vae, x, samples, rng)
+        out[f"iwae_k{samples}"] = float(bound.double().mean())
+    return out
 
 
 class VaeRecipe:
@@ -138,4 +147,4 @@ class VaeRecipe:
         return VaeRun(Path(path), config, data, vae.eval(), None, step)
 
 
-__all__ = ["VaeRecipe", "VaeRun", "build_vae_for"]
+__all__ = ["VaeRecipe", "VaeRun", "build_vae_for", "iwae_metrics"]
