@@ -165,6 +165,19 @@ def resolve_feature_space(config: Config, data: ImageData, device="cpu") -> Feat
     return FeatureSpace(extractor, name, True, info)
 
 
+def lazy_feature_space(config: Config, data: ImageData, device="cpu"):
+    """``space()``: `resolve_feature_space` of ``data``, resolved at the first call and kept
+    (a family whose classifier judges its outputs pays for it only where it evaluates)."""
+    held: list[FeatureSpace] = []
+
+    def space() -> FeatureSpace:
+        if not held:
+            held.append(resolve_feature_space(config, data, device))
+        return held[0]
+
+    return space
+
+
 #: the datasets whose classifier feature space `gankit fid --features NAME` takes by name: the
 #: one a run of the dataset's preset (``gankit train --preset NAME``) evaluates in
 CLASSIFIER_DATASETS = ("mnist", "fashion-mnist", "cifar10", "image-folder")

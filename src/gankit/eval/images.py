@@ -18,7 +18,6 @@ and, with ``log.final_draws`` > 1, FID's mean and std over that many draws. Keys
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -352,7 +351,7 @@ class ImageEvaluator:
             "distances": np.array([p["distance"] for p in pairs], dtype=np.float64),
             "real": to_uint8(self.data.heldout.images[:REAL_SHOWN]),
         }
-        _write_npz(run_dir / runs.NEAREST, arrays)
+        runs.atomic_write_npz(run_dir / runs.NEAREST, arrays)
 
     # -------------------------------------------------------------------- snapshots
 
@@ -376,7 +375,7 @@ class ImageEvaluator:
             grid = sorted_grid(images, classes)
         run_dir = Path(run_dir)
         runs.atomic_write_bytes(run_dir / runs.SAMPLES / f"step-{state.step}.png", png_bytes(grid))
-        _write_npz(run_dir / runs.SNAPSHOTS / f"step-{state.step}.npz", arrays)
+        runs.atomic_write_npz(run_dir / runs.SNAPSHOTS / f"step-{state.step}.npz", arrays)
 
 
 def _fid_between(a: GaussianStats, b: GaussianStats) -> float:
@@ -414,9 +413,3 @@ def class_balance(predicted: np.ndarray, n_classes: int) -> dict:
         "class_ratio_min": float(share.min()),
         "class_ratio_max": float(share.max()),
     }
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    runs.atomic_write_bytes(path, buffer.getvalue())

@@ -10,7 +10,6 @@ a grid (the report draws it beside D* = p_data / (p_data + p_g)).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -101,8 +100,6 @@ class ToyEvaluator:
                 arrays["grid"] = grid.numpy()
                 arrays["d_grid"] = self.readout(state, grid.unsqueeze(1)).numpy()
                 arrays["d_is_probability"] = np.array(get_loss(state.readout_loss).probabilities)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
         folder = Path(run_dir) / runs.SNAPSHOTS
         folder.mkdir(exist_ok=True)
-        runs.atomic_write_bytes(folder / f"step-{state.step}.npz", buffer.getvalue())
+        runs.atomic_write_npz(folder / f"step-{state.step}.npz", arrays)

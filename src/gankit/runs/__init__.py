@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from gankit.runs.atomic import (
     atomic_write_bytes,
+    atomic_write_npz,
     atomic_write_text,
     clean_temporaries,
     current_umask,
@@ -135,6 +136,7 @@ __all__ = [
     "NEAREST",
     "append_metrics_row",
     "atomic_write_bytes",
+    "atomic_write_npz",
     "atomic_write_text",
     "check_out",
     "checkpoint_files",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import io
 import json
 import os
 import shutil
@@ -13,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from gankit.errors import GankitError, RuntimeFailure
 from gankit.runs.names import LOCK
@@ -162,6 +165,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``arrays`` as a compressed ``.npz`` at ``path``, written as `atomic_write_bytes` writes."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def atomic_write_text(path: Path, text: str) -> None:

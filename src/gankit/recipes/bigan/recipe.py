@@ -18,7 +18,6 @@ evaluation writes ``RUN/reconstructions.npz`` for the report's section.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from gankit.data.checks import check_images, from_net, to_net
 from gankit.data.grid import to_uint8
 from gankit.data.sources import data_for_model, data_kind
 from gankit.errors import GankitError
-from gankit.eval.feature_space import FeatureSpace, resolve_feature_space
+from gankit.eval.feature_space import lazy_feature_space
 from gankit.game.losses import get_loss
 from gankit.nets.bigan import build_bigan_models, fit_standardization
 from gankit.recipes.base import LoadedRun, TrainOptions, check_sample_count
@@ -119,25 +118,6 @@ def build_bigan_for(config: Config, data) -> tuple[nn.Module, nn.Module, nn.Modu
     return nets
 
 
-def space_once(config: Config, data, device="cpu"):
-    """``space()``: the feature space of image ``data`` (its classifier judges the
-    reconstructions), resolved at the first call and kept."""
-    held: list[FeatureSpace] = []
-
-    def space() -> FeatureSpace:
-        if not held:
-            held.append(resolve_feature_space(config, data, device))
-        return held[0]
-
-    return space
-
-
-def _npz_bytes(arrays: dict) -> bytes:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
-
-
 @dataclass
 class BiGanRun(LoadedRun):
     """A trained BiGAN loaded back: ``generator`` G, ``encoder`` E (eval mode, on the CPU);
@@ -192,7 +172,7 @@ class BiGanRun(LoadedRun):
     def family_metrics(self) -> dict[str, float]:
         """The encoder's metrics on the whole held-out split (`gankit.recipes.bigan.evaluation`)."""
         if self._measures is None:
-            space = space_once(self.config, self.data)
+            space = lazy_feature_space(self.config, self.data)
             self._measures = measures_for(self.data, space, self.section.probe_train)
         return self._measures(self.generator, self.encoder, None)
 
@@ -210,7 +190,7 @@ class BiGanRun(LoadedRun):
         }
         if heldout.labels is not None:
             arrays["labels"] = np.asarray(heldout.labels[:m], dtype=np.int64)
-        runs.atomic_write_bytes(self.path / RECONSTRUCTIONS, _npz_bytes(arrays))
+        runs.atomic_write_npz(self.path / RECONSTRUCTIONS, arrays)
 
 
 class BiGanRecipe:
@@ -237,7 +217,9 @@ class BiGanRecipe:
 
         def prepare(data, device):
             generator, encoder, discriminator = build_bigan_for(config, data)
-            measures = measures_for(data, space_once(config, data, device), section.probe_train)
+            measures = measures_for(
+                data, lazy_feature_space(config, data, device), section.probe_train
+            )
 
             def family_metrics(trainable: BiGanTrainable, step: int) -> dict:
                 return measures(trainable.G, trainable.E, section.eval_heldout)

@@ -16,7 +16,6 @@ writes ``RUN/translations.npz`` (held-out inputs, two translations, targets) for
 from __future__ import annotations
 
 import dataclasses
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from gankit.data.grid import to_uint8
 from gankit.data.paired import PairedSource
 from gankit.data.sources import data_for_model, data_kind
 from gankit.errors import GankitError
-from gankit.eval.feature_space import FeatureSpace, resolve_feature_space
+from gankit.eval.feature_space import lazy_feature_space
 from gankit.game.losses import get_loss
 from gankit.nets.patchgan import PatchDiscriminator
 from gankit.nets.unet import UNetGenerator
@@ -98,25 +97,6 @@ def build_discriminator(config: Config, shape) -> PatchDiscriminator | None:
     return PatchDiscriminator(int(shape[0]), width=s.d_width, downs=s.d_downs)
 
 
-def space_once(config: Config, data, device="cpu"):
-    """``space()``: the feature space of ``data`` (its classifier judges agreement), resolved
-    at the first call and kept."""
-    held: list[FeatureSpace] = []
-
-    def space() -> FeatureSpace:
-        if not held:
-            held.append(resolve_feature_space(config, data, device))
-        return held[0]
-
-    return space
-
-
-def _npz_bytes(arrays: dict) -> bytes:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
-
-
 @dataclass
 class Pix2pixRun(LoadedRun):
     """A trained pix2pix run loaded back: ``generator`` is the U-Net (eval mode, dropout on);
@@ -124,7 +104,7 @@ class Pix2pixRun(LoadedRun):
 
     def __post_init__(self) -> None:
         self._pairs: HeldoutPairs | None = None
-        self._space = space_once(self.config, self.data)
+        self._space = lazy_feature_space(self.config, self.data)
 
     @property
     def task(self) -> str:
@@ -191,7 +171,7 @@ class Pix2pixRun(LoadedRun):
         if pairs.labels is not None:
             arrays["labels"] = np.asarray(pairs.labels[:m], dtype=np.int64)
         path = self.path / TRANSLATIONS
-        runs.atomic_write_bytes(path, _npz_bytes(arrays))
+        runs.atomic_write_npz(path, arrays)
         return path
 
 
@@ -221,7 +201,7 @@ class Pix2pixRecipe:
             generator = build_generator(config, data.shape)
             discriminator = build_discriminator(config, data.shape)
             pairs = HeldoutPairs(data.heldout, config.section("pix2pix").task)
-            space = space_once(config, data, device)
+            space = lazy_feature_space(config, data, device)
             task = config.section("pix2pix").task
 
             def make():

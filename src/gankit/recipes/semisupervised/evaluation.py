@@ -11,7 +11,6 @@ samples, so its rows and final metrics are D's accuracy alone.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +72,7 @@ def write_classes(discriminator: nn.Module, data, run_dir: Path) -> None:
         "shown_predicted": predicted[picks],
         "shown_labels": held.labels[picks],
     }
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    runs.atomic_write_bytes(Path(run_dir) / CLASSES_FILE, buffer.getvalue())
+    runs.atomic_write_npz(Path(run_dir) / CLASSES_FILE, arrays)
 
 
 class ClassifierEvaluator:
