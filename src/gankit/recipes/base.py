@@ -216,3 +216,18 @@ def place_data(data, device: torch.device) -> None:
     move = getattr(source, "to", None)
     if move is not None and device.type != "cpu" and fits_on(device, source.nbytes):
         move(device)
+
+
+def check_loss_without_critic(config: Config, d_name: str, losses: str) -> None:
+    """``game.loss`` taken from its registry and refused, naming the key, where it needs a
+    Lipschitz critic that ``d_name`` (a D without clipping or a gradient penalty) cannot be;
+    ``losses``: the ones to use instead, for the message."""
+    try:
+        loss = get_loss(config.game.loss)
+    except ValueError as exc:
+        raise GankitError(f"game.loss: {exc}") from None
+    if loss.lipschitz:
+        raise GankitError(
+            f"game.loss = {loss.name!r} needs a Lipschitz critic (clipping or a gradient "
+            f"penalty), which {d_name} does not take; use {losses}"
+        )

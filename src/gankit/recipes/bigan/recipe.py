@@ -32,9 +32,13 @@ from gankit.data.grid import to_uint8
 from gankit.data.sources import data_for_model, data_kind
 from gankit.errors import GankitError
 from gankit.eval.feature_space import lazy_feature_space
-from gankit.game.losses import get_loss
 from gankit.nets.bigan import build_bigan_models, fit_standardization
-from gankit.recipes.base import LoadedRun, TrainOptions, check_sample_count
+from gankit.recipes.base import (
+    LoadedRun,
+    TrainOptions,
+    check_loss_without_critic,
+    check_sample_count,
+)
 from gankit.recipes.bigan.config import BiGanConfig
 from gankit.recipes.bigan.evaluation import encode, measures_for, reconstruct
 from gankit.recipes.bigan.step import BiGanTrainable, bigan_samples
@@ -78,16 +82,9 @@ def check_bigan_config(config: Config) -> None:
             "pairs of one unconditional G and an encoder; its own keys are bigan.*); leave "
             f"{key} at its default"
         )
-    try:
-        loss = get_loss(config.game.loss)
-    except ValueError as exc:
-        raise GankitError(f"game.loss: {exc}") from None
-    if loss.lipschitz:
-        raise GankitError(
-            f"game.loss = {loss.name!r} needs a Lipschitz critic (clipping or a gradient "
-            "penalty), which BiGAN's joint D does not take; use nonsaturating, minimax, hinge "
-            "or least-squares"
-        )
+    check_loss_without_critic(
+        config, "BiGAN's joint D", "nonsaturating, minimax, hinge or least-squares"
+    )
     kind = data_kind(config.data)
     arch = config.model.arch
     if (kind == "images") != (arch == "dcgan"):

@@ -31,10 +31,14 @@ from gankit.data.paired import PairedSource
 from gankit.data.sources import data_for_model, data_kind
 from gankit.errors import GankitError
 from gankit.eval.feature_space import lazy_feature_space
-from gankit.game.losses import get_loss
 from gankit.nets.patchgan import PatchDiscriminator
 from gankit.nets.unet import UNetGenerator
-from gankit.recipes.base import LoadedRun, TrainOptions, check_sample_count
+from gankit.recipes.base import (
+    LoadedRun,
+    TrainOptions,
+    check_loss_without_critic,
+    check_sample_count,
+)
 from gankit.recipes.pix2pix.config import Pix2pixConfig
 from gankit.recipes.pix2pix.step import (
     HeldoutPairs,
@@ -68,16 +72,7 @@ def check_pix2pix_config(config: Config) -> None:
             "pix2pix.*: task, l1_weight, adversarial, g_width, d_width, d_downs, dropout; "
             f"game.loss is its adversarial loss); leave {key} at its default"
         )
-    try:
-        loss = get_loss(config.game.loss)
-    except ValueError as exc:
-        raise GankitError(f"game.loss: {exc}") from None
-    if loss.lipschitz:
-        raise GankitError(
-            f"game.loss = {loss.name!r} needs a Lipschitz critic (clipping or a gradient "
-            "penalty), which pix2pix's PatchGAN does not take; use nonsaturating, hinge or "
-            "least-squares"
-        )
+    check_loss_without_critic(config, "pix2pix's PatchGAN", "nonsaturating, hinge or least-squares")
     if data_kind(config.data) != "images":
         raise GankitError(
             f"model.family = 'pix2pix' translates images; data.name = {config.data.name!r} is "
