@@ -16,7 +16,7 @@ import pytest
 
 from gankit import api, config
 from gankit.cli import main
-from gankit.report.groups import group_stats
+from gankit.report.groups import group_stats, training_seconds
 from gankit.report.run_page import write_report
 from headless_chromium import chromium, require_chromium
 
@@ -260,6 +260,49 @@ def test_compare_text_and_comparison_page(seeds, tmp_path, capsys):
         assert f"<h2>{name}</h2>" in text
     assert_offline(text)
     assert len(data_uris(text)) == 2
+
+
+def test_training_seconds_leave_out_evaluations_and_snapshots():
+    rows = [
+        {"step": 10, "time": 4.0, "eval_seconds": 1.5},
+        {"step": 20, "time": 9.0, "snapshot_seconds": 0.5},
+        {"step": 30, "time": 12.0, "eval_seconds": 2.0},
+    ]
+    assert training_seconds(rows) == pytest.approx(12.0 - 1.5 - 0.5 - 2.0)
+    assert training_seconds([{"step": 1, "loss": 0.3}]) is None
+
+
+def _relabel(run: Path, preset: str) -> Path:
+    text = (run / "config.toml").read_text()
+    (run / "config.toml").write_text(re.sub(r'(?m)^preset = ".*"$', f'preset = "{preset}"', text))
+    return run
+
+
+def test_compare_markdown_selects_metrics_and_labels_groups_by_preset(seeds, capsys):
+    a, b = seeds
+    _relabel(b[0], "gaussian-1d-moments")  # another preset (and loss): its own group
+    keys = "jsd,train_seconds"
+    rc, out, err = run_cli(capsys, "compare", *a, *b, "--metrics", keys, "--markdown")
+    assert rc == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0] == "| model | seeds | jsd | train_seconds |"
+    first, second = lines[2].split(" | "), lines[3].split(" | ")
+    preset = config.to_dict(api.load_run(a[0]).config)["preset"]
+    assert first[0] == f"| {preset}" and first[1] == "0,1,2"
+    assert first[2] == "0.3 ± 0.2646"  # mean +- std of 0.1, 0.2, 0.6
+    assert second[0] == "| gaussian-1d-moments" and second[2] == "0.5"  # one seed: no std
+    rc, out, err = run_cli(capsys, "compare", *a, "--metrics", "jsd,fid_nowhere", "--json")
+    assert rc == 2 and "--metrics: no run has fid_nowhere" in err and err.count("\n") == 1
+
+
+def test_compare_speed_times_each_model(run1d, capsys):
+    rc, out, err = run_cli(capsys, "compare", run1d, "--speed", "200", "--threads", "1", "--json")
+    assert rc == 0, err
+    metrics = json.loads(out)["runs"][0]["metrics"]
+    assert metrics["samples_per_second"] > 0 and metrics["train_seconds"] > 0
+    assert f"{run1d}: " in err and "samples/s" in err
+    rc, _, err = run_cli(capsys, "compare", run1d, "--speed", "0")
+    assert rc == 2 and "--speed 0" in err and err.count("\n") == 1
 
 
 # ----------------------------------------------------------------------------- bad input

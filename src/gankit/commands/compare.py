@@ -1,10 +1,14 @@
-"""`gankit compare RUN [RUN ...] [--json]`: a metrics table across runs, seeds grouped."""
+"""`gankit compare RUN [RUN ...] [--speed [BATCH]] [--metrics KEYS] [--json | --markdown]`: a
+metrics table across runs, seeds grouped; ``--speed`` adds each model's samples per second,
+measured here, one run after another, so the rates compare on the same machine state."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 from gankit.commands.startup import starting
+from gankit.errors import GankitError
 
 NAME = "compare"
 HELP = (
@@ -16,19 +20,72 @@ HELP = (
 def add_arguments(p):
     p.add_argument("runs", metavar="RUN", nargs="+", help="run directories")
     p.add_argument(
+        "--speed",
+        type=int,
+        nargs="?",
+        const=1000,
+        metavar="BATCH",
+        help="also measure samples per second: each run's model loaded and timed drawing BATCH "
+        "samples (default 1000; the best of 3 calls) in this process",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads while --speed times the models (0 = torch's default)",
+    )
+    p.add_argument(
+        "--metrics",
+        metavar="KEYS",
+        help="only these metrics, comma-separated, in this order (e.g. "
+        "fid_digits,precision_digits,train_seconds,samples_per_second)",
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object {runs, groups} (non-finite values as null)",
     )
+    out.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print one markdown table: a row per group, mean ± std over its seeds",
+    )
+
+
+def sampling_rates(load_run, paths, batch: int) -> dict[str, dict[str, float]]:
+    """``{path: {"samples_per_second": rate}}`` of each run's model, loaded by ``load_run``
+    (`gankit.recipes.base.LoadedRun.samples_per_second`), a line on stderr per run timed."""
+    rates = {}
+    for path in paths:
+        rate = load_run(path).samples_per_second(batch)
+        rates[str(path)] = {"samples_per_second": rate}
+        print(f"{path}: {rate:.4g} samples/s", file=sys.stderr, flush=True)
+    return rates
 
 
 def run(args) -> int:
+    if args.speed is not None and args.speed < 1:
+        raise GankitError(f"--speed {args.speed}: give a batch of at least 1 sample")
+    if args.threads < 0:
+        raise GankitError(f"--threads {args.threads}: give 0 (torch's default) or more")
     with starting():
-        from gankit.report.groups import comparison, comparison_text  # deferred: scipy, torch
+        import torch  # deferred: the command starts fast without --speed's models
 
-    result = comparison(args.runs)
+        from gankit import api
+        from gankit.report.groups import comparison, comparison_markdown, comparison_text
+
+    extra = None
+    if args.speed is not None:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        extra = sampling_rates(api.load_run, args.runs, args.speed)
+    keys = [k.strip() for k in args.metrics.split(",") if k.strip()] if args.metrics else None
+    result = comparison(args.runs, extra=extra, keys=keys)
     if args.json:
         print(json.dumps(result, sort_keys=True, allow_nan=False))
+    elif args.markdown:
+        print(comparison_markdown(result))
     else:
         print(comparison_text(result))
     return 0

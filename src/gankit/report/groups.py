@@ -8,6 +8,11 @@ for a run that has not finished) a group reports n, the mean, the sample standar
 (Student's t, `scipy.stats.t`). Non-finite values (an infinite KL is a true value) are left out
 of the statistics and counted in ``n_nonfinite``; with fewer than 2 finite values std and the
 interval are NaN (``null`` in JSON).
+
+Beside the final metrics each run gets ``train_seconds`` (`training_seconds`: its fit's
+wall-clock less the evaluations and snapshots inside it), and whatever a caller measured of it
+(``gankit compare --speed``: samples per second, from the loaded model). Groups that differ in
+their preset are labelled by it, so a table of families reads ``vae-digits``, ``digits``, ...
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ FIRST = (
     "skew",
     "kurtosis",
 )
+#: what a run cost rather than how good it is: the tables' last columns
+LAST = ("train_seconds", "samples_per_second")
 
 
 @dataclass
@@ -133,6 +140,20 @@ def _flatten(table: dict, prefix: str = "") -> dict:
     return out
 
 
+def training_seconds(rows: list[dict]) -> float | None:
+    """A run's training wall-clock from its ``metrics.jsonl`` rows: the last row's ``time``
+    (seconds since the fit started) less every row's ``eval_seconds`` and ``snapshot_seconds``
+    (the periodic evaluations and snapshots, which a family's budget does not buy); None
+    without a timed row."""
+    timed = [r["time"] for r in rows if isinstance(r.get("time"), (int, float))]
+    if not timed:
+        return None
+    spent = sum(
+        float(r.get(key) or 0.0) for r in rows for key in ("eval_seconds", "snapshot_seconds")
+    )
+    return max(0.0, float(timed[-1]) - spent)
+
+
 def final_metrics(run) -> dict:
     """``final_metrics.json``, else the metrics of the last evaluated line of ``metrics.jsonl``."""
     if run.final:
@@ -151,7 +172,9 @@ def final_metrics(run) -> dict:
     }
 
 
-def load_runs(paths) -> list[CompareRun]:
+def load_runs(paths, extra: dict | None = None) -> list[CompareRun]:
+    """Each run directory of ``paths`` read for comparison; ``extra``: ``{path: {key: value}}``
+    metrics measured by the caller, added to those runs' own."""
     if not paths:
         raise GankitError("compare: give at least one run directory")
     seen, loaded = set(), []
@@ -162,13 +185,18 @@ def load_runs(paths) -> list[CompareRun]:
         seen.add(key)
         run = read_run(p)
         table = _flatten(config_mod.to_dict(run.config))
+        metrics = final_metrics(run)
+        seconds = training_seconds(run.rows)
+        if seconds is not None:
+            metrics["train_seconds"] = seconds
+        metrics.update((extra or {}).get(str(p), {}))
         loaded.append(
             CompareRun(
                 Path(p),
                 Path(p).resolve().name,
                 run.config,
                 table,
-                final_metrics(run),
+                metrics,
                 run.rows,
                 run.snapshots,
                 run.data,
@@ -193,10 +221,14 @@ def group_runs(loaded: list[CompareRun]) -> list[Group]:
     keys = sorted({k for t in firsts for k in t} - {"train.seed"})
     varying = [k for k in keys if len({json.dumps(t.get(k), default=str) for t in firsts}) > 1]
     shown = [k for k in varying if k != "description"] or varying
+    presets = [t.get("preset") for t in firsts]
+    by_preset = len(members) > 1 and None not in presets and len(set(presets)) == len(presets)
     out, used = [], set()
     for g in members:
         differs = {k: g[0].table.get(k) for k in shown}
-        if differs:  # short: at most three keys (the page lists every difference)
+        if by_preset:  # one group per preset: its name says what the keys would
+            label = g[0].config.preset
+        elif differs:  # short: at most three keys (the page lists every difference)
             items = [f"{k.split('.')[-1]}={v}" for k, v in differs.items()]
             label = ", ".join(items[:3]) + (f" +{len(items) - 3} more" if len(items) > 3 else "")
         else:
@@ -215,6 +247,8 @@ def order_keys(keys) -> list[str]:
     (feature spaces apart by name), then the rest by name."""
 
     def rank(key: str) -> tuple:
+        if key in LAST:
+            return (3, "", LAST.index(key))
         if key in FIRST:
             return (0, FIRST.index(key), "")
         split = split_spaced(key)
@@ -239,11 +273,26 @@ def _jsonable(x):
     return x
 
 
-def comparison(paths) -> dict:
-    """The comparison as plain data (what ``gankit compare --json`` prints)."""
-    loaded = load_runs(paths)
+def select_metrics(loaded: list[CompareRun], keys: list[str]) -> None:
+    """Keep only ``keys`` of each run's metrics; `GankitError` naming any key no run has."""
+    known = {k for r in loaded for k in r.metrics}
+    missing = [k for k in keys if k not in known]
+    if missing:
+        have = ", ".join(order_keys(known))
+        raise GankitError(f"--metrics: no run has {', '.join(missing)} (they have: {have})")
+    for r in loaded:
+        r.metrics = {k: r.metrics[k] for k in keys if k in r.metrics}
+
+
+def comparison(paths, extra: dict | None = None, keys: list[str] | None = None) -> dict:
+    """The comparison as plain data (what ``gankit compare --json`` prints); ``extra``: metrics
+    the caller measured per run (`load_runs`); ``keys``: only these metrics, in this order."""
+    loaded = load_runs(paths, extra)
+    if keys:
+        select_metrics(loaded, keys)
     groups = group_runs(loaded)
     return {
+        "keys": keys or metric_keys(loaded),
         "runs": [
             {"run": str(r.path), "group": g.label, "seed": r.seed, "metrics": _jsonable(r.metrics)}
             for g in groups
@@ -294,6 +343,31 @@ def comparison_text(result: dict) -> str:
             n = str(s["n"]) + (f" (+{s['n_nonfinite']} inf/nan)" if s["n_nonfinite"] else "")
             rows.append([k, n, fmt_stat(s["mean"]), fmt_stat(s["std"]), ci])
         lines += ["  " + line for line in _align(rows)]
+    return "\n".join(lines)
+
+
+def comparison_markdown(result: dict, keys: list[str] | None = None) -> str:
+    """The groups as one markdown table: a row per group, its seeds, and per metric (``keys``,
+    default all) the mean +- the standard deviation over its seeds (the mean alone for one
+    seed); a metric no run of a group has reads ``-``, one no group has is left out."""
+    present = {k for g in result["groups"] for k in g["metrics"]}
+    keys = [k for k in keys or result["keys"] if k in present]
+    lines = [
+        "| model | seeds | " + " | ".join(keys) + " |",
+        "|---|---|" + "---|" * len(keys),
+    ]
+    for g in result["groups"]:
+        cells = []
+        for k in keys:
+            s = g["metrics"].get(k)
+            if s is None or s["n"] == 0:
+                cells.append("-")
+            elif s["std"] is None:
+                cells.append(fmt_stat(s["mean"]))
+            else:
+                cells.append(f"{fmt_stat(s['mean'])} ± {fmt_stat(s['std'])}")
+        seeds = ",".join(str(x) for x in g["seeds"])
+        lines.append(f"| {g['group']} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
