@@ -21,7 +21,8 @@ the semi-supervised GAN, pix2pix) and of issue 25 (BiGAN/ALI, the RBM, PCA, the 
 mixture, the autoencoder, PixelCNN, ``vae-mnist``) were recorded when they arrived; the non-GAN
 families' ``diagnosis.json`` once more when the skipped checks' reason lost its doubled "not
 checked:"; ``mnist`` and ``digits-unconditional`` whole when issue 23 made them
-self-conditioned (``data.clusters``). Every other digest as recorded before the refactors.
+self-conditioned (``data.clusters``); issue 25's grid-25 baselines (PCA, the mixture, the VAE,
+BiGAN) when they arrived. Every other digest as recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.
 
