@@ -13,7 +13,9 @@ Per setting: the median over ``--rounds`` rounds (the order alternates) of each 
 time and their ratio (target: gankit >= 2x faster), and the held-out pseudo-likelihood of
 each side's model: the exact sum over the 64 bits (`gankit.game.rbm.pseudo_likelihood`, the
 same function for both) and scikit-learn's own one-bit ``score_samples`` estimate (target:
-gankit's no worse). Threads: both sides limited to ``--threads`` (torch's intra-op threads;
+gankit's no worse). Beside them, ``bare``: the same updates with no loop, optimizer or
+checks (`fit_bare`), the floor eager PyTorch sets under gankit's time. Threads: both sides
+limited to ``--threads`` (torch's intra-op threads;
 numpy's BLAS through threadpoolctl).
 
     python benchmarks/rbm_vs_sklearn.py [--rounds 5] [--threads 2] [--json FILE]
@@ -88,6 +90,29 @@ def fit_gankit(train_images, hidden, lr, batch, passes, seed):
     return seconds, tuple(p.detach().double() for p in model.params)
 
 
+def fit_bare(train_images, hidden, lr, batch, passes, seed):
+    """The same persistent CD-1 updates with no loop, no optimizer and no checks: the family's
+    math (`gankit.game.rbm.cd_estimate`) and an in-place SGD step, per update. What eager
+    PyTorch can do at best at this size: the floor under gankit's time, not a way to train."""
+    steps = passes * math.ceil(len(train_images) / batch)
+    torch.manual_seed(seed)
+    model = RBM((1, 8, 8), hidden)
+    images = BinaryImages(train_images, "threshold")
+    data_rng = torch.Generator().manual_seed(seed)
+    chain_rng = torch.Generator().manual_seed(seed + 1)
+    chains = torch.zeros(batch, hidden)
+    W, b, c = (p.detach() for p in model.params)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(steps):
+            v = images.batch(batch, data_rng)
+            grads, end = rbm_math.cd_estimate(v, W, b, c, 1, chain_rng, chains)
+            for param, grad in zip((W, b, c), grads):
+                param.add_(grad, alpha=lr)
+            chains = end.h
+    return time.perf_counter() - start
+
+
 def heldout_scores(params, bits: torch.Tensor, sklearn_model: BernoulliRBM) -> tuple[float, float]:
     """(exact pseudo-likelihood, scikit-learn's one-bit estimate) means over ``bits``."""
     exact = float(rbm_math.pseudo_likelihood(bits, *params).mean())
@@ -100,7 +125,7 @@ def heldout_scores(params, bits: torch.Tensor, sklearn_model: BernoulliRBM) -> t
 
 def run_setting(setting, train_images, train_bits, heldout_bits, rounds, threads):
     name, hidden, lr, batch, passes = setting
-    times = {"gankit": [], "sklearn": []}
+    times = {"gankit": [], "sklearn": [], "bare": []}
     scores = {"gankit": [], "sklearn": []}
     for r in range(rounds):
         order = ("gankit", "sklearn") if r % 2 == 0 else ("sklearn", "gankit")
@@ -114,8 +139,11 @@ def run_setting(setting, train_images, train_bits, heldout_bits, rounds, threads
                     scorer = BernoulliRBM(n_components=hidden)
             times[side].append(seconds)
             scores[side].append(heldout_scores(params, heldout_bits, scorer))
+        with threadpool_limits(limits=threads):
+            times["bare"].append(fit_bare(train_images, hidden, lr, batch, passes, r))
     t_g, t_s = statistics.median(times["gankit"]), statistics.median(times["sklearn"])
     ratios = [s / g for g, s in zip(times["gankit"], times["sklearn"])]
+    bare_ratios = [s / g for g, s in zip(times["bare"], times["sklearn"])]
     pl = {side: float(np.mean([s[0] for s in scores[side]])) for side in scores}
     pl_sk = {side: float(np.mean([s[1] for s in scores[side]])) for side in scores}
     pl_sd = {side: float(np.std([s[0] for s in scores[side]])) for side in scores}
@@ -129,6 +157,8 @@ def run_setting(setting, train_images, train_bits, heldout_bits, rounds, threads
         "gankit_seconds": t_g,
         "sklearn_seconds": t_s,
         "speedup_median_of_rounds": statistics.median(ratios),
+        "bare_seconds": statistics.median(times["bare"]),
+        "bare_speedup_median_of_rounds": statistics.median(bare_ratios),
         "pseudo_likelihood_exact": pl,
         "pseudo_likelihood_exact_std": pl_sd,
         "pseudo_likelihood_sklearn_estimate": pl_sk,
@@ -156,7 +186,8 @@ def main() -> None:
     )
     head = (
         f"{'setting':<24}{'H':>5}{'batch':>6}{'updates':>8}{'gankit s':>10}{'sklearn s':>10}"
-        f"{'speedup':>9}{'PL gankit':>11}{'PL sklearn':>11}{'(1-bit est.)':>16}"
+        f"{'speedup':>9}{'bare s':>8}{'bare x':>8}{'PL gankit':>11}{'PL sklearn':>11}"
+        f"{'(1-bit est.)':>16}"
     )
     print(head)
     print("-" * len(head))
@@ -169,7 +200,8 @@ def main() -> None:
         print(
             f"{res['setting']:<24}{res['hidden']:>5}{res['batch_size']:>6}{res['updates']:>8}"
             f"{res['gankit_seconds']:>10.3f}{res['sklearn_seconds']:>10.3f}"
-            f"{res['speedup_median_of_rounds']:>8.2f}x{pl['gankit']:>11.2f}{pl['sklearn']:>11.2f}"
+            f"{res['speedup_median_of_rounds']:>8.2f}x{res['bare_seconds']:>8.3f}"
+            f"{res['bare_speedup_median_of_rounds']:>7.2f}x{pl['gankit']:>11.2f}{pl['sklearn']:>11.2f}"
             f"{est['gankit']:>8.2f} /{est['sklearn']:>6.2f}",
             flush=True,
         )
@@ -177,7 +209,8 @@ def main() -> None:
         f"speedup = scikit-learn's fit time / gankit's (target >= {TARGET_SPEEDUP:g}x); PL = mean "
         "held-out pseudo-likelihood, nats per image (exact sum over the bits; in brackets "
         "scikit-learn's one-bit estimate, gankit / scikit-learn), mean over the rounds' seeds "
-        "(target: gankit's no worse)"
+        "(target: gankit's no worse); bare = the same updates with no loop or optimizer (the "
+        "eager floor under gankit's time), its speedup over scikit-learn"
     )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
