@@ -20,7 +20,7 @@ from gankit.data.binarize import binarize_heldout
 from gankit.data.checks import from_net
 from gankit.game import rbm as rbm_math
 from gankit.recipes.rbm.step import gibbs_samples
-from image_cli_kit import TINY, gankit, rows_of
+from image_cli_kit import TINY, gankit, rows_of, train_tiny
 
 #: what keeps the RBM's own work tiny too: short chains, a short AIS
 RBM_TINY = [
@@ -44,11 +44,7 @@ FINAL_KEYS = {
 
 @pytest.fixture(scope="module")
 def rbm_run(tmp_path_factory):
-    torch.set_num_threads(1)
-    run = tmp_path_factory.mktemp("rbm") / "run"
-    code, _, err = gankit("train", "--preset", "rbm-digits", "--out", run, *TINY, *RBM_TINY)
-    assert code == 0, err
-    return run
+    return train_tiny(tmp_path_factory, "rbm-digits", *RBM_TINY)
 
 
 def test_the_run_directory_is_complete_with_the_likelihoods(rbm_run):
@@ -150,8 +146,13 @@ def test_cd_k_without_persistence_trains_without_chains(tmp_path):
         ("rbm-digits", ["game.loss=hinge"], "game.loss = 'hinge' means nothing for model.family"),
         ("rbm-digits", ["model.conditional=true"], "model.conditional = True"),
         ("rbm-digits", ["optim.lr_g=0.1"], "optim.lr_g"),
-        ("rbm-digits", ["data.name=ring-8"], "toy data"),
+        ("rbm-digits", ["data.name=ring-8"], "is for image data; data.name = 'ring-8' is a toy"),
         ("rbm-digits", ["rbm.binarize=half"], "rbm.binarize"),
+        ("rbm-digits", ["rbm.grid_bits=7"], "rbm.grid_bits = 7 means something for 2-D toys"),
+        ("rbm-ring-8", ["rbm.binarize=threshold"], "rbm.binarize = 'threshold' means something"),
+        ("rbm-ring-8", ["rbm.ais_chains=5"], "rbm.ais_chains = 5 means something"),
+        ("rbm-ring-8", ["data.name=gaussian"], "'gaussian' is a 1-D toy"),
+        ("rbm-ring-8", ["rbm.grid_bits=13"], "rbm.grid_bits"),
         ("digits", ["rbm.hidden=5"], "rbm"),
     ],
 )

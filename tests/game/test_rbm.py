@@ -266,3 +266,42 @@ def test_log_likelihood_and_bits_per_dim():
     ll = rbm.log_likelihood(vs, W, b, c, log_z)
     assert float(torch.logsumexp(ll, 0)) == pytest.approx(0.0, abs=1e-12)  # sums to one
     assert rbm.bits_per_dim(-4 * math.log(2), 4) == pytest.approx(1.0)
+
+
+# --- the exact partition function (the 2-D toys' likelihood) -------------------------------
+
+
+def _brute_log_z(W, b, c):
+    """log Z = log sum over every (v, h) of exp(-E(v, h)), E from its formula (numpy)."""
+    W, b, c = (t.numpy() for t in (W, b, c))
+    terms = [-_np_energy(v, h, W, b, c) for v in _states(len(b)) for h in _states(len(c))]
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+@pytest.mark.parametrize("v_dim,h_dim,scale", [(3, 2, 1.0), (5, 4, 2.0), (6, 3, 0.3)])
+def test_exact_log_partition_equals_the_sum_over_every_visible_and_hidden_state(
+    v_dim, h_dim, scale
+):
+    W, b, c = _model(v_dim, h_dim, scale, seed=v_dim)
+    assert rbm.exact_log_partition(W, b, c) == pytest.approx(_brute_log_z(W, b, c), abs=1e-10)
+    # chunked or not: the same number
+    assert rbm.exact_log_partition(W, b, c, chunk=3) == pytest.approx(
+        rbm.exact_log_partition(W, b, c), abs=1e-12
+    )
+
+
+def test_the_exact_probabilities_of_every_visible_state_sum_to_one():
+    W, b, c = _model(8, 5, 1.5, seed=3)
+    log_z = rbm.exact_log_partition(W, b, c)
+    states = rbm.binary_states(8)
+    assert states.shape == (256, 8)
+    assert torch.equal(states, torch.from_numpy(_states(8)))  # itertools' order: MSB first
+    total = rbm.log_likelihood(states, W, b, c, log_z).exp().sum()
+    assert float(total) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_exact_log_partition_refuses_too_many_visible_units():
+    W = torch.zeros(2, rbm.MAX_EXACT_VISIBLE + 1, dtype=torch.float64)
+    with pytest.raises(ValueError, match="2\\^V"):
+        rbm.exact_log_partition(W, torch.zeros(W.shape[1]), torch.zeros(2))

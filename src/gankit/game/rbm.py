@@ -279,6 +279,36 @@ def bits_per_dim(log_likelihood_nats: float, dims: int) -> float:
     return -log_likelihood_nats / (dims * math.log(2.0))
 
 
+#: the most visible units whose 2^V states `exact_log_partition` enumerates (16.8 million)
+MAX_EXACT_VISIBLE = 24
+
+
+def binary_states(visible: int, start: int = 0, stop: int | None = None, dtype=torch.float64):
+    """``(stop - start, V)`` the visible states numbered ``start`` .. ``stop - 1`` (default: all
+    ``2^V``), state ``k``'s bit ``i`` = bit ``V - 1 - i`` of ``k`` (most significant first)."""
+    stop = 2**visible if stop is None else stop
+    k = torch.arange(start, stop, dtype=torch.int64)
+    shifts = torch.arange(visible - 1, -1, -1, dtype=torch.int64)
+    return ((k.unsqueeze(1) >> shifts) & 1).to(dtype)
+
+
+def exact_log_partition(W: Tensor, b: Tensor, c: Tensor, chunk: int = 2**16) -> float:
+    """``log Z = logsumexp_v -F(v)`` over every one of the ``2^V`` visible states (the hidden
+    units summed out in closed form by the free energy), in float64, ``chunk`` states at a time;
+    ``ValueError`` above `MAX_EXACT_VISIBLE` visible units (use `ais_log_partition` there)."""
+    visible = W.shape[1]
+    if visible > MAX_EXACT_VISIBLE:
+        raise ValueError(
+            f"exact log Z enumerates 2^V states: V = {visible} > {MAX_EXACT_VISIBLE} is too many"
+        )
+    W, b, c = (t.detach().double() for t in (W, b, c))
+    parts = []
+    for start in range(0, 2**visible, chunk):
+        v = binary_states(visible, start, min(start + chunk, 2**visible)).to(W.device)
+        parts.append(torch.logsumexp(-free_energy(v, W, b, c), 0))
+    return float(torch.logsumexp(torch.stack(parts), 0))
+
+
 __all__ = [
     "AIS_PIECES",
     "AisResult",
@@ -287,11 +317,14 @@ __all__ = [
     "ais_log_partition",
     "base_rate_biases",
     "bernoulli",
+    "MAX_EXACT_VISIBLE",
+    "binary_states",
     "bits_per_dim",
     "cd_estimate",
     "cd_gradient",
     "cd_loss_gradient",
     "energy",
+    "exact_log_partition",
     "free_energy",
     "gibbs_step",
     "hidden_preactivation",

@@ -2,8 +2,10 @@
 (pseudo-likelihood, the AIS estimate of log Z with its standard error, the held-out and training
 log-likelihoods, bits per dimension) beside the pseudo-likelihood's curve, and samples along
 Gibbs chains (``RUN/rbm/chain.png``: one chain a row, its means p(v|h) after the sweep counts
-of ``RUN/rbm/chain.json``, left to right). Read from the run's files only; a run of another
-family has no such section, and a run that has not finished says so.
+of ``RUN/rbm/chain.json``, left to right). On a 2-D toy: the exact held-out log-likelihood
+beside the toy's own and log Z (no chain strip: the toy's samples are the evaluator's scatter
+plots). Read from the run's files only; a run of another family has no such section, and a run
+that has not finished says so.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ CHAIN_PNG = "rbm/chain.png"
 CHAIN_INFO = "rbm/chain.json"
 #: the final metrics shown, in order, with what each means
 LIKELIHOOD_KEYS = (
+    ("log_likelihood", "a toy's mean held-out log p(x) = log P(its cell) - log(cell area), nats"),
+    ("data_log_likelihood", "the toy's own exact log-density at the same points (the ceiling)"),
     ("log_likelihood_ais", "mean held-out log p(v) = -F(v) - log Z, nats per image"),
     ("log_likelihood_ais_train", "the same on the training split (the gap: overfitting)"),
     ("bits_per_dim", "held-out -log p(v) / (V ln 2)"),
-    ("log_z", "log partition function by AIS (Salakhutdinov & Murray 2008)"),
+    ("log_z", "log partition function: by AIS (Salakhutdinov & Murray 2008); exact on a toy"),
     ("log_z_stderr", "its standard error (shared by every log-likelihood above)"),
     ("pseudo_likelihood", "held-out, scikit-learn's one-bit estimate (score_samples), nats"),
     ("pseudo_likelihood_exact", "held-out, the sum over every bit of log p(v_i | v_-i), nats"),
@@ -31,7 +35,7 @@ LIKELIHOOD_KEYS = (
 
 
 def _metrics_html(final: dict | None) -> str:
-    if not final or "log_likelihood_ais" not in final:
+    if not final or not ({"log_likelihood_ais", "log_likelihood"} & set(final)):
         return (
             '<p class="na">no likelihood numbers (no final_metrics.json: the run has not '
             "finished)</p>"
@@ -91,5 +95,7 @@ def rbm_sections(run: RunFiles) -> list[tuple[str, str, str]]:
     """``(id, title, html)`` of the RBM section; none for a run of another family."""
     if getattr(run.config.model, "family", "gan") != "rbm":
         return []
-    html = _metrics_html(run.final) + _pl_curve_html(run.rows) + _strip_html(run)
+    toy = "log_likelihood" in (run.final or {}) and not (run.path / CHAIN_PNG).is_file()
+    strip = "" if toy else _strip_html(run)
+    html = _metrics_html(run.final) + _pl_curve_html(run.rows) + strip
     return [("rbm", "RBM likelihoods and Gibbs chains", html)]

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from gankit.config import MAX_COUNT, MAX_STEPS, MAX_WIDTH, choice, number, register_section
 from gankit.data.binarize import BINARIZATIONS
 
+#: the most bits per coordinate: 2 * 12 = 24 visible units, the most whose 2^V states
+#: `gankit.game.rbm.exact_log_partition` sums
+MAX_GRID_BITS = 12
+
 
 @dataclass
 class RbmConfig:
@@ -56,6 +60,15 @@ class RbmConfig:
     )
     ais_chains: int = number(
         100, "independent AIS runs (importance weights) of the estimate", 2, 10**6
+    )
+
+    grid_bits: int = number(
+        6,
+        "2-D toys only: bits per coordinate of the grid the plane is cut into "
+        "(gankit.data.discretize: 2^grid_bits Gray-coded bins per axis over the toy's modes "
+        "padded by 6 mode stds; 2 * grid_bits visible units, whose 2^V states make log Z exact)",
+        1,
+        MAX_GRID_BITS,
     )
 
 

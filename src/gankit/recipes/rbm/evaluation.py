@@ -11,6 +11,13 @@ training bits), the held-out ``log_likelihood_ais`` = mean ``-F(v) - log Z`` (na
 its standard error is ``log_z_stderr``: every image shares the one estimate of log Z), the
 same on the training split (``log_likelihood_ais_train``: the gap is overfitting) and
 ``bits_per_dim``.
+
+On a 2-D toy (the plane as Gray-coded bits, `gankit.data.discretize.PointGrid`) the 2^V
+visible states are few enough to sum: log Z is exact (`gankit.game.rbm.exact_log_partition`)
+and so is the model's density, ``log p(x) = -F(bits of x) - log Z - log(cell area)`` inside
+the grid's box (`toy_log_density`). Each evaluation and the final metrics write the held-out
+``log_likelihood`` and ``data_log_likelihood`` as the other toy families do
+(`gankit.recipes.fit_set.heldout_log_likelihood`); the final metrics add ``log_z``.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ from torch import Tensor
 
 from gankit import runs
 from gankit.data.checks import from_net
+from gankit.data.discretize import PointGrid
 from gankit.data.grid import make_grid, png_bytes
 from gankit.game import rbm as rbm_math
 from gankit.nets.rbm import RBM
+from gankit.recipes.fit_set import heldout_log_likelihood
 from gankit.recipes.rbm.config import RbmConfig
 from gankit.recipes.rbm.step import gibbs_samples
 from gankit.report.rbm_section import CHAIN_INFO, CHAIN_PNG
@@ -77,6 +86,39 @@ def final_rbm_metrics(
         "log_likelihood_ais_train": ll_train,
         "bits_per_dim": rbm_math.bits_per_dim(ll, heldout.shape[1]),
     }
+
+
+#: the toy's held-out points of ``log_likelihood`` (the GMM's and PCA's default count)
+TOY_HELDOUT_POINTS = 10_000
+
+
+@torch.no_grad()
+def toy_log_density(
+    model: RBM, grid: PointGrid, points: Tensor, log_z: float | None = None
+) -> Tensor:
+    """``(n, 2)`` points -> ``(n,)`` float64 exact log-density of the RBM over ``grid``:
+    ``-F(v) - log Z - log(cell area)`` for the point's cell's bits ``v``, ``-inf`` outside
+    the box; ``log_z``: the model's exact log Z where already computed."""
+    W, b, c = (t.detach().cpu().double() for t in model.params)
+    if log_z is None:
+        log_z = rbm_math.exact_log_partition(W, b, c)
+    bits = grid.encode(points).double()
+    log_p = rbm_math.log_likelihood(bits, W, b, c, log_z) - grid.log_cell_area
+    return torch.where(grid.inside(points), log_p, torch.full_like(log_p, -torch.inf))
+
+
+@torch.no_grad()
+def toy_rbm_metrics(model: RBM, grid: PointGrid, data, final: bool = False) -> dict[str, float]:
+    """The held-out ``log_likelihood`` and ``data_log_likelihood`` of a toy (nats per point,
+    `TOY_HELDOUT_POINTS` fixed points); with ``final``, also the exact ``log_z``."""
+    W, b, c = (t.detach().cpu().double() for t in model.params)
+    log_z = rbm_math.exact_log_partition(W, b, c)
+    out = heldout_log_likelihood(
+        lambda x: toy_log_density(model, grid, x, log_z), data, TOY_HELDOUT_POINTS
+    )
+    if final:
+        out["log_z"] = log_z
+    return out
 
 
 def strip_steps(sample_steps: int) -> tuple[int, ...]:

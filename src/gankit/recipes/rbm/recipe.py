@@ -8,7 +8,15 @@ sweep's means in [-1, 1] like a G's images, so `gankit sample`, `evaluate`, `rep
 `compare` read an RBM run as a GAN's. Its likelihoods come through the family hook
 (`gankit.recipes.rbm.evaluation`). Its keys live in ``[rbm]`` (`gankit.recipes.rbm.config`);
 every ``game.*`` and ``model.*`` key but ``model.family``, ``optim.lr_d`` / ``lr_g`` and the
-GAN's precision switches mean nothing here and are refused, naming the key. Images only.
+GAN's precision switches mean nothing here and are refused, naming the key.
+
+On a 2-D toy (ring-8, grid-25, ...) the plane is cut into a grid of ``2^rbm.grid_bits`` bins
+per axis, each point written as its bins' Gray codes (`gankit.data.discretize`; the box is a
+function of the toy alone, so a reloaded run rebuilds it): the RBM models those bits, its
+samples are decoded back to points (each uniform in its cell) for the toy evaluator, and its
+likelihood is exact (`gankit.recipes.rbm.evaluation.toy_rbm_metrics`). There, the image keys
+``rbm.binarize``, ``ais_betas``, ``ais_chains`` mean nothing and are refused, as
+``rbm.grid_bits`` is on images; 1-D toys are refused.
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ import torch
 from torch import Tensor
 
 from gankit import runs
-from gankit.config import Config, GameConfig, ModelConfig, changed_settings
-from gankit.data.sources import data_for_model, data_kind
+from gankit.config import Config, GameConfig, ModelConfig, changed_settings, image_settings
+from gankit.data.discretize import PointGrid, grid_for
+from gankit.data.sources import build_toy, data_for_model, data_kind
 from gankit.errors import GankitError
 from gankit.eval.base import eval_stream
 from gankit.nets.rbm import RBM
@@ -32,9 +41,17 @@ from gankit.recipes.rbm.evaluation import (
     PL_SEED_OFFSET,
     final_rbm_metrics,
     mean_pseudo_likelihood,
+    toy_rbm_metrics,
     write_chain_strip,
 )
-from gankit.recipes.rbm.step import BinaryImages, RbmTrainable, fixed_bits, gibbs_samples
+from gankit.recipes.rbm.step import (
+    BinaryImages,
+    BinaryPoints,
+    RbmTrainable,
+    fixed_bits,
+    gibbs_points,
+    gibbs_samples,
+)
 from gankit.recipes.training import train_run
 from gankit.train.trainable import source_inputs
 
@@ -48,6 +65,9 @@ NOT_FOR_AN_RBM = (
     "train.precision",
     "train.channels_last",
 )
+#: the RBM's keys that mean something for images only, and for 2-D toys only
+IMAGE_ONLY = ("rbm.binarize", "rbm.ais_betas", "rbm.ais_chains")
+TOY_ONLY = ("rbm.grid_bits",)
 #: the seed of the final evaluation's chain strip
 STRIP_SEED = 5
 
@@ -58,17 +78,41 @@ def check_rbm_config(config: Config) -> None:
         raise GankitError(
             f"{key} = {value!r} means nothing for model.family = 'rbm' (its own keys are "
             "rbm.*: hidden, lr, cd_k, persistent, binarize, sample_steps, ais_betas, "
-            f"ais_chains); leave {key} at its default"
+            f"ais_chains, grid_bits); leave {key} at its default"
         )
-    if data_kind(config.data) != "images":
+    toy = data_kind(config.data) == "toy"
+    if toy and build_toy(config.data).dim != 2:
         raise GankitError(
-            f"model.family = 'rbm' models binarised images; data.name = {config.data.name!r} is "
-            "toy data"
+            f"model.family = 'rbm' models binarised images or 2-D toys on a grid of bits; "
+            f"data.name = {config.data.name!r} is a 1-D toy"
         )
+    for key, value in changed_settings(config, IMAGE_ONLY if toy else TOY_ONLY):
+        what = "binarised images" if toy else "2-D toys (the grid the plane is cut into)"
+        raise GankitError(
+            f"{key} = {value!r} means something for {what} only; data.name = "
+            f"{config.data.name!r}: leave {key} at its default"
+        )
+    if toy:
+        for key, value in image_settings(config):
+            raise GankitError(
+                f"{key} = {value!r} is for image data; data.name = {config.data.name!r} is a toy"
+            )
 
 
 def build_rbm(config: Config, shape) -> RBM:
     return RBM(tuple(shape), config.section("rbm").hidden)
+
+
+def toy_grid(config: Config, data) -> PointGrid | None:
+    """A toy's `PointGrid` of ``rbm.grid_bits`` bits per coordinate; None for images."""
+    if getattr(data, "kind", "toy") == "images":
+        return None
+    return grid_for(data.distribution, config.section("rbm").grid_bits)
+
+
+def visible_shape(data, grid: PointGrid | None) -> tuple[int, ...]:
+    """What the RBM's visible units are read as: an image's ``(C, H, W)``, a toy's ``(V,)``."""
+    return tuple(data.shape) if grid is None else (grid.visible,)
 
 
 def training_bits(data, mode: str) -> Tensor:
@@ -80,7 +124,9 @@ def training_bits(data, mode: str) -> Tensor:
 @dataclass
 class RbmRun(LoadedRun):
     """A trained RBM loaded back: ``generator`` is the RBM (sampled by Gibbs chains); it has no
-    discriminator and no classes to ask for."""
+    discriminator and no classes to ask for. ``grid``: a toy's grid of bits (None: images)."""
+
+    grid: PointGrid | None = None
 
     @property
     def section(self) -> RbmConfig:
@@ -93,11 +139,15 @@ class RbmRun(LoadedRun):
                 f"--class {label}: {self.path} is an RBM, which is not class-conditional"
             )
         rng = torch.Generator().manual_seed(seed)
+        if self.grid is not None:
+            return gibbs_points(self.generator, self.grid, n, self.section.sample_steps, rng)
         return gibbs_samples(self.generator, n, self.section.sample_steps, rng)[0]
 
     def family_metrics(self) -> dict[str, float]:
         """The likelihoods of `gankit.recipes.rbm.evaluation.final_rbm_metrics` (seeded:
-        the same for every call)."""
+        the same for every call); a toy's exact ones (`toy_rbm_metrics`)."""
+        if self.grid is not None:
+            return toy_rbm_metrics(self.generator, self.grid, self.data, final=True)
         mode = self.section.binarize
         return final_rbm_metrics(
             self.generator,
@@ -108,7 +158,10 @@ class RbmRun(LoadedRun):
         )
 
     def write_family_files(self) -> None:
-        """``RUN/rbm/chain.png`` (and ``chain.json``): samples along Gibbs chains."""
+        """``RUN/rbm/chain.png`` (and ``chain.json``): samples along Gibbs chains (images;
+        a toy's samples are the evaluator's scatter plots)."""
+        if self.grid is not None:
+            return
         seed = self.config.train.seed + STRIP_SEED
         write_chain_strip(self.generator, self.section.sample_steps, self.path, seed)
 
@@ -126,6 +179,7 @@ class RbmRecipe:
         "rbm.hidden",
         "rbm.persistent",
         "rbm.binarize",
+        "rbm.grid_bits",
     )
 
     def check(self, config: Config) -> None:
@@ -136,6 +190,9 @@ class RbmRecipe:
 
         def prepare(data, device):
             section: RbmConfig = config.section("rbm")
+            grid = toy_grid(config, data)
+            if grid is not None:
+                return self._prepare_toy(config, data, device, grid)
             model = build_rbm(config, data.shape)
             heldout = fixed_bits(data.heldout.images, section.binarize)
             seed = config.train.seed + PL_SEED_OFFSET
@@ -156,17 +213,33 @@ class RbmRecipe:
 
         return train_run(config, options, prepare, self.load)
 
+    @staticmethod
+    def _prepare_toy(config: Config, data, device, grid: PointGrid):
+        """The trainable's maker on a 2-D toy: bits of fresh points, the exact likelihood."""
+        model = build_rbm(config, (grid.visible,))
+
+        def family_metrics(rbm: RBM, step: int) -> dict:
+            return toy_rbm_metrics(rbm, grid, data)
+
+        def make():
+            points = BinaryPoints(data.source, grid, device)
+            inputs = source_inputs(data.source)
+            return RbmTrainable(config, points, model, device, inputs, family_metrics, grid)
+
+        return make
+
     def load(self, path: Path, config: Config) -> LoadedRun:
         """The run's RBM from its newest intact checkpoint, on the CPU; an image run's data is
         read only when its evaluation asks for it."""
         data = data_for_model(config, runs.checkpoint_inputs(path))
-        model = build_rbm(config, data.shape)
+        grid = toy_grid(config, data)
+        model = build_rbm(config, visible_shape(data, grid))
 
         def apply(source: Path, tensors: dict, extra: dict) -> None:
             runs.restore(tensors, {}, {"rbm": model}, {}, {}, source=source)
 
         step, _ = runs.restore_newest(path, apply)
-        return RbmRun(Path(path), config, data, model.eval(), None, step)
+        return RbmRun(Path(path), config, data, model.eval(), None, step, grid)
 
 
 __all__ = ["NOT_FOR_AN_RBM", "RbmRecipe", "RbmRun", "check_rbm_config"]
