@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+import torch
+
 from gankit.cli import main
 
 TINY = [
@@ -42,6 +44,16 @@ def gankit(*args) -> tuple[int, str, str]:
         except SystemExit as exc:
             code = exc.code
     return code, out.getvalue(), err.getvalue()
+
+
+def train_tiny(tmp_path_factory, preset: str, *extra, budget=TINY) -> Path:
+    """``gankit train --preset PRESET`` at a tiny ``budget`` (default `TINY`) and ``extra``
+    arguments on one thread into a fresh folder: the run a module's end-to-end tests share."""
+    torch.set_num_threads(1)
+    run = tmp_path_factory.mktemp(preset) / "run"
+    code, _, err = gankit("train", "--preset", preset, "--out", run, *budget, *extra)
+    assert code == 0, err
+    return run
 
 
 def rows_of(run: Path) -> list[dict]:

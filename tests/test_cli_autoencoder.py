@@ -14,7 +14,7 @@ from gankit import config as config_mod
 from gankit.data.checks import to_net
 from gankit.data.sources import build_data
 from gankit.game.pca import moments
-from image_cli_kit import gankit, rows_of
+from image_cli_kit import gankit, rows_of, train_tiny
 from test_cli_pca import TINY, check_family_run, check_sample_and_evaluate, default_run, refused
 
 STEPS = ["--steps", "20", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=10"]
@@ -22,14 +22,9 @@ STEPS = ["--steps", "20", "--set", "train.batch_size=16", "--set", "train.checkp
 
 @pytest.fixture(scope="module")
 def ae_run(tmp_path_factory):
-    torch.set_num_threads(1)
-    run = tmp_path_factory.mktemp("ae") / "run"
-    code, _, err = gankit(
-        "train", "--preset", "autoencoder-digits", "--out", run, *TINY, *STEPS,
-        "--set", "log.eval_every=10",
-    )  # fmt: skip
-    assert code == 0, err
-    return run
+    return train_tiny(
+        tmp_path_factory, "autoencoder-digits", *STEPS, "--set", "log.eval_every=10", budget=TINY
+    )
 
 
 def test_autoencoder_digits_end_to_end(ae_run, tmp_path):

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from gankit import api, runs
 from gankit import config as config_mod
 from gankit.data.checks import from_net, to_net
-from image_cli_kit import TINY, gankit, rows_of
+from image_cli_kit import gankit, rows_of, train_tiny
 
 IMAGE_KEYS = {
     "reconstruction_l2",
@@ -30,13 +30,7 @@ IMAGE_KEYS = {
 
 @pytest.fixture(scope="module")
 def bigan_run(tmp_path_factory):
-    torch.set_num_threads(1)
-    run = tmp_path_factory.mktemp("bigan") / "run"
-    code, _, err = gankit(
-        "train", "--preset", "bigan-digits", "--out", run, *TINY, "--set", "bigan.probe_train=300"
-    )
-    assert code == 0, err
-    return run
+    return train_tiny(tmp_path_factory, "bigan-digits", "--set", "bigan.probe_train=300")
 
 
 @pytest.fixture(scope="module")

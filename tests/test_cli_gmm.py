@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 from gankit import api, runs
 from gankit import config as config_mod
-from image_cli_kit import gankit, rows_of
+from image_cli_kit import gankit, rows_of, train_tiny
 from test_cli_pca import TINY, check_family_run, check_sample_and_evaluate, default_run, refused
 
 STEPS = ["--steps", "6", "--set", "gmm.components=4"]
@@ -19,11 +19,7 @@ STEPS = ["--steps", "6", "--set", "gmm.components=4"]
 
 @pytest.fixture(scope="module")
 def gmm_run(tmp_path_factory):
-    torch.set_num_threads(1)
-    run = tmp_path_factory.mktemp("gmm") / "run"
-    code, _, err = gankit("train", "--preset", "gmm-digits", "--out", run, *TINY, *STEPS)
-    assert code == 0, err
-    return run
+    return train_tiny(tmp_path_factory, "gmm-digits", *STEPS, budget=TINY)
 
 
 def test_gmm_digits_end_to_end(gmm_run, tmp_path):

@@ -17,18 +17,14 @@ from gankit import api, runs
 from gankit import config as config_mod
 from gankit.data.checks import from_net
 from gankit.recipes.infogan.evaluation import q_codes
-from image_cli_kit import TINY, gankit, rows_of
+from image_cli_kit import TINY, gankit, rows_of, train_tiny
 
 CODE_KEYS = {"code_class_accuracy", "code_class_matching", "q_heldout_accuracy"}
 
 
 @pytest.fixture(scope="module")
 def info_run(tmp_path_factory):
-    torch.set_num_threads(1)
-    run = tmp_path_factory.mktemp("infogan") / "run"
-    code, _, err = gankit("train", "--preset", "infogan-digits", "--out", run, *TINY)
-    assert code == 0, err
-    return run
+    return train_tiny(tmp_path_factory, "infogan-digits")
 
 
 def test_the_run_directory_is_complete_with_the_code_metrics(info_run):

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from image_cli_kit import gankit, rows_of
+from image_cli_kit import gankit, rows_of, train_tiny
 
 TINY = [
     "--steps", "2",
@@ -75,11 +74,7 @@ def refused(tmp_path, preset, setting, expect):
 
 @pytest.fixture(scope="module")
 def pca_run(tmp_path_factory):
-    torch.set_num_threads(1)
-    run = tmp_path_factory.mktemp("pca") / "run"
-    code, _, err = gankit("train", "--preset", "pca-digits", "--out", run, *TINY)
-    assert code == 0, err
-    return run
+    return train_tiny(tmp_path_factory, "pca-digits", budget=TINY)
 
 
 def test_pca_digits_end_to_end(pca_run, tmp_path):

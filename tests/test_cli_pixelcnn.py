@@ -20,18 +20,14 @@ from gankit.data.checks import to_net
 from gankit.errors import GankitError
 from gankit.game.autoregressive import image_log_likelihood
 from gankit.recipes.pixelcnn import build_pixelcnn_for
-from image_cli_kit import TINY, gankit, rows_of
+from image_cli_kit import TINY, gankit, rows_of, train_tiny
 
 LIKELIHOOD_KEYS = {"heldout_nll_nats", "heldout_bits_per_dim"}
 
 
 @pytest.fixture(scope="module")
 def pixel_run(tmp_path_factory):
-    torch.set_num_threads(1)
-    run = tmp_path_factory.mktemp("pixelcnn") / "run"
-    code, _, err = gankit("train", "--preset", "pixelcnn-digits", "--out", run, *TINY)
-    assert code == 0, err
-    return run
+    return train_tiny(tmp_path_factory, "pixelcnn-digits")
 
 
 def test_the_run_directory_is_complete_with_the_likelihoods(pixel_run):

@@ -23,7 +23,8 @@ families' ``diagnosis.json`` once more when the skipped checks' reason lost its 
 checked:"; ``mnist`` and ``digits-unconditional`` whole when issue 23 made them
 self-conditioned (``data.clusters``); issue 25's grid-25 baselines (PCA, the mixture, the VAE,
 BiGAN) when they arrived, and the toy and digits VAEs' metric files when their presets gained
-the importance-weighted bound (``vae.iwae_samples = 500``) for the families' comparison. Every other digest as recorded before the refactors.
+the importance-weighted bound (``vae.iwae_samples = 500``) for the families' comparison. Every
+other digest as recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.
 
