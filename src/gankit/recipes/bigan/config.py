@@ -31,6 +31,15 @@ class BiGanConfig:
         0.0,
         0.95,
     )
+    cycle_weight: float = number(
+        0.0,
+        "weight of ALICE's explicit cycle consistency (Li et al. 2017, sec. 3: the conditional "
+        "entropy H(x|z) bounded by a reconstruction loss) in G and E's loss: lambda times the "
+        "mean squared error of G(E(x)) against x per pixel (per coordinate for points); 0: "
+        "plain BiGAN / ALI, whose reconstructions need not resemble their inputs",
+        0.0,
+        1e6,
+    )
     probe_train: int = number(
         5000,
         "training images (the first ones of a fixed shuffle) the linear probes are fitted "

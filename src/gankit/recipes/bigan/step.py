@@ -10,7 +10,8 @@ stochastic encoder (``bigan.stochastic_encoder``), the encoder's ``eps`` (both f
 Phase ``D``: `gankit.game.bigan.discriminator_loss` of ``game.loss`` on ``D(x, E(x))`` (real
 pairs) against ``D(G(z), z)`` (generated pairs), G and E not differentiated. Phase ``G``:
 `gankit.game.bigan.generator_encoder_loss` (the labels swapped), differentiated through G and
-E. Logged: ``d_loss``, ``g_loss`` (G and E's loss), ``d_real`` / ``d_fake`` (D's read-out on
+E, plus, with ``bigan.cycle_weight`` > 0, that weight times the mean squared error of G(E(x))
+against x (ALICE's explicit cycle consistency, Li et al. 2017; logged as ``cycle_l2``). Logged: ``d_loss``, ``g_loss`` (G and E's loss), ``d_real`` / ``d_fake`` (D's read-out on
 the real and generated pairs of the D phase: probabilities for the sigmoid losses).
 
 What the evaluator reads (`BiGanTrainable.eval_state`): G's samples at codes drawn from the
@@ -29,7 +30,12 @@ from torch import Tensor, nn
 
 from gankit.config import Config, ModelConfig
 from gankit.eval import EvalState
-from gankit.game.bigan import discriminator_loss, generator_encoder_loss, reparameterize
+from gankit.game.bigan import (
+    discriminator_loss,
+    generator_encoder_loss,
+    reconstruction_l2,
+    reparameterize,
+)
 from gankit.game.losses import d_readout, get_loss
 from gankit.nets.latent import eval_mode, sample_noise
 from gankit.train.optim import make_optimizer
@@ -140,8 +146,14 @@ class BiGanTrainable:
             }
         x, ex, gz, z = self._pairs()
         loss = generator_encoder_loss(self.loss, self.D(x, ex, game), self.D(gz, z, game))
+        stats = {"g_loss": loss.detach()}
+        weight = self.section.cycle_weight
+        if weight > 0:  # ALICE's explicit cycle consistency through G(E(x))
+            cycle = reconstruction_l2(x, self.G(ex))
+            loss = loss + weight * cycle
+            stats["cycle_l2"] = cycle.detach()
         loss.backward()
-        return {"g_loss": loss.detach()}
+        return stats
 
     def after_update(self, phase: str, step: int) -> None:
         pass
