@@ -23,8 +23,9 @@ families' ``diagnosis.json`` once more when the skipped checks' reason lost its 
 checked:"; ``mnist`` and ``digits-unconditional`` whole when issue 23 made them
 self-conditioned (``data.clusters``); issue 25's grid-25 baselines (PCA, the mixture, the VAE,
 BiGAN) when they arrived, and the toy and digits VAEs' metric files when their presets gained
-the importance-weighted bound (``vae.iwae_samples = 500``) for the families' comparison. Every
-other digest as recorded before the refactors.
+the importance-weighted bound (``vae.iwae_samples = 500``) for the families' comparison;
+``rbm-ring-8``, ``rbm-grid-25`` and ``alice-mnist`` when they arrived. Every other digest as
+recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.
 
@@ -98,6 +99,7 @@ IMAGE_OVERRIDES = {
     "pix2pix-mnist": _STAND_IN,
     "bigan-digits": _DRAWS,
     "bigan-mnist": _STAND_IN,
+    "alice-mnist": _STAND_IN,
     # the RBM's chains and AIS cut to keep its digests to seconds (its CD steps stay the preset's)
     "rbm-digits": [*_DRAWS, "rbm.sample_steps=50", "rbm.ais_betas=500"],
     "rbm-mnist": [*_STAND_IN, "rbm.sample_steps=50", "rbm.ais_betas=500", "rbm.ais_chains=20"],
@@ -129,6 +131,7 @@ IMAGE_DATA = {
     "pix2pix-mnist": "mnist",
     "rbm-mnist": "mnist",
     "bigan-mnist": "mnist",
+    "alice-mnist": "mnist",
     "pca-mnist": "mnist",
     "gmm-mnist": "mnist",
     "autoencoder-mnist": "mnist",
