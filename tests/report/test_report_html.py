@@ -16,7 +16,7 @@ import pytest
 
 from gankit import api, config
 from gankit.cli import main
-from gankit.report.groups import group_stats, training_seconds
+from gankit.report.groups import fmt_spread, group_stats, training_seconds
 from gankit.report.run_page import write_report
 from headless_chromium import chromium, require_chromium
 
@@ -272,6 +272,11 @@ def test_training_seconds_leave_out_evaluations_and_snapshots():
     assert training_seconds([{"step": 1, "loss": 0.3}]) is None
 
 
+def test_spread_to_two_digits_and_rounding_noise_to_zero():
+    assert fmt_spread(0.26457, 0.3) == "0.26" and fmt_spread(1234.5, 9.0) == "1.2e+03"
+    assert fmt_spread(6.4e-14, 463.9) == "0"  # five seeds of a deterministic fit
+
+
 def _relabel(run: Path, preset: str) -> Path:
     text = (run / "config.toml").read_text()
     (run / "config.toml").write_text(re.sub(r'(?m)^preset = ".*"$', f'preset = "{preset}"', text))
@@ -289,7 +294,7 @@ def test_compare_markdown_selects_metrics_and_labels_groups_by_preset(seeds, cap
     first, second = lines[2].split(" | "), lines[3].split(" | ")
     preset = config.to_dict(api.load_run(a[0]).config)["preset"]
     assert first[0] == f"| {preset}" and first[1] == "0,1,2"
-    assert first[2] == "0.3 ± 0.2646"  # mean +- std of 0.1, 0.2, 0.6
+    assert first[2] == "0.3 ± 0.26"  # mean +- std of 0.1, 0.2, 0.6
     assert second[0] == "| gaussian-1d-moments" and second[2] == "0.5"  # one seed: no std
     rc, out, err = run_cli(capsys, "compare", *a, "--metrics", "jsd,fid_nowhere", "--json")
     assert rc == 2 and "--metrics: no run has fid_nowhere" in err and err.count("\n") == 1

@@ -317,6 +317,14 @@ def fmt_stat(x) -> str:
     return f"{x:.4g}"
 
 
+def fmt_spread(std: float, mean: float | None) -> str:
+    """A standard deviation to two significant digits; 0 where it is rounding noise (below
+    1e-9 of the mean: a deterministic model's seeds)."""
+    if mean is not None and abs(std) <= 1e-9 * abs(mean):
+        return "0"
+    return f"{std:.2g}"
+
+
 def comparison_text(result: dict) -> str:
     """The comparison as aligned text: one table of runs, then one per group."""
     lines = []
@@ -365,7 +373,7 @@ def comparison_markdown(result: dict, keys: list[str] | None = None) -> str:
             elif s["std"] is None:
                 cells.append(fmt_stat(s["mean"]))
             else:
-                cells.append(f"{fmt_stat(s['mean'])} ± {fmt_stat(s['std'])}")
+                cells.append(f"{fmt_stat(s['mean'])} ± {fmt_spread(s['std'], s['mean'])}")
         seeds = ",".join(str(x) for x in g["seeds"])
         lines.append(f"| {g['group']} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -11,8 +11,9 @@ Phase ``D``: `gankit.game.bigan.discriminator_loss` of ``game.loss`` on ``D(x, E
 pairs) against ``D(G(z), z)`` (generated pairs), G and E not differentiated. Phase ``G``:
 `gankit.game.bigan.generator_encoder_loss` (the labels swapped), differentiated through G and
 E, plus, with ``bigan.cycle_weight`` > 0, that weight times the mean squared error of G(E(x))
-against x (ALICE's explicit cycle consistency, Li et al. 2017; logged as ``cycle_l2``). Logged: ``d_loss``, ``g_loss`` (G and E's loss), ``d_real`` / ``d_fake`` (D's read-out on
-the real and generated pairs of the D phase: probabilities for the sigmoid losses).
+against x (ALICE's explicit cycle consistency, Li et al. 2017; logged as ``cycle_l2``).
+Logged: ``d_loss``, ``g_loss`` (G and E's loss), ``d_real`` / ``d_fake`` (D's read-out on the
+real and generated pairs of the D phase: probabilities for the sigmoid losses).
 
 What the evaluator reads (`BiGanTrainable.eval_state`): G's samples at codes drawn from the
 prior (the evaluator of the data's kind, unchanged) and the family's metrics
