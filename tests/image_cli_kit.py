@@ -8,7 +8,10 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 
+from gankit import api, runs
+from gankit import config as config_mod
 from gankit.cli import main
 
 TINY = [
@@ -54,6 +57,29 @@ def train_tiny(tmp_path_factory, preset: str, *extra, budget=TINY) -> Path:
     code, _, err = gankit("train", "--preset", preset, "--out", run, *budget, *extra)
     assert code == 0, err
     return run
+
+
+def resumed_like_straight(straight: Path, work: Path, stop_after: int) -> tuple[Path, dict]:
+    """``straight``'s config trained again into ``work/run``, stopped after ``stop_after`` steps
+    (its newest checkpoint is that step's) and resumed to the end: asserts the two runs' newest
+    checkpoints hold the same tensors, bit for bit, and their metrics logs the same numbers
+    (wall-clock keys and the resume's event rows aside); returns the resumed run and the
+    tensors."""
+    cfg = config_mod.resolve(config_file=straight / "config.toml")
+    run = work / "run"
+    api.train(cfg, run, progress=False, stop_after=stop_after)
+    assert runs.latest_checkpoint(run).name == f"step-{stop_after}.safetensors"
+    api.train(None, run, progress=False, resume=True)
+    a = load_file(str(runs.latest_checkpoint(straight)))
+    b = load_file(str(runs.latest_checkpoint(run)))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    logged = [runs.without_wall_clock(r) for r in runs.read_metrics(straight) if "event" not in r]
+    assert logged == [
+        runs.without_wall_clock(r) for r in runs.read_metrics(run) if "event" not in r
+    ]
+    return run, a
 
 
 def rows_of(run: Path) -> list[dict]:

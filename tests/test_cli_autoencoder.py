@@ -10,11 +10,10 @@ import torch
 from safetensors.torch import load_file
 
 from gankit import api, runs
-from gankit import config as config_mod
 from gankit.data.checks import to_net
 from gankit.data.sources import build_data
 from gankit.game.pca import moments
-from image_cli_kit import gankit, rows_of, train_tiny
+from image_cli_kit import gankit, resumed_like_straight, rows_of, train_tiny
 from test_cli_pca import TINY, check_family_run, check_sample_and_evaluate, default_run, refused
 
 STEPS = ["--steps", "20", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=10"]
@@ -50,13 +49,7 @@ def test_each_checkpoint_holds_the_gaussian_of_its_codes(ae_run):
 
 
 def test_a_resumed_autoencoder_run_ends_as_the_straight_one(ae_run, tmp_path):
-    cfg = config_mod.resolve(config_file=ae_run / "config.toml")
-    run = tmp_path / "run"
-    api.train(cfg, run, progress=False, stop_after=13)
-    api.train(None, run, progress=False, resume=True)
-    a = load_file(str(runs.latest_checkpoint(ae_run)))
-    b = load_file(str(runs.latest_checkpoint(run)))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    resumed_like_straight(ae_run, tmp_path, stop_after=13)
 
 
 def test_autoencoder_on_points(tmp_path):

@@ -15,9 +15,8 @@ import torch
 from safetensors.torch import load_file
 
 from gankit import api, runs
-from gankit import config as config_mod
 from gankit.data.checks import from_net, to_net
-from image_cli_kit import gankit, rows_of, train_tiny
+from image_cli_kit import gankit, resumed_like_straight, rows_of, train_tiny
 
 IMAGE_KEYS = {
     "reconstruction_l2",
@@ -84,17 +83,7 @@ def test_encode_and_reconstruct_are_the_runs_e_and_g_of_e(bigan_run, images, tmp
 
 
 def test_a_resumed_run_ends_as_the_straight_one(bigan_run, tmp_path):
-    cfg = config_mod.resolve(config_file=bigan_run / "config.toml")
-    run = tmp_path / "run"
-    api.train(cfg, run, progress=False, stop_after=17)
-    api.train(None, run, progress=False, resume=True)
-    a, b = (
-        load_file(str(runs.latest_checkpoint(bigan_run))),
-        load_file(str(runs.latest_checkpoint(run))),
-    )
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
+    resumed_like_straight(bigan_run, tmp_path, stop_after=17)
 
 
 @pytest.mark.parametrize("command", ["encode", "reconstruct"])

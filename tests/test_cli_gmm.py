@@ -6,12 +6,10 @@ one, `gankit sample` and `evaluate`, and the refusals."""
 from __future__ import annotations
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
-from gankit import api, runs
-from gankit import config as config_mod
-from image_cli_kit import gankit, rows_of, train_tiny
+from gankit import runs
+from image_cli_kit import gankit, resumed_like_straight, rows_of, train_tiny
 from test_cli_pca import TINY, check_family_run, check_sample_and_evaluate, default_run, refused
 
 STEPS = ["--steps", "6", "--set", "gmm.components=4"]
@@ -33,13 +31,7 @@ def test_gmm_digits_end_to_end(gmm_run, tmp_path):
 
 
 def test_a_resumed_gmm_run_ends_as_the_straight_one(gmm_run, tmp_path):
-    cfg = config_mod.resolve(config_file=gmm_run / "config.toml")
-    run = tmp_path / "run"
-    api.train(cfg, run, progress=False, stop_after=3)
-    api.train(None, run, progress=False, resume=True)
-    a = load_file(str(runs.latest_checkpoint(gmm_run)))
-    b = load_file(str(runs.latest_checkpoint(run)))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    resumed_like_straight(gmm_run, tmp_path, stop_after=3)
 
 
 def test_gmm_ring_8_covers_the_modes(tmp_path):

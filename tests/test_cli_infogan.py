@@ -14,10 +14,9 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from gankit import api, runs
-from gankit import config as config_mod
 from gankit.data.checks import from_net
 from gankit.recipes.infogan.evaluation import q_codes
-from image_cli_kit import TINY, gankit, rows_of, train_tiny
+from image_cli_kit import TINY, gankit, resumed_like_straight, rows_of, train_tiny
 
 CODE_KEYS = {"code_class_accuracy", "code_class_matching", "q_heldout_accuracy"}
 
@@ -57,20 +56,7 @@ def test_traversals_are_written_and_shown_in_the_report(info_run):
 
 
 def test_a_resumed_run_ends_as_the_straight_one(info_run, tmp_path):
-    cfg = config_mod.resolve(config_file=info_run / "config.toml")
-    run = tmp_path / "run"
-    api.train(cfg, run, progress=False, stop_after=17)
-    assert runs.latest_checkpoint(run).name == "step-17.safetensors"
-    api.train(None, run, progress=False, resume=True)
-    a, b = (
-        load_file(str(runs.latest_checkpoint(info_run))),
-        load_file(str(runs.latest_checkpoint(run))),
-    )
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-    strip = [runs.without_wall_clock(r) for r in runs.read_metrics(info_run)]
-    assert strip == [runs.without_wall_clock(r) for r in runs.read_metrics(run) if "event" not in r]
+    run, _ = resumed_like_straight(info_run, tmp_path, stop_after=17)
     final_a = json.loads((info_run / "final_metrics.json").read_text())
     assert final_a == json.loads((run / "final_metrics.json").read_text())
 

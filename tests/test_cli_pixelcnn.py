@@ -20,7 +20,7 @@ from gankit.data.checks import to_net
 from gankit.errors import GankitError
 from gankit.game.autoregressive import image_log_likelihood
 from gankit.recipes.pixelcnn import build_pixelcnn_for
-from image_cli_kit import TINY, gankit, rows_of, train_tiny
+from image_cli_kit import TINY, gankit, resumed_like_straight, rows_of, train_tiny
 
 LIKELIHOOD_KEYS = {"heldout_nll_nats", "heldout_bits_per_dim"}
 
@@ -73,18 +73,7 @@ def test_the_final_nll_is_an_independent_scoring_of_the_heldout_bits(pixel_run):
 
 
 def test_a_resumed_run_ends_as_the_straight_one(pixel_run, tmp_path):
-    cfg = config_mod.resolve(config_file=pixel_run / "config.toml")
-    run = tmp_path / "run"
-    api.train(cfg, run, progress=False, stop_after=17)
-    assert runs.latest_checkpoint(run).name == "step-17.safetensors"
-    api.train(None, run, progress=False, resume=True)
-    a = load_file(str(runs.latest_checkpoint(pixel_run)))
-    b = load_file(str(runs.latest_checkpoint(run)))
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-    strip = [runs.without_wall_clock(r) for r in runs.read_metrics(pixel_run)]
-    assert strip == [runs.without_wall_clock(r) for r in runs.read_metrics(run) if "event" not in r]
+    resumed_like_straight(pixel_run, tmp_path, stop_after=17)
 
 
 def test_sample_and_evaluate_treat_it_as_a_gan(pixel_run, tmp_path):

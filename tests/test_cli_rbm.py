@@ -15,12 +15,11 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from gankit import api, runs
-from gankit import config as config_mod
 from gankit.data.binarize import binarize_heldout
 from gankit.data.checks import from_net
 from gankit.game import rbm as rbm_math
 from gankit.recipes.rbm.step import gibbs_samples
-from image_cli_kit import TINY, gankit, rows_of, train_tiny
+from image_cli_kit import TINY, gankit, resumed_like_straight, rows_of, train_tiny
 
 #: what keeps the RBM's own work tiny too: short chains, a short AIS
 RBM_TINY = [
@@ -93,20 +92,7 @@ def test_the_chain_strip_is_written_and_shown_in_the_report(rbm_run):
 
 def test_a_resumed_run_ends_as_the_straight_one(rbm_run, tmp_path):
     """The persistent chains and both streams are restored: every number is the same."""
-    cfg = config_mod.resolve(config_file=rbm_run / "config.toml")
-    run = tmp_path / "run"
-    api.train(cfg, run, progress=False, stop_after=17)
-    assert runs.latest_checkpoint(run).name == "step-17.safetensors"
-    api.train(None, run, progress=False, resume=True)
-    a, b = (
-        load_file(str(runs.latest_checkpoint(rbm_run))),
-        load_file(str(runs.latest_checkpoint(run))),
-    )
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-    strip = [runs.without_wall_clock(r) for r in runs.read_metrics(rbm_run)]
-    assert strip == [runs.without_wall_clock(r) for r in runs.read_metrics(run) if "event" not in r]
+    resumed_like_straight(rbm_run, tmp_path, stop_after=17)
 
 
 def test_sample_gives_gibbs_chains_in_the_image_layout(rbm_run, tmp_path):
