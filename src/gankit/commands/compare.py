@@ -70,10 +70,14 @@ def run(args) -> int:
     if args.threads < 0:
         raise GankitError(f"--threads {args.threads}: give 0 (torch's default) or more")
     with starting():
-        import torch  # deferred: the command starts fast without --speed's models
+        import torch  # deferred: torch, for --speed's thread count
 
-        from gankit import api
-        from gankit.report.groups import comparison, comparison_markdown, comparison_text
+        from gankit import api  # deferred: torch and the recipes, for --speed's models
+        from gankit.report.groups import (  # deferred: scipy, matplotlib
+            comparison,
+            comparison_markdown,
+            comparison_text,
+        )
 
     extra = None
     if args.speed is not None:

@@ -16,15 +16,19 @@ from gankit.recipes.base import LoadedRun
 from gankit.report.plots import density_figure, write_run_plots
 from gankit.report.run_page import write_report
 
-#: samples drawn for ``RUN/density.png``
-PLOT_SAMPLES = 100_000
+#: the fewest and the most samples drawn for ``RUN/density.png``: as many as the final
+#: evaluation's (``log.final_samples``) within these bounds, so the picture shows what the
+#: metrics measured and a slow sampler (an RBM's Gibbs chains) is not asked for 100,000 more
+PLOT_SAMPLES = (10_000, 100_000)
 
 
 def density_plot(run: LoadedRun):
     """The final density figure of a toy run: its samples and D's read-out (None otherwise)."""
     if run.data.kind != "toy":
         return None
-    samples = run.sample(PLOT_SAMPLES, seed=1).numpy()
+    fewest, most = PLOT_SAMPLES
+    n = min(most, max(fewest, run.config.log.final_samples))
+    samples = run.sample(n, seed=1).numpy()
 
     def readout(grid: np.ndarray):
         values = run.readout(torch.from_numpy(grid).float().unsqueeze(1))
