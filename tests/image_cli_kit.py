@@ -59,6 +59,15 @@ def train_tiny(tmp_path_factory, preset: str, *extra, budget=TINY) -> Path:
     return run
 
 
+def assert_refused(run: Path, preset: str, sets, expected: str, budget=TINY) -> None:
+    """``gankit train --preset PRESET`` with each ``--set`` of ``sets`` is refused: exit 2, one
+    line naming ``expected``, and nothing written at ``run``."""
+    flags = [a for s in sets for a in ("--set", s)]
+    code, _, err = gankit("train", "--preset", preset, "--out", run, *budget, *flags)
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
+    assert not run.exists()
+
+
 def resumed_like_straight(straight: Path, work: Path, stop_after: int) -> tuple[Path, dict]:
     """``straight``'s config trained again into ``work/run``, stopped after ``stop_after`` steps
     (its newest checkpoint is that step's) and resumed to the end: asserts the two runs' newest

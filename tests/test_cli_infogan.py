@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from gankit import api, runs
 from gankit.data.checks import from_net
 from gankit.recipes.infogan.evaluation import q_codes
-from image_cli_kit import TINY, gankit, resumed_like_straight, rows_of, train_tiny
+from image_cli_kit import assert_refused, gankit, resumed_like_straight, rows_of, train_tiny
 
 CODE_KEYS = {"code_class_accuracy", "code_class_matching", "q_heldout_accuracy"}
 
@@ -125,11 +125,7 @@ def test_classify_reads_q_code_and_says_the_matching(info_run):
     ],
 )
 def test_misfits_are_refused_before_anything_is_written(tmp_path, preset, sets, expected):
-    run = tmp_path / "run"
-    flags = [a for s in sets for a in ("--set", s)]
-    code, _, err = gankit("train", "--preset", preset, "--out", run, *TINY, *flags)
-    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
-    assert not run.exists()
+    assert_refused(tmp_path / "run", preset, sets, expected)
 
 
 def test_gankit_classify_writes_q_codes_and_prints_the_matching(info_run, tmp_path):

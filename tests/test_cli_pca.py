@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from image_cli_kit import gankit, rows_of, train_tiny
+from image_cli_kit import assert_refused, gankit, rows_of, train_tiny
 
 TINY = [
     "--steps", "2",
@@ -66,10 +66,7 @@ def check_sample_and_evaluate(run, tmp_path, shape):
 
 
 def refused(tmp_path, preset, setting, expect):
-    run = tmp_path / "refused"
-    code, _, err = gankit("train", "--preset", preset, "--out", run, *TINY, "--set", setting)
-    assert code == 2 and expect in err, err
-    assert len(err.strip().splitlines()) == 1 and not run.exists()
+    assert_refused(tmp_path / "refused", preset, [setting], expect, budget=TINY)
 
 
 @pytest.fixture(scope="module")

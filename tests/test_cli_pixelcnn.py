@@ -20,7 +20,7 @@ from gankit.data.checks import to_net
 from gankit.errors import GankitError
 from gankit.game.autoregressive import image_log_likelihood
 from gankit.recipes.pixelcnn import build_pixelcnn_for
-from image_cli_kit import TINY, gankit, resumed_like_straight, rows_of, train_tiny
+from image_cli_kit import assert_refused, gankit, resumed_like_straight, rows_of, train_tiny
 
 LIKELIHOOD_KEYS = {"heldout_nll_nats", "heldout_bits_per_dim"}
 
@@ -118,11 +118,7 @@ def test_bits_mode_samples_are_binary(pixel_run):
     ],
 )
 def test_misfits_are_refused_before_anything_is_written(tmp_path, preset, sets, expected):
-    run = tmp_path / "run"
-    flags = [a for s in sets for a in ("--set", s)]
-    code, _, err = gankit("train", "--preset", preset, "--out", run, *TINY, *flags)
-    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
-    assert not run.exists()
+    assert_refused(tmp_path / "run", preset, sets, expected)
 
 
 def test_colour_images_are_refused_naming_data_channels(tmp_path):

@@ -19,7 +19,7 @@ from gankit.data.binarize import binarize_heldout
 from gankit.data.checks import from_net
 from gankit.game import rbm as rbm_math
 from gankit.recipes.rbm.step import gibbs_samples
-from image_cli_kit import TINY, gankit, resumed_like_straight, rows_of, train_tiny
+from image_cli_kit import TINY, assert_refused, gankit, resumed_like_straight, rows_of, train_tiny
 
 #: what keeps the RBM's own work tiny too: short chains, a short AIS
 RBM_TINY = [
@@ -143,11 +143,7 @@ def test_cd_k_without_persistence_trains_without_chains(tmp_path):
     ],
 )
 def test_misfits_are_refused_before_anything_is_written(tmp_path, preset, sets, expected):
-    run = tmp_path / "run"
-    flags = [a for s in sets for a in ("--set", s)]
-    code, _, err = gankit("train", "--preset", preset, "--out", run, *TINY, *flags)
-    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
-    assert not run.exists()
+    assert_refused(tmp_path / "run", preset, sets, expected)
 
 
 def test_a_divergence_exits_3_in_one_line(tmp_path):
