@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,7 +104,11 @@ def train(preset: str, seed: int, out: Path, mnist: Path) -> Path:
     if "mnist" in preset:
         cmd += ["--set", f"data.path={mnist}"]
     log = out.with_suffix(".log")
-    with open(log, "w", encoding="utf-8") as fh:
+    # appended, never truncated: a second copy of this script refused by the run's lock adds
+    # its refusal below the first copy's log instead of overwriting it
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(f"# pid {os.getpid()}: {' '.join(cmd)}\n")
+        fh.flush()
         done = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{preset} seed {seed} failed (exit {done.returncode}); see {log}")

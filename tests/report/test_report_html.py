@@ -308,6 +308,16 @@ def test_compare_speed_times_each_model(run1d, capsys):
     assert f"{run1d}: " in err and "samples/s" in err
     rc, _, err = run_cli(capsys, "compare", run1d, "--speed", "0")
     assert rc == 2 and "--speed 0" in err and err.count("\n") == 1
+    rc, out, err = run_cli(
+        capsys, "compare", run1d, "--speed", "200", "--metrics", "samples_per_second,jsd", "--json"
+    )
+    assert rc == 0, err
+    result = json.loads(out)
+    assert result["keys"] == ["samples_per_second", "jsd"]
+    assert sorted(result["runs"][0]["metrics"]) == ["jsd", "samples_per_second"]
+    rc, _, err = run_cli(capsys, "compare", run1d, "--speed", "200", "--metrics", "jsd,fid_x")
+    assert rc == 2 and "--metrics: no run has fid_x" in err
+    assert "samples/s" not in err, "a bad key is refused before any model is timed"
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -74,17 +74,21 @@ def run(args) -> int:
 
         from gankit import api  # deferred: torch and the recipes, for --speed's models
         from gankit.report.groups import (  # deferred: scipy, matplotlib
+            check_metric_keys,
             comparison,
             comparison_markdown,
             comparison_text,
+            load_runs,
         )
 
+    keys = [k.strip() for k in args.metrics.split(",") if k.strip()] if args.metrics else None
     extra = None
     if args.speed is not None:
+        if keys:  # a bad key is refused before the models are timed, not after
+            check_metric_keys(load_runs(args.runs), keys, measured=("samples_per_second",))
         if args.threads:
             torch.set_num_threads(args.threads)
         extra = sampling_rates(api.load_run, args.runs, args.speed)
-    keys = [k.strip() for k in args.metrics.split(",") if k.strip()] if args.metrics else None
     result = comparison(args.runs, extra=extra, keys=keys)
     if args.json:
         print(json.dumps(result, sort_keys=True, allow_nan=False))

@@ -273,13 +273,19 @@ def _jsonable(x):
     return x
 
 
-def select_metrics(loaded: list[CompareRun], keys: list[str]) -> None:
-    """Keep only ``keys`` of each run's metrics; `GankitError` naming any key no run has."""
-    known = {k for r in loaded for k in r.metrics}
+def check_metric_keys(loaded: list[CompareRun], keys: list[str], measured=()) -> None:
+    """`GankitError` naming any of ``keys`` that no run has and the caller does not measure
+    (``measured``: keys it will add, e.g. ``samples_per_second``)."""
+    known = {k for r in loaded for k in r.metrics} | set(measured)
     missing = [k for k in keys if k not in known]
     if missing:
         have = ", ".join(order_keys(known))
         raise GankitError(f"--metrics: no run has {', '.join(missing)} (they have: {have})")
+
+
+def select_metrics(loaded: list[CompareRun], keys: list[str]) -> None:
+    """Keep only ``keys`` of each run's metrics; `GankitError` naming any key no run has."""
+    check_metric_keys(loaded, keys)
     for r in loaded:
         r.metrics = {k: r.metrics[k] for k in keys if k in r.metrics}
 
