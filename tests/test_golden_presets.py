@@ -6,9 +6,11 @@ numbers: ``python tests/golden/digests.py --record PRESET``.
 
 The image presets are pinned too (recorded later, issue 20): the two digits presets on the
 shipped digits, the four that read ``data.path`` on tiny stand-ins of each format that the
-helper writes into the test's ``tmp_path`` (``tests/golden/image_data.py``), each with an empty
-``$GANKIT_CACHE`` there (its classifier feature space trained afresh): no real data, no user
-cache."""
+helper writes into the test's ``tmp_path`` (``tests/golden/image_data.py``), with a
+``$GANKIT_CACHE`` that starts empty and is shared by the presets of one test worker (the first
+preset on a stand-in trains its classifier feature space, the rest read the same weights
+back): no real data, no user cache. ``digests.py --record`` trains each preset with a fresh
+cache, so a digest recorded there is the one a cache hit must reproduce."""
 
 from __future__ import annotations
 
@@ -24,9 +26,16 @@ from digests import RECORD, run_digest  # noqa: E402
 EXPECTED = json.loads(RECORD.read_text())
 
 
+@pytest.fixture(scope="module")
+def classifier_cache(tmp_path_factory):
+    """One ``$GANKIT_CACHE`` for the presets a worker runs: the classifier of each stand-in
+    dataset is trained by the first preset that reads it, and read back by the rest."""
+    return tmp_path_factory.mktemp("golden-cache")
+
+
 @pytest.mark.parametrize("preset", sorted(EXPECTED))
-def test_preset_writes_the_recorded_numbers(preset, tmp_path):
-    found = run_digest(preset, tmp_path / preset, work=tmp_path / "work")
+def test_preset_writes_the_recorded_numbers(preset, tmp_path, classifier_cache):
+    found = run_digest(preset, tmp_path / preset, work=tmp_path / "work", cache=classifier_cache)
     expected = EXPECTED[preset]
     assert sorted(found) == sorted(expected), "the run directory holds other files"
     changed = [name for name in expected if found[name] != expected[name]]

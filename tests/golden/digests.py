@@ -32,8 +32,9 @@ Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behav
 The image presets run at the same budget with the few more overrides of `IMAGE_OVERRIDES`. The
 four that read ``data.path`` read tiny stand-ins in each published format, written afresh by
 `image_data.write_dataset` (no real data needed); every preset runs with ``$GANKIT_CACHE`` set
-to a fresh empty folder, so a classifier feature space is trained from scratch each time and
-nothing is read from (or written to) the user's cache.
+to a folder of the run's own (``--record``: fresh and empty, so a classifier feature space is
+trained from scratch each time) or one the test shares between presets (the first trains, the
+rest read the same weights back); never the user's cache.
 
 ``python tests/golden/digests.py --record`` rewrites ``tests/golden/presets.json``; the test
 ``tests/test_golden_presets.py`` compares against it.
@@ -235,20 +236,26 @@ def overrides_for(preset: str, work: Path) -> list[str]:
     return BUDGET + extra
 
 
-def run_digest(preset: str, out: Path, work: Path | None = None) -> dict[str, str]:
+def run_digest(
+    preset: str, out: Path, work: Path | None = None, cache: Path | None = None
+) -> dict[str, str]:
     """Train ``preset`` into ``out`` at the reduced budget and return `directory_digest`.
     ``work`` (an empty folder; default a temporary one, removed after) holds the stand-in
-    dataset and the run's ``$GANKIT_CACHE``, empty at the start."""
+    dataset and, unless ``cache`` names one, the run's ``$GANKIT_CACHE``, empty at the start.
+    A ``cache`` shared by several presets holds the classifier feature spaces the first of
+    them trained on the (identical) stand-ins: a hit reads the very weights a fresh training
+    writes, so the digests are the same."""
     if work is None:
         with tempfile.TemporaryDirectory(prefix="gankit-golden-") as tmp:
-            return run_digest(preset, out, Path(tmp))
+            return run_digest(preset, out, Path(tmp), cache)
     from gankit import api
     from gankit import config as config_mod
 
     torch.set_num_threads(1)
     work = Path(work)
-    cache = work / "cache"
-    cache.mkdir(parents=True)
+    if cache is None:
+        cache = work / "cache"
+        cache.mkdir(parents=True)
     config = config_mod.resolve(preset=preset, overrides=overrides_for(preset, work))
     with _env("GANKIT_CACHE", str(cache)):
         api.train(config, out, progress=False)
