@@ -6,24 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gankit.config import ACTIVATIONS, MAX_DEPTH, MAX_WIDTH, choice, number, register_section
+from gankit.config import MAX_WIDTH, number, register_section
+from gankit.recipes.vae.config import activation_field, depth_field, lr_field, width_field
 
 
 @dataclass
 class AutoencoderConfig:
     latent_dim: int = number(16, "dimension of the code", 1, MAX_WIDTH)
-    width: int = number(
-        64,
-        "hidden units per layer (points) or the first layer's channels (images, doubling "
-        "at each halving of the side)",
-        1,
-        MAX_WIDTH,
-    )
-    depth: int = number(
-        2, "hidden layers (points); images: extra 3x3 convolutions per resolution", 0, MAX_DEPTH
-    )
-    activation: str = choice("leaky_relu", ACTIVATIONS, "hidden activation of both nets")
-    lr: float = number(1e-3, "learning rate of the encoder and decoder together", 0.0, lo_open=True)
+    width: int = width_field()
+    depth: int = depth_field()
+    activation: str = activation_field()
+    lr: float = lr_field()
     toy_points: int = number(
         10_000,
         "points: the set whose codes the code Gaussian is fitted to, for a toy without "

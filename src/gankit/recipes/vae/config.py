@@ -9,27 +9,45 @@ from gankit.config import ACTIVATIONS, MAX_DEPTH, MAX_WIDTH, choice, number, reg
 LIKELIHOODS = ("gaussian", "bernoulli")
 
 
-@dataclass
-class VaeConfig:
-    latent_dim: int = number(8, "dimension of the latent code z (prior N(0, I))", 1, MAX_WIDTH)
-    width: int = number(
+# The encoder-decoder nets' keys, a fresh field per call: ``[vae]`` and ``[autoencoder]`` (whose
+# nets are the VAE's, `gankit.nets.autoencoder`) declare them alike.
+def width_field():
+    return number(
         64,
         "hidden units per layer (points) or the first layer's channels (images, doubling "
         "at each halving of the side)",
         1,
         MAX_WIDTH,
     )
-    depth: int = number(
+
+
+def depth_field():
+    return number(
         2, "hidden layers (points); images: extra 3x3 convolutions per resolution", 0, MAX_DEPTH
     )
-    activation: str = choice("leaky_relu", ACTIVATIONS, "hidden activation of both nets")
+
+
+def activation_field():
+    return choice("leaky_relu", ACTIVATIONS, "hidden activation of both nets")
+
+
+def lr_field():
+    return number(1e-3, "learning rate of the encoder and decoder together", 0.0, lo_open=True)
+
+
+@dataclass
+class VaeConfig:
+    latent_dim: int = number(8, "dimension of the latent code z (prior N(0, I))", 1, MAX_WIDTH)
+    width: int = width_field()
+    depth: int = depth_field()
+    activation: str = activation_field()
     likelihood: str = choice(
         "gaussian",
         LIKELIHOODS,
         "the decoder p(x|z): gaussian (a learned scale per dimension; points and images) or "
         "bernoulli (images, pixels read as probabilities in [0, 1])",
     )
-    lr: float = number(1e-3, "learning rate of the encoder and decoder together", 0.0, lo_open=True)
+    lr: float = lr_field()
     kl_weight: float = number(
         1.0,
         "weight of KL(q(z|x) || p(z)) in the loss (1: the ELBO of Kingma & Welling 2014; "
