@@ -53,15 +53,14 @@ def add_arguments(p):
     )
 
 
-def sampling_rates(load_run, paths, batch: int) -> dict[str, dict[str, float]]:
-    """``{path: {"samples_per_second": rate}}`` of each run's model, loaded by ``load_run``
+def add_sampling_rates(load_run, paths, loaded, batch: int) -> None:
+    """Add ``samples_per_second`` to the metrics of each run of ``loaded`` (read from ``paths``,
+    in order): its model loaded by ``load_run`` and timed
     (`gankit.recipes.base.LoadedRun.samples_per_second`), a line on stderr per run timed."""
-    rates = {}
-    for path in paths:
+    for path, run in zip(paths, loaded):
         rate = load_run(path).samples_per_second(batch)
-        rates[str(path)] = {"samples_per_second": rate}
+        run.metrics["samples_per_second"] = rate
         print(f"{path}: {rate:.4g} samples/s", file=sys.stderr, flush=True)
-    return rates
 
 
 def run(args) -> int:
@@ -75,21 +74,22 @@ def run(args) -> int:
         from gankit import api  # deferred: torch and the recipes, for --speed's models
         from gankit.report.groups import (  # deferred: scipy, matplotlib
             check_metric_keys,
-            comparison,
             comparison_markdown,
+            comparison_of,
             comparison_text,
             load_runs,
         )
 
     keys = [k.strip() for k in args.metrics.split(",") if k.strip()] if args.metrics else None
-    extra = None
+    loaded = load_runs(args.runs)
+    if keys:  # a bad key is refused before any model is timed
+        measured = ("samples_per_second",) if args.speed is not None else ()
+        check_metric_keys(loaded, keys, measured=measured)
     if args.speed is not None:
-        if keys:  # a bad key is refused before the models are timed, not after
-            check_metric_keys(load_runs(args.runs), keys, measured=("samples_per_second",))
         if args.threads:
             torch.set_num_threads(args.threads)
-        extra = sampling_rates(api.load_run, args.runs, args.speed)
-    result = comparison(args.runs, extra=extra, keys=keys)
+        add_sampling_rates(api.load_run, args.runs, loaded, args.speed)
+    result = comparison_of(loaded, keys)
     if args.json:
         print(json.dumps(result, sort_keys=True, allow_nan=False))
     elif args.markdown:

@@ -172,9 +172,9 @@ def final_metrics(run) -> dict:
     }
 
 
-def load_runs(paths, extra: dict | None = None) -> list[CompareRun]:
-    """Each run directory of ``paths`` read for comparison; ``extra``: ``{path: {key: value}}``
-    metrics measured by the caller, added to those runs' own."""
+def load_runs(paths) -> list[CompareRun]:
+    """Each run directory of ``paths`` read for comparison (a caller that measures more metrics
+    per run, such as ``compare --speed``, adds them to each run's ``metrics``)."""
     if not paths:
         raise GankitError("compare: give at least one run directory")
     seen, loaded = set(), []
@@ -189,7 +189,6 @@ def load_runs(paths, extra: dict | None = None) -> list[CompareRun]:
         seconds = training_seconds(run.rows)
         if seconds is not None:
             metrics["train_seconds"] = seconds
-        metrics.update((extra or {}).get(str(p), {}))
         loaded.append(
             CompareRun(
                 Path(p),
@@ -290,10 +289,14 @@ def select_metrics(loaded: list[CompareRun], keys: list[str]) -> None:
         r.metrics = {k: r.metrics[k] for k in keys if k in r.metrics}
 
 
-def comparison(paths, extra: dict | None = None, keys: list[str] | None = None) -> dict:
-    """The comparison as plain data (what ``gankit compare --json`` prints); ``extra``: metrics
-    the caller measured per run (`load_runs`); ``keys``: only these metrics, in this order."""
-    loaded = load_runs(paths, extra)
+def comparison(paths, keys: list[str] | None = None) -> dict:
+    """The comparison of the run directories ``paths`` as plain data (`comparison_of`)."""
+    return comparison_of(load_runs(paths), keys)
+
+
+def comparison_of(loaded: list[CompareRun], keys: list[str] | None = None) -> dict:
+    """The comparison of runs read by `load_runs` as plain data (what ``gankit compare --json``
+    prints); ``keys``: only these metrics, in this order."""
     if keys:
         select_metrics(loaded, keys)
     groups = group_runs(loaded)
