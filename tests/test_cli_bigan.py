@@ -126,6 +126,7 @@ def test_bad_images_are_refused_in_one_line(bigan_run, tmp_path, command):
         "game.augment=translation",
         "game.loss=wasserstein",
         "model.arch=mlp",
+        "model.g_fc=16",
     ],
 )
 def test_keys_that_mean_nothing_for_bigan_are_refused(tmp_path, setting):

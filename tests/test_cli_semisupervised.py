@@ -121,6 +121,7 @@ def test_classify_refusals(semi_run, digits_run, tmp_path):
     [
         (["game.loss=hinge"], "game.loss = 'hinge' means nothing for model.family"),
         (["model.pack=2"], "model.pack = 2 means nothing"),
+        (["model.d_fc=16"], "model.d_fc = 16 means nothing"),
         (["data.name=ring-8"], "needs labelled image data"),
         (["semi.labels_per_class=500"], "semi.labels_per_class = 500: class 0 has"),
         (["vae.latent_dim=3"], "vae"),

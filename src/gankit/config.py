@@ -204,6 +204,21 @@ class ModelConfig:
             "2018); G is sampled with the training split's class shares"
         },
     )
+    g_fc: int = number(
+        0,
+        "DCGAN: units of a fully-connected hidden layer (BN, ReLU) between z and G's "
+        "projection (0 = none, DCGAN's; InfoGAN's MNIST G: 1024)",
+        lo=0,
+        hi=MAX_WIDTH,
+    )
+    d_fc: int = number(
+        0,
+        "DCGAN: units of a fully-connected hidden layer (d_norm, LeakyReLU) between D's "
+        "convolutions and its score, read by its heads too (0 = none, DCGAN's; InfoGAN's "
+        "MNIST D: 1024)",
+        lo=0,
+        hi=MAX_WIDTH,
+    )
     d_norm: str = choice(
         "batch",
         D_NORMS,

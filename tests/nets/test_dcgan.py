@@ -29,6 +29,9 @@ D_VARIANTS = {
     "spectral_norm": {"spectral_norm": True},
     "norm_none": {"norm": "none"},
     "norm_layer": {"norm": "layer"},
+    "hidden": {"hidden": 16},
+    "hidden_norm_layer": {"hidden": 16, "norm": "layer"},
+    "hidden_minibatch_std": {"hidden": 16, "minibatch_std": True},
     "everything": {
         "pack": 2,
         "minibatch_std": True,
@@ -123,7 +126,7 @@ def test_discriminator_variants_shapes_and_contract(name):
     f = d.features(x)
     assert f.shape == (8 // pack, d.feature_dim)
     expected_dim = 8 * 4 * 4 + int(kw.get("minibatch_std", False)) + kw.get("minibatch_kernels", 0)
-    assert d.feature_dim == expected_dim
+    assert d.feature_dim == kw.get("hidden", expected_dim)
     state = {k: v.clone() for k, v in d.state_dict().items()}
     s = d(x)
     assert s.shape == (8 // pack, 1)
@@ -243,6 +246,45 @@ def test_initialisation_statistics():
     assert raw.std().item() == pytest.approx(0.02, rel=0.05)
     init_dcgan_weights(sn)  # works on a parametrised net too
     assert sn.body[2].parametrizations.weight.original.std().item() == pytest.approx(0.02, rel=0.05)
+
+
+def test_hidden_layers_by_hand():
+    """``hidden = h``: G reads z through Linear -> BN -> ReLU before its projection, and D's
+    features are LeakyReLU(norm(W [flat map, minibatch std]))."""
+    torch.manual_seed(0)
+    g = DCGANGenerator(5, 1, 28, width=4, hidden=12)
+    assert g.net[0].in_channels == 12 and g.hidden[0].in_features == 5
+    g.eval()
+    z = torch.randn(3, 5)
+    linear, bn = g.hidden[0], g.hidden[1]
+    h = torch.relu(bn(z @ linear.weight.T))
+    torch.testing.assert_close(g(z), g.net(h[:, :, None, None]))
+
+    d = DCGANDiscriminator(1, 28, width=4, norm="none", minibatch_std=True, hidden=7)
+    x = images(6, 1, 28)
+    flat = d.body(x).flatten(1)
+    std = minibatch_std(flat).expand(6, 1)
+    linear = d.hidden[0]
+    expected = nn.functional.leaky_relu(
+        torch.cat([flat, std], 1) @ linear.weight.T + linear.bias, 0.2
+    )
+    torch.testing.assert_close(d.features(x), expected)
+    assert d.feature_dim == 7 and d.score_head.in_features == 7
+    with pytest.raises(ValueError, match="hidden"):
+        DCGANDiscriminator(1, 28, width=4, hidden=-1)
+    with pytest.raises(ValueError, match="hidden"):
+        DCGANGenerator(5, 1, 28, width=4, hidden=-1)
+
+
+def test_no_hidden_layer_keeps_the_parameters_of_dcgan():
+    """``hidden = 0`` adds no parameter: checkpoints of the paper's nets load as they were."""
+    for make in (
+        lambda h: DCGANGenerator(6, 1, 16, 4, hidden=h),
+        lambda h: DCGANDiscriminator(1, 16, 4, hidden=h),
+    ):
+        plain, with_fc = make(0), make(8)
+        assert not any(k.startswith("hidden") for k in plain.state_dict())
+        assert any(k.startswith("hidden") for k in with_fc.state_dict())
 
 
 def test_first_layer_is_a_projection_and_reshape():

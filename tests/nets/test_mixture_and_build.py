@@ -9,11 +9,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from gankit import api, config, runs
 from gankit.config import ModelConfig
 from gankit.errors import GankitError
-from gankit.nets.build import build_models
+from gankit.nets.build import build_image_models, build_models
 from gankit.nets.mixture import MixtureGenerator
 from gankit.nets.mlp import Discriminator, Generator
 from gankit.nets.moments import MomentsDiscriminator
@@ -77,6 +78,9 @@ def test_build_models_switches():
         ({"generators": 3, "pack": 2}, True, "model.pack"),
         ({"generators": 3, "d_input": "moments"}, True, "model.d_input"),
         ({}, True, "model.generators"),
+        ({"d_fc": 8}, False, "model.d_fc"),
+        ({"g_fc": 8}, False, "model.g_fc"),
+        ({"arch": "dirac", "g_fc": 8}, False, "model.g_fc"),
     ],
 )
 def test_build_models_refuses_nonsense(kw, identity, key):
@@ -137,3 +141,11 @@ def test_train_a_few_steps_with_each_switch(tmp_path, switch):
     assert run.sample(10).shape == (10, 1)
     snap = dict(np.load(out / runs.SNAPSHOTS / "step-4.npz"))
     assert ("d_grid" in snap) == getattr(run.discriminator, "pointwise", True)
+
+
+def test_image_models_read_the_fully_connected_layers():
+    g, d = build_image_models(_model(arch="dcgan", noise_dim=4, g_fc=8, d_fc=6), (1, 16, 16))
+    assert g.hidden[0].out_features == 8 and g.net[0].in_channels == 8
+    assert d.feature_dim == 6 and d(g(torch.randn(3, 4))).shape == (3, 1)
+    g, d = build_image_models(_model(arch="dcgan", noise_dim=4), (1, 16, 16))
+    assert isinstance(g.hidden, nn.Identity) and isinstance(d.hidden, nn.Identity)

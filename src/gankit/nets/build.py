@@ -23,6 +23,12 @@ def check_model(model: ModelConfig, identity_head: bool = False) -> None:
     A moments D sees no single sample, so packing and minibatch layers (which act on per-sample
     features) have nothing to act on; an identity head needs several generators, and a score per
     sample (not per pack, not per group) to say which generator made it."""
+    if model.arch != "dcgan" and (model.g_fc or model.d_fc):
+        key = "model.g_fc" if model.g_fc else "model.d_fc"
+        raise GankitError(
+            f"{key}: a fully-connected layer among DCGAN's convolutions; model.arch = "
+            f"{model.arch!r} has none (its depth is model.g_depth / d_depth)"
+        )
     if model.arch == "dirac":
         _check_dirac(model, identity_head)
         return
@@ -118,9 +124,9 @@ def build_image_models(
     ``model.noise_dim`` with ``model.g_width`` channels in its last hidden layer, D with
     ``model.d_width`` in its first and the remedies of ``model`` (pack, minibatch layers,
     spectral norm, ``model.d_norm``); ``model.g_depth`` / ``d_depth`` extra 3x3 convolutions
-    at each resolution. ``class_prior``: the data's class shares (None for unlabelled data),
-    read only with ``model.conditional``: G(z, y) sampling it and a projection D over its
-    classes.
+    at each resolution; ``model.g_fc`` / ``d_fc`` a fully-connected hidden layer.
+    ``class_prior``: the data's class shares (None for unlabelled data), read only with
+    ``model.conditional``: G(z, y) sampling it and a projection D over its classes.
     Raises `GankitError` naming the key that does not fit."""
     if model.arch != "dcgan":
         raise GankitError(
@@ -143,6 +149,7 @@ def build_image_models(
         model.g_width,
         extra_layers=model.g_depth,
         class_prior=prior,
+        hidden=model.g_fc,
     )
     d = DCGANDiscriminator(
         channels,
@@ -151,6 +158,7 @@ def build_image_models(
         norm=model.d_norm,
         extra_layers=model.d_depth,
         classes=0 if prior is None else prior.shares.numel(),
+        hidden=model.d_fc,
         **discriminator_remedies(model, identity_head),
     )
     return g, d

@@ -9,7 +9,9 @@ the nets: G's tanh produces them, D expects them.
 Depth follows the image size (:func:`dcgan_layout`): a side ``S = b * 2^k`` with a start size
 ``b`` in 4..7 and ``k >= 1`` doublings, ``S`` in 8..64: 8, 10, 12, 14, 16, 20, 24, 28, 32, 40,
 48, 56, 64. G grows a ``b x b`` map by ``k`` stride-2 transposed convolutions; D shrinks the
-image back to ``b x b`` by ``k`` stride-2 convolutions, mirroring G's channel widths.
+image back to ``b x b`` by ``k`` stride-2 convolutions, mirroring G's channel widths. One
+departure, off by default: a fully-connected hidden layer in G (before its projection) and in D
+(after its convolutions), ``hidden``, as InfoGAN's MNIST nets (Chen et al. 2016, Table 1).
 
 `DCGANDiscriminator` follows the contract of the toy `gankit.nets.mlp.Discriminator` (and so
 the `gankit.game.game.Game`'s): ``features(x) -> (n', F)``, ``score(f) -> (n', 1)``,
@@ -119,6 +121,11 @@ class DCGANGenerator(nn.Module):
     ``extra_layers = e > 0`` deepens G without changing its resolutions: after each block,
     ``e`` x [``Conv2d(3, 1, 1)`` -> BN -> ReLU] at the same size and width (0: the paper's).
 
+    ``hidden = h > 0`` puts a fully-connected layer before the projection: ``Linear(noise_dim,
+    h)`` -> BN -> ReLU, the projection then reading ``h`` inputs. DCGAN has none (0); InfoGAN's
+    MNIST G has one of 1024 (Chen et al. 2016, Table 1), so that a one-hot code can switch
+    whole hidden units on and off before the image is laid out.
+
     ``class_prior`` (a `~gankit.nets.conditional.ClassPrior` of K classes) makes G
     class-conditional: ``G(z, y)`` reads the one-hot of ``y (n,)`` beside ``z`` (its first layer
     takes ``noise_dim + K`` inputs), and keeps the prior as ``G.class_prior`` for sampling."""
@@ -131,6 +138,7 @@ class DCGANGenerator(nn.Module):
         width: int = 64,
         extra_layers: int = 0,
         class_prior: ClassPrior | None = None,
+        hidden: int = 0,
     ):
         super().__init__()
         _positive("noise_dim", noise_dim)
@@ -143,9 +151,13 @@ class DCGANGenerator(nn.Module):
             raise ValueError(f"extra_layers must be >= 0, got {extra_layers}")
         self.class_prior = class_prior
         self.classes = 0 if class_prior is None else class_prior.shares.numel()
+        if hidden < 0:
+            raise ValueError(f"hidden must be >= 0, got {hidden}")
+        inputs = noise_dim + self.classes
+        self.hidden = _hidden_layer(inputs, hidden, nn.BatchNorm1d, nn.ReLU())
         c = width * 2 ** (k - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(noise_dim + self.classes, c, b, 1, 0, bias=False),
+            nn.ConvTranspose2d(hidden or inputs, c, b, 1, 0, bias=False),
             nn.BatchNorm2d(c),
             nn.ReLU(),
         ]
@@ -169,7 +181,18 @@ class DCGANGenerator(nn.Module):
             z = with_class_input(z, check_classes(y, self.classes, z.shape[0], "G"), self.classes)
         elif y is not None:
             raise ValueError("G is unconditional: it takes no classes y")
-        return self.net(z[:, :, None, None])
+        return self.net(self.hidden(z)[:, :, None, None])
+
+
+def _hidden_layer(inputs: int, units: int, norm, activation: nn.Module) -> nn.Module:
+    """A fully-connected hidden layer ``Linear(inputs, units)`` -> ``norm(units)`` ->
+    ``activation`` (no bias before a norm, whose shift replaces it); ``nn.Identity()`` for
+    ``units = 0``."""
+    if units == 0:
+        return nn.Identity()
+    norm = norm(units)
+    bias = isinstance(norm, nn.Identity)
+    return nn.Sequential(nn.Linear(inputs, units, bias=bias), norm, activation)
 
 
 def _norm_layer(norm: str, c: int) -> nn.Module:
@@ -177,6 +200,15 @@ def _norm_layer(norm: str, c: int) -> nn.Module:
         return nn.BatchNorm2d(c)
     if norm == "layer":
         return nn.GroupNorm(1, c)
+    return nn.Identity()
+
+
+def _norm_1d(norm: str, units: int) -> nn.Module:
+    """`_norm_layer` for the features ``(n, units)`` of a fully-connected layer."""
+    if norm == "batch":
+        return nn.BatchNorm1d(units)
+    if norm == "layer":
+        return nn.LayerNorm(units)
     return nn.Identity()
 
 
@@ -241,6 +273,13 @@ class DCGANDiscriminator(nn.Module):
     ``extra_layers = e > 0`` deepens D as G: after each downsampling block, ``e`` x
     [``Conv2d(3, 1, 1)`` -> norm -> LeakyReLU(0.2)] at the same size and width.
 
+    ``hidden = h > 0`` puts a fully-connected layer between the body and the heads:
+    ``Linear(F0, h)`` -> norm (batch: ``BatchNorm1d``; layer: per sample; none) ->
+    LeakyReLU(0.2) on the flattened map (and its minibatch features), so ``F = h`` and the
+    score, identity, projection and any head on ``features`` (InfoGAN's Q) read a nonlinear
+    function of the whole image rather than a linear one of local features. DCGAN has none
+    (0); InfoGAN's MNIST D has one of 1024 (Chen et al. 2016, Table 1).
+
     ``pointwise`` is False with minibatch layers (D's score of one image then depends on the
     rest of the batch), True otherwise, as the toy D. Convolutions followed by a norm have no
     bias (the norm's shift replaces it). D has no ``standardize``: its inputs are already in
@@ -261,6 +300,7 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: bool = False,
         extra_layers: int = 0,
         classes: int = 0,
+        hidden: int = 0,
     ):
         super().__init__()
         _positive("channels", channels)
@@ -271,8 +311,8 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError(f"unknown norm '{norm}'; known: {', '.join(NORMS)}")
         if pack < 1:
             raise ValueError(f"pack must be >= 1, got {pack}")
-        if minibatch_kernels < 0 or identity_classes < 0 or classes < 0:
-            raise ValueError("minibatch_kernels, identity_classes and classes must be >= 0")
+        if minibatch_kernels < 0 or identity_classes < 0 or classes < 0 or hidden < 0:
+            raise ValueError("minibatch_kernels, identity_classes, classes and hidden must be >= 0")
         if classes and pack > 1:
             raise ValueError("a class-conditional D scores single images: pack must be 1")
         b, k = dcgan_layout(image_size)
@@ -298,12 +338,15 @@ class DCGANDiscriminator(nn.Module):
             c *= 2
             layers += _same_size(c, extra_layers, norm_of, leaky)
         self.body = nn.Sequential(*layers)
-        hidden = c * b * b
+        flat = c * b * b
         extra = int(minibatch_std) + minibatch_kernels
-        self.feature_dim = hidden + extra
+        self.hidden = _hidden_layer(
+            flat + extra, hidden, lambda n: _norm_1d(self.norm, n), nn.LeakyReLU(0.2)
+        )
+        self.feature_dim = hidden or flat + extra
         self.mb_std = MinibatchStd() if minibatch_std else None
         self.mb_disc = (
-            MinibatchDiscrimination(hidden, minibatch_kernels, minibatch_kernel_dim)
+            MinibatchDiscrimination(flat, minibatch_kernels, minibatch_kernel_dim)
             if minibatch_kernels > 0
             else None
         )
@@ -346,7 +389,7 @@ class DCGANDiscriminator(nn.Module):
             extras.append(self.mb_std(f))
         if self.mb_disc is not None:
             extras.append(self.mb_disc(f))
-        return torch.cat([f, *extras], 1) if extras else f
+        return self.hidden(torch.cat([f, *extras], 1) if extras else f)
 
     def score(self, f: Tensor, y: Tensor | None = None) -> Tensor:
         """``(n', F) -> (n', 1)``: raw scores of features from :meth:`features` (of images of

@@ -52,6 +52,8 @@ NOT_FOR_BIGAN = (
     "model.pack",
     "model.d_input",
     "model.minibatch_",
+    "model.g_fc",
+    "model.d_fc",
     "model.spectral_norm",
     "model.ema",
     "game.clip",

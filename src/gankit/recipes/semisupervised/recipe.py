@@ -52,6 +52,8 @@ NOT_FOR_SEMI = (
     "model.d_input",
     "model.pack",
     "model.minibatch_",
+    "model.g_fc",
+    "model.d_fc",
     "model.conditional",
     "train.precision",
     "train.channels_last",
