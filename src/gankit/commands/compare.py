@@ -53,14 +53,14 @@ def add_arguments(p):
     )
 
 
-def add_sampling_rates(load_run, paths, loaded, batch: int) -> None:
-    """Add ``samples_per_second`` to the metrics of each run of ``loaded`` (read from ``paths``,
-    in order): its model loaded by ``load_run`` and timed
+def add_sampling_rates(load_run, loaded, batch: int) -> None:
+    """Add ``samples_per_second`` to the metrics of each run of ``loaded`` (`load_runs`'s): its
+    model loaded by ``load_run`` from the run's path and timed
     (`gankit.recipes.base.LoadedRun.samples_per_second`), a line on stderr per run timed."""
-    for path, run in zip(paths, loaded):
-        rate = load_run(path).samples_per_second(batch)
+    for run in loaded:
+        rate = load_run(run.path).samples_per_second(batch)
         run.metrics["samples_per_second"] = rate
-        print(f"{path}: {rate:.4g} samples/s", file=sys.stderr, flush=True)
+        print(f"{run.path}: {rate:.4g} samples/s", file=sys.stderr, flush=True)
 
 
 def run(args) -> int:
@@ -88,7 +88,7 @@ def run(args) -> int:
     if args.speed is not None:
         if args.threads:
             torch.set_num_threads(args.threads)
-        add_sampling_rates(api.load_run, args.runs, loaded, args.speed)
+        add_sampling_rates(api.load_run, loaded, args.speed)
     result = comparison_of(loaded, keys)
     if args.json:
         print(json.dumps(result, sort_keys=True, allow_nan=False))

@@ -195,20 +195,14 @@ def _hidden_layer(inputs: int, units: int, norm, activation: nn.Module) -> nn.Mo
     return nn.Sequential(nn.Linear(inputs, units, bias=bias), norm, activation)
 
 
-def _norm_layer(norm: str, c: int) -> nn.Module:
+def _norm_layer(norm: str, c: int, batch_norm=nn.BatchNorm2d) -> nn.Module:
+    """``norm`` over ``c`` channels: ``batch_norm(c)`` (``nn.BatchNorm1d`` for the ``(n, c)``
+    features of a fully-connected layer), ``"layer"``: ``GroupNorm(1, c)``, per sample over
+    all its channels (and pixels), or nothing."""
     if norm == "batch":
-        return nn.BatchNorm2d(c)
+        return batch_norm(c)
     if norm == "layer":
         return nn.GroupNorm(1, c)
-    return nn.Identity()
-
-
-def _norm_1d(norm: str, units: int) -> nn.Module:
-    """`_norm_layer` for the features ``(n, units)`` of a fully-connected layer."""
-    if norm == "batch":
-        return nn.BatchNorm1d(units)
-    if norm == "layer":
-        return nn.LayerNorm(units)
     return nn.Identity()
 
 
@@ -341,7 +335,10 @@ class DCGANDiscriminator(nn.Module):
         flat = c * b * b
         extra = int(minibatch_std) + minibatch_kernels
         self.hidden = _hidden_layer(
-            flat + extra, hidden, lambda n: _norm_1d(self.norm, n), nn.LeakyReLU(0.2)
+            flat + extra,
+            hidden,
+            lambda n: _norm_layer(self.norm, n, nn.BatchNorm1d),
+            nn.LeakyReLU(0.2),
         )
         self.feature_dim = hidden or flat + extra
         self.mb_std = MinibatchStd() if minibatch_std else None
