@@ -12,12 +12,15 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from safetensors import safe_open
 
-from gankit import api
+from gankit import api, config
 from gankit.data.images import load_digits_images
+from gankit.data.sources import build_data
 from gankit.errors import GankitError
 from gankit.recipes.semisupervised.labelled import labelled_indices
+from gankit.recipes.semisupervised.recipe import build_nets
 from gankit.report.semisupervised_section import class_rows
 from image_cli_kit import TINY, gankit, rows_of
 
@@ -121,7 +124,7 @@ def test_classify_refusals(semi_run, digits_run, tmp_path):
     [
         (["game.loss=hinge"], "game.loss = 'hinge' means nothing for model.family"),
         (["model.pack=2"], "model.pack = 2 means nothing"),
-        (["model.d_fc=16"], "model.d_fc = 16 means nothing"),
+        (["model.minibatch_std=true"], "model.minibatch_std = True means nothing"),
         (["data.name=ring-8"], "needs labelled image data"),
         (["semi.labels_per_class=500"], "semi.labels_per_class = 500: class 0 has"),
         (["vae.latent_dim=3"], "vae"),
@@ -133,6 +136,18 @@ def test_misfits_are_refused_before_anything_is_written(tmp_path, overrides, exp
     code, _, err = gankit("train", *PRESET, "--out", run, *TINY, *sets)
     assert code == 2 and expected in err, err
     assert len(err.strip().splitlines()) == 1 and not run.exists()
+
+
+def test_nets_read_the_fully_connected_layers():
+    cfg = config.resolve(
+        "semi-supervised-digits", overrides=["model.d_fc=12", "model.g_fc=10"]
+    )  # fmt: skip
+    d, g = build_nets(cfg, build_data(cfg))
+    assert d.feature_dim == 12 and d.score_head.in_features == 12
+    assert g.hidden[0].out_features == 10
+    baseline = config.resolve("semi-supervised-digits", overrides=["semi.adversarial=false"])
+    d, g = build_nets(baseline, build_data(baseline))
+    assert g is None and isinstance(d.hidden, torch.nn.Identity)
 
 
 def test_labelled_draw_is_per_class_seeded_and_disjoint_from_the_rest():

@@ -69,3 +69,29 @@ def test_hidden_noise_only_in_training_and_from_its_generator():
     assert torch.allclose(h.flatten(1), noisy)
     d.eval()
     assert torch.allclose(d.features(x), clean)
+
+
+def test_fully_connected_layer_feeds_the_head_and_takes_hidden_noise():
+    torch.manual_seed(0)
+    d = SemiSupervisedDiscriminator(1, 16, 3, width=4, norm="layer", hidden=6)
+    assert d.feature_dim == 6 and d.score_head.in_features == 6
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    linear, norm, act = d.hidden
+    # by hand, clean: the body flattened, then Linear -> GroupNorm(1, 6) -> LeakyReLU(0.2)
+    f = d.body(x).flatten(1) @ linear.weight.T
+    f = (f - f.mean(1, keepdim=True)) / torch.sqrt(f.var(1, unbiased=False, keepdim=True) + 1e-5)
+    f = torch.nn.functional.leaky_relu(f * norm.weight + norm.bias, 0.2)
+    assert torch.allclose(d.features(x), f, atol=1e-5)
+    assert torch.allclose(d(x), f @ d.score_head.weight.T + d.score_head.bias, atol=1e-5)
+    # noisy: after every LeakyReLU of the body, then after the fully-connected one
+    d.set_hidden_noise(0.5, torch.Generator().manual_seed(2))
+    noisy = d.features(x)
+    g = torch.Generator().manual_seed(2)
+    h = x
+    for layer in d.body:
+        h = layer(h)
+        if isinstance(layer, torch.nn.LeakyReLU):
+            h = h + 0.5 * torch.randn(h.shape, generator=g)
+    h = act(norm(linear(h.flatten(1))))
+    h = h + 0.5 * torch.randn(h.shape, generator=g)
+    assert torch.allclose(noisy, h, atol=1e-6)

@@ -22,9 +22,11 @@ class SemiSupervisedDiscriminator(DCGANDiscriminator):
     """D: images ``(n, C, S, S)`` in [-1, 1] -> class logits ``(n, K)``.
 
     The DCGAN body of `DCGANDiscriminator` (``width``, ``norm``, ``extra_layers``,
-    ``spectral_norm`` as there; no packing, minibatch layers or projection: each image is
-    classified alone), ``features(x) -> (n, F)`` unchanged, and a linear head ``F -> K``
-    (``score``), drawn from N(0, 0.02^2) like every DCGAN layer."""
+    ``spectral_norm``, ``hidden`` as there; no packing, minibatch layers or projection: each
+    image is classified alone), ``features(x) -> (n, F)`` unchanged, and a linear head
+    ``F -> K`` (``score``), drawn from N(0, 0.02^2) like every DCGAN layer. With ``hidden > 0``
+    the features feature matching reads are those of the fully-connected layer, as in
+    Salimans et al.'s fully-connected MNIST D (there its last hidden layer of 250 units)."""
 
     def __init__(
         self,
@@ -36,6 +38,7 @@ class SemiSupervisedDiscriminator(DCGANDiscriminator):
         *,
         spectral_norm: bool = False,
         extra_layers: int = 0,
+        hidden: int = 0,
     ):
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
@@ -46,6 +49,7 @@ class SemiSupervisedDiscriminator(DCGANDiscriminator):
             norm,
             spectral_norm=spectral_norm,
             extra_layers=extra_layers,
+            hidden=hidden,
         )
         self.num_classes = num_classes
         self.score_head = nn.Linear(self.feature_dim, num_classes)
@@ -59,7 +63,8 @@ class SemiSupervisedDiscriminator(DCGANDiscriminator):
 
     def set_hidden_noise(self, std: float, generator: torch.Generator | None) -> None:
         """In training mode, add Gaussian noise of ``std`` drawn from ``generator`` after each of
-        the body's activations (Salimans et al.'s MNIST D: 0.5); 0 or no generator: none."""
+        the body's activations and the fully-connected layer's (Salimans et al.'s MNIST D: 0.5);
+        0 or no generator: none."""
         self.hidden_noise, self.noise_generator = float(std), generator
 
     def features(self, x: Tensor) -> Tensor:
@@ -68,11 +73,18 @@ class SemiSupervisedDiscriminator(DCGANDiscriminator):
             return super().features(x)
         h = self._packs(x)
         for layer in self.body:
-            h = layer(h)
-            if isinstance(layer, nn.LeakyReLU):
-                noise = torch.randn(h.shape, generator=self.noise_generator, device=h.device)
-                h = h + self.hidden_noise * noise.to(h.dtype)
-        return h.flatten(1)
+            h = self._noisy_after(layer, layer(h))
+        h = h.flatten(1)
+        for layer in self.hidden.children():  # none where hidden = 0 (nn.Identity)
+            h = self._noisy_after(layer, layer(h))
+        return h
+
+    def _noisy_after(self, layer: nn.Module, h: Tensor) -> Tensor:
+        """``h`` plus the hidden noise where ``layer`` is an activation, else ``h``."""
+        if not isinstance(layer, nn.LeakyReLU):
+            return h
+        noise = torch.randn(h.shape, generator=self.noise_generator, device=h.device)
+        return h + self.hidden_noise * noise.to(h.dtype)
 
     def score(self, f: Tensor, y: Tensor | None = None) -> Tensor:
         """``(n, F) -> (n, K)``: the class logits of features from :meth:`features`."""

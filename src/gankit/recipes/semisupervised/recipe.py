@@ -2,9 +2,9 @@
 GANs", sec. 5): a (K+1)-class D trained on ``semi.labels_per_class`` labelled images per class,
 the unlabelled rest of the training split and G's samples; G trained by feature matching.
 
-Nets: DCGAN's G (``model.noise``, ``noise_dim``, ``g_width``, ``g_depth``, ``ema``) and DCGAN's
-D body with a K-logit head (`gankit.nets.semisupervised`; ``model.d_width``, ``d_depth``,
-``d_norm``, ``spectral_norm``); rates ``optim.lr_d`` / ``lr_g``. The run directory, loop,
+Nets: DCGAN's G (``model.noise``, ``noise_dim``, ``g_width``, ``g_depth``, ``g_fc``, ``ema``)
+and DCGAN's D body with a K-logit head (`gankit.nets.semisupervised`; ``model.d_width``,
+``d_depth``, ``d_fc``, ``d_norm``, ``spectral_norm``); rates ``optim.lr_d`` / ``lr_g``. The run directory, loop,
 callbacks, image evaluation (of G's samples) and report are every family's; the family adds
 D's ``heldout_accuracy`` to each evaluation and to ``final_metrics.json``, and
 ``RUN/classes.npz`` for the report. ``semi.adversarial = false`` is the supervised baseline:
@@ -52,8 +52,6 @@ NOT_FOR_SEMI = (
     "model.d_input",
     "model.pack",
     "model.minibatch_",
-    "model.g_fc",
-    "model.d_fc",
     "model.conditional",
     "train.precision",
     "train.channels_last",
@@ -104,10 +102,13 @@ def build_nets(config: Config, data) -> tuple[SemiSupervisedDiscriminator, nn.Mo
             m.d_norm,
             spectral_norm=m.spectral_norm,
             extra_layers=m.d_depth,
+            hidden=m.d_fc,
         )
         g = None
         if config.section("semi").adversarial:
-            g = DCGANGenerator(m.noise_dim, channels, height, m.g_width, extra_layers=m.g_depth)
+            g = DCGANGenerator(
+                m.noise_dim, channels, height, m.g_width, extra_layers=m.g_depth, hidden=m.g_fc
+            )
     except ValueError as exc:
         raise GankitError(f"model: {exc}") from None
     return d, g
