@@ -49,6 +49,17 @@ def test_refusals():
         d(torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.int64))
 
 
+def _noisy_body_by_hand(d, x, std, g):
+    """D's convolutional body with noise of ``std`` after each LeakyReLU, drawn in order from
+    ``g``; the activations and ``g`` (to draw on from)."""
+    h = x
+    for layer in d.body:
+        h = layer(h)
+        if isinstance(layer, torch.nn.LeakyReLU):
+            h = h + std * torch.randn(h.shape, generator=g)
+    return h, g
+
+
 def test_hidden_noise_only_in_training_and_from_its_generator():
     torch.manual_seed(0)
     d = SemiSupervisedDiscriminator(1, 16, 3, width=4, norm="layer")
@@ -60,12 +71,7 @@ def test_hidden_noise_only_in_training_and_from_its_generator():
     d.set_hidden_noise(0.5, torch.Generator().manual_seed(1))
     assert torch.equal(d.features(x), noisy)  # the same stream, the same noise
     # by hand: noise after each LeakyReLU, drawn in order from the generator
-    g = torch.Generator().manual_seed(1)
-    h = x
-    for layer in d.body:
-        h = layer(h)
-        if isinstance(layer, torch.nn.LeakyReLU):
-            h = h + 0.5 * torch.randn(h.shape, generator=g)
+    h, _ = _noisy_body_by_hand(d, x, 0.5, torch.Generator().manual_seed(1))
     assert torch.allclose(h.flatten(1), noisy)
     d.eval()
     assert torch.allclose(d.features(x), clean)
@@ -86,12 +92,7 @@ def test_fully_connected_layer_feeds_the_head_and_takes_hidden_noise():
     # noisy: after every LeakyReLU of the body, then after the fully-connected one
     d.set_hidden_noise(0.5, torch.Generator().manual_seed(2))
     noisy = d.features(x)
-    g = torch.Generator().manual_seed(2)
-    h = x
-    for layer in d.body:
-        h = layer(h)
-        if isinstance(layer, torch.nn.LeakyReLU):
-            h = h + 0.5 * torch.randn(h.shape, generator=g)
+    h, g = _noisy_body_by_hand(d, x, 0.5, torch.Generator().manual_seed(2))
     h = act(norm(linear(h.flatten(1))))
     h = h + 0.5 * torch.randn(h.shape, generator=g)
     assert torch.allclose(noisy, h, atol=1e-6)
