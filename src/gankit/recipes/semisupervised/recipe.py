@@ -4,11 +4,12 @@ the unlabelled rest of the training split and G's samples; G trained by feature 
 
 Nets: DCGAN's G (``model.noise``, ``noise_dim``, ``g_width``, ``g_depth``, ``g_fc``, ``ema``)
 and DCGAN's D body with a K-logit head (`gankit.nets.semisupervised`; ``model.d_width``,
-``d_depth``, ``d_fc``, ``d_norm``, ``spectral_norm``); rates ``optim.lr_d`` / ``lr_g``. The run directory, loop,
-callbacks, image evaluation (of G's samples) and report are every family's; the family adds
-D's ``heldout_accuracy`` to each evaluation and to ``final_metrics.json``, and
-``RUN/classes.npz`` for the report. ``semi.adversarial = false`` is the supervised baseline:
-the same D on the labelled images alone, the same steps, no G and no image metrics.
+``d_depth``, ``d_fc``, ``d_norm``, ``spectral_norm``); rates ``optim.lr_d`` / ``lr_g``. The
+run directory, loop, callbacks, image evaluation (of G's samples) and report are every
+family's; the family adds D's ``heldout_accuracy`` to each evaluation and to
+``final_metrics.json``, and ``RUN/classes.npz`` for the report. ``semi.adversarial = false``
+is the supervised baseline: the same D on the labelled images alone, the same steps, no G and
+no image metrics.
 The GAN's game keys (``game.*``) and D's remedies that judge sets or classes (``model.pack``,
 ``model.minibatch_*``, ``model.conditional``, ``model.generators``, ``model.d_input``) mean
 nothing here and are refused, naming the key.
