@@ -24,7 +24,8 @@ from torch import Tensor, nn
 
 from gankit.config import ModelConfig
 from gankit.errors import GankitError
-from gankit.nets.dcgan import DCGANGenerator, dcgan_layout, init_dcgan_weights
+from gankit.nets.build import dcgan_generator
+from gankit.nets.dcgan import dcgan_layout, init_dcgan_weights
 from gankit.nets.mlp import Generator, Standardize, activation_module, generator_mlp
 from gankit.nets.unet import kept_dropout
 
@@ -253,7 +254,7 @@ def build_bigan_models(
         channels, height, width = data_shape
         if height != width:
             raise GankitError(f"data.image_size: BiGAN needs square images, got {height}x{width}")
-        g = DCGANGenerator(z, channels, height, model.g_width, extra_layers=model.g_depth)
+        g = dcgan_generator(model, channels, height)
         e = ConvEncoder(channels, height, z, model.d_width, model.d_norm, model.d_depth, stochastic)
         d = JointConvDiscriminator(
             channels,

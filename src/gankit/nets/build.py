@@ -113,6 +113,25 @@ def _check_dcgan(model: ModelConfig) -> None:
         )
 
 
+def dcgan_generator(
+    model: ModelConfig, channels: int, size: int, class_prior: ClassPrior | None = None
+) -> DCGANGenerator:
+    """DCGAN's G from ``model.noise_dim`` to ``(channels, size, size)`` images: ``model.g_width``
+    channels in its last hidden layer, ``model.g_depth`` extra 3x3 convolutions at each
+    resolution, ``model.g_fc`` units of a fully-connected layer before its projection;
+    class-conditional where ``class_prior`` is given. Every family with DCGAN's G builds it
+    here, so each of these keys is read in one place."""
+    return DCGANGenerator(
+        model.noise_dim,
+        channels,
+        size,
+        model.g_width,
+        extra_layers=model.g_depth,
+        class_prior=class_prior,
+        hidden=model.g_fc,
+    )
+
+
 def build_image_models(
     model: ModelConfig,
     shape: tuple[int, int, int],
@@ -142,15 +161,7 @@ def build_image_models(
     if model.conditional and class_prior is None:
         raise GankitError("model.conditional needs labelled data: this data has no class labels")
     prior = class_prior if model.conditional else None
-    g = DCGANGenerator(
-        model.noise_dim,
-        channels,
-        height,
-        model.g_width,
-        extra_layers=model.g_depth,
-        class_prior=prior,
-        hidden=model.g_fc,
-    )
+    g = dcgan_generator(model, channels, height, prior)
     d = DCGANDiscriminator(
         channels,
         height,

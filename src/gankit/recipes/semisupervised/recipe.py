@@ -29,7 +29,7 @@ from gankit.data.checks import check_images
 from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
 from gankit.eval import evaluator_for
-from gankit.nets.dcgan import DCGANGenerator
+from gankit.nets.build import dcgan_generator
 from gankit.nets.semisupervised import RealScore, SemiSupervisedDiscriminator
 from gankit.recipes.base import LoadedRun, TrainOptions
 from gankit.recipes.semisupervised.config import SemiConfig
@@ -107,9 +107,7 @@ def build_nets(config: Config, data) -> tuple[SemiSupervisedDiscriminator, nn.Mo
         )
         g = None
         if config.section("semi").adversarial:
-            g = DCGANGenerator(
-                m.noise_dim, channels, height, m.g_width, extra_layers=m.g_depth, hidden=m.g_fc
-            )
+            g = dcgan_generator(m, channels, height)
     except ValueError as exc:
         raise GankitError(f"model: {exc}") from None
     return d, g
