@@ -57,6 +57,7 @@ from gankit.runs.checkpoints import (
     nonfinite_tensor,
     restore,
     restore_newest,
+    sampling_generator,
     save_checkpoint,
     tensor_digest,
 )
@@ -158,6 +159,7 @@ __all__ = [
     "require_run_dir",
     "restore",
     "restore_newest",
+    "sampling_generator",
     "safe_name",
     "save_checkpoint",
     "start_run_dir",

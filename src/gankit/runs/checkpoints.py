@@ -235,6 +235,12 @@ def _verify(path: Path, metadata: dict, tensors: dict[str, torch.Tensor], step: 
         )
 
 
+def sampling_generator(tensors: dict[str, torch.Tensor]) -> str:
+    """The module name a loaded run's generator restores from: ``"G_ema"`` where the checkpoint
+    kept G's EMA (``model.ema > 0``: what the run evaluated and samples from), else ``"G"``."""
+    return "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
+
+
 def restore(
     tensors: dict[str, torch.Tensor],
     extra: dict,

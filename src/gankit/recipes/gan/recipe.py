@@ -111,7 +111,7 @@ def load_players(path: Path, config: Config, data) -> tuple[nn.Module, nn.Module
     generator, discriminator = build_models_for(config, data)
 
     def apply(source: Path, tensors: dict, extra: dict) -> None:
-        name = "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
+        name = runs.sampling_generator(tensors)
         runs.restore(tensors, {}, {name: generator, "D": discriminator}, {}, {}, source=source)
 
     step, _ = runs.restore_newest(path, apply)  # the newest intact one, with a warning

@@ -242,7 +242,7 @@ class InfoGanRecipe:
         generator, discriminator, q = build_infogan_for(config, data)
 
         def apply(source: Path, tensors: dict, extra: dict) -> None:
-            name = "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
+            name = runs.sampling_generator(tensors)
             modules = {name: generator, "D": discriminator, "Q": q}
             runs.restore(tensors, {}, modules, {}, {}, source=source)
 

@@ -4,7 +4,8 @@ report and guarantees as the GANs.
 
 The pairs are built from an image dataset (`gankit.data.paired`, ``pix2pix.task``); the nets
 are `gankit.nets.unet` and `gankit.nets.patchgan`; the objective `gankit.game.pix2pix` reuses
-``game.loss``. The other keys of ``game.*`` and ``model.*`` (but ``model.family``) and
+``game.loss``; ``model.ema`` keeps an EMA of G, which then translates. The other keys of
+``game.*`` and ``model.*`` (but ``model.family`` and ``model.ema``) and
 ``train.precision`` / ``channels_last`` mean nothing here and are refused, naming the key, when
 set away from their defaults; so is a loss that needs a Lipschitz critic (wasserstein).
 
@@ -50,10 +51,14 @@ from gankit.recipes.training import train_run
 from gankit.report.pix2pix_section import TRANSLATIONS, TRANSLATIONS_SHOWN
 
 #: settings of other families, refused for pix2pix where set: every ``game.*`` key but the loss,
-#: every ``model.*`` key but the family, and the GAN's precision switches
+#: every ``model.*`` key but the family and G's EMA, and the GAN's precision switches
 NOT_FOR_PIX2PIX = (
     *(f"game.{f.name}" for f in dataclasses.fields(GameConfig) if f.name != "loss"),
-    *(f"model.{f.name}" for f in dataclasses.fields(ModelConfig) if f.name != "family"),
+    *(
+        f"model.{f.name}"
+        for f in dataclasses.fields(ModelConfig)
+        if f.name not in ("family", "ema")
+    ),
     "train.precision",
     "train.channels_last",
 )
@@ -70,7 +75,7 @@ def check_pix2pix_config(config: Config) -> None:
         raise GankitError(
             f"{key} = {value!r} means nothing for model.family = 'pix2pix' (its own keys are "
             "pix2pix.*: task, l1_weight, adversarial, g_width, d_width, d_downs, dropout; "
-            f"game.loss is its adversarial loss); leave {key} at its default"
+            f"game.loss is its adversarial loss, model.ema G's EMA); leave {key} at its default"
         )
     check_loss_without_critic(config, "pix2pix's PatchGAN", "nonsaturating, hinge or least-squares")
     if data_kind(config.data) != "images":
@@ -94,8 +99,8 @@ def build_discriminator(config: Config, shape) -> PatchDiscriminator | None:
 
 @dataclass
 class Pix2pixRun(LoadedRun):
-    """A trained pix2pix run loaded back: ``generator`` is the U-Net (eval mode, dropout on);
-    no discriminator is kept (it reads pairs, not images)."""
+    """A trained pix2pix run loaded back: ``generator`` is the U-Net (its EMA where the run kept
+    one; eval mode, dropout on); no discriminator is kept (it reads pairs, not images)."""
 
     def __post_init__(self) -> None:
         self._pairs: HeldoutPairs | None = None
@@ -184,6 +189,7 @@ class Pix2pixRecipe:
         "pix2pix.g_width",
         "pix2pix.d_width",
         "pix2pix.d_downs",
+        "model.ema",
     )
 
     def check(self, config: Config) -> None:
@@ -210,13 +216,15 @@ class Pix2pixRecipe:
         return train_run(config, options, prepare, self.load)
 
     def load(self, path: Path, config: Config) -> LoadedRun:
-        """The run's U-Net from its newest intact checkpoint, in eval mode on the CPU; the
-        data's images are read only when a translation of the held-out split is asked for."""
+        """The run's U-Net (its EMA where the run kept one) from its newest intact checkpoint,
+        in eval mode on the CPU; the data's images are read only when a translation of the
+        held-out split is asked for."""
         data = data_for_model(config, runs.checkpoint_inputs(path))
         generator = build_generator(config, data.shape)
 
         def apply(source: Path, tensors: dict, extra: dict) -> None:
-            runs.restore(tensors, {}, {"G": generator}, {}, {}, source=source)
+            name = runs.sampling_generator(tensors)
+            runs.restore(tensors, {}, {name: generator}, {}, {}, source=source)
 
         step, _ = runs.restore_newest(path, apply)
         return Pix2pixRun(Path(path), config, data, generator.eval(), None, step)

@@ -7,6 +7,9 @@ first phase. Phase ``D``: halved ``d_loss`` of ``game.loss`` on the patch scores
 against ``(s, G(s))`` (G not differentiated). Phase ``G``: ``g_loss`` of the same translation
 against the updated D plus ``pix2pix.l1_weight`` x L1 (`gankit.game.pix2pix`). Logged:
 ``d_loss``, ``g_loss`` (G's whole loss), ``g_adv`` and ``l1`` (mean |x - G(s)| in [-1, 1]).
+With ``model.ema > 0`` an EMA of G's weights and buffers (bias-corrected,
+`gankit.nets.ema.debiased_decay`) moves after each G-update, and is what the evaluator reads
+and the run's checkpoints keep as ``G_ema`` (Yazici et al. 2019 for GANs).
 
 What the evaluator reads (`pix2pix_eval_state`): G's "samples" are its translations, in eval
 mode with dropout on, of the held-out inputs (cycling through the held-out split when more
@@ -33,6 +36,7 @@ from gankit.eval.feature_space import FeatureSpace
 from gankit.game.losses import get_loss
 from gankit.game.pix2pix import discriminator_objective, generator_objective
 from gankit.metrics.features import extract_features
+from gankit.nets.ema import EmaTracker, debiased_decay
 from gankit.nets.latent import eval_mode
 from gankit.train.optim import make_optimizer
 from gankit.train.trainable import Phase, source_device, source_inputs, stream
@@ -144,6 +148,9 @@ class Pix2pixTrainable:
         self.pairs, self.space = pairs, space
         self.G = generator.to(device)
         self.D = None if discriminator is None else discriminator.to(device)
+        self.ema = EmaTracker(self.G) if config.model.ema > 0 else None
+        #: the U-Net the evaluator reads: G's EMA where kept, else G
+        self.translator = self.G if self.ema is None else self.ema.module
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device}
         self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
@@ -167,7 +174,10 @@ class Pix2pixTrainable:
 
     @property
     def modules(self) -> dict[str, nn.Module]:
-        return {"G": self.G} if self.D is None else {"G": self.G, "D": self.D}
+        modules = {"G": self.G} if self.D is None else {"G": self.G, "D": self.D}
+        if self.ema is not None:
+            modules["G_ema"] = self.ema.module
+        return modules
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -206,10 +216,13 @@ class Pix2pixTrainable:
         return {"g_loss": loss.detach(), **parts}
 
     def after_update(self, phase: str, step: int) -> None:
-        pass
+        if phase == "G" and self.ema is not None:
+            self.ema.update(debiased_decay(self.cfg.model.ema, step + 1))
 
     def extra_row(self) -> dict[str, float]:
         return {}
 
     def eval_state(self, step: int) -> EvalState:
-        return pix2pix_eval_state(self.G, self.pairs, step, self.cfg.train.seed, self.space)
+        return pix2pix_eval_state(
+            self.translator, self.pairs, step, self.cfg.train.seed, self.space
+        )

@@ -218,7 +218,7 @@ class SemiSupervisedRecipe:
         def apply(source: Path, tensors: dict, extra: dict) -> None:
             modules = {"D": d}
             if g is not None:
-                name = "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
+                name = runs.sampling_generator(tensors)
                 modules[name] = g
             runs.restore(tensors, {}, modules, {}, {}, source=source)
 
