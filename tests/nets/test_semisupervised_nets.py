@@ -51,10 +51,11 @@ def test_refusals():
 
 def _noisy_body_by_hand(d, x, std, g):
     """D's convolutional body with noise of ``std`` after each LeakyReLU, drawn in order from
-    ``g``; the activations and ``g`` (to draw on from)."""
+    ``g``; the activations and ``g`` (to draw on from). ``forward`` runs each layer without
+    D's own noise hooks."""
     h = x
     for layer in d.body:
-        h = layer(h)
+        h = layer.forward(h)
         if isinstance(layer, torch.nn.LeakyReLU):
             h = h + std * torch.randn(h.shape, generator=g)
     return h, g
@@ -93,6 +94,6 @@ def test_fully_connected_layer_feeds_the_head_and_takes_hidden_noise():
     d.set_hidden_noise(0.5, torch.Generator().manual_seed(2))
     noisy = d.features(x)
     h, g = _noisy_body_by_hand(d, x, 0.5, torch.Generator().manual_seed(2))
-    h = act(norm(linear(h.flatten(1))))
+    h = act.forward(norm(linear(h.flatten(1))))
     h = h + 0.5 * torch.randn(h.shape, generator=g)
     assert torch.allclose(noisy, h, atol=1e-6)

@@ -60,6 +60,9 @@ class SemiSupervisedDiscriminator(DCGANDiscriminator):
             _torch_spectral_norm(self.score_head)
         self.hidden_noise = 0.0
         self.noise_generator: torch.Generator | None = None
+        for layer in (*self.body, *self.hidden.children()):  # hidden = 0: nn.Identity, none
+            if isinstance(layer, nn.LeakyReLU):
+                layer.register_forward_hook(self._add_hidden_noise)
 
     def set_hidden_noise(self, std: float, generator: torch.Generator | None) -> None:
         """In training mode, add Gaussian noise of ``std`` drawn from ``generator`` after each of
@@ -67,22 +70,12 @@ class SemiSupervisedDiscriminator(DCGANDiscriminator):
         0 or no generator: none."""
         self.hidden_noise, self.noise_generator = float(std), generator
 
-    def features(self, x: Tensor) -> Tensor:
-        """``(n, C, S, S) -> (n, F)``: DCGAN's, with the hidden noise in training mode."""
+    def _add_hidden_noise(self, layer: nn.Module, inputs, h: Tensor) -> Tensor | None:
+        """A forward hook on each activation of the body and the fully-connected layer: ``h``
+        plus the hidden noise in training mode (set by :meth:`set_hidden_noise`), else
+        ``h`` unchanged (None)."""
         if not (self.training and self.hidden_noise > 0 and self.noise_generator is not None):
-            return super().features(x)
-        h = self._packs(x)
-        for layer in self.body:
-            h = self._noisy_after(layer, layer(h))
-        h = h.flatten(1)
-        for layer in self.hidden.children():  # none where hidden = 0 (nn.Identity)
-            h = self._noisy_after(layer, layer(h))
-        return h
-
-    def _noisy_after(self, layer: nn.Module, h: Tensor) -> Tensor:
-        """``h`` plus the hidden noise where ``layer`` is an activation, else ``h``."""
-        if not isinstance(layer, nn.LeakyReLU):
-            return h
+            return None
         noise = torch.randn(h.shape, generator=self.noise_generator, device=h.device)
         return h + self.hidden_noise * noise.to(h.dtype)
 
