@@ -15,7 +15,7 @@ import torch
 
 from gankit import api
 from gankit.data.paired import lower_half_blanked
-from gankit.recipes.pix2pix.recipe import FINAL_FAMILY_DRAWS, FINAL_FAMILY_SEED
+from gankit.recipes.pix2pix.recipe import FINAL_FAMILY_DRAWS, FINAL_FAMILY_SEED, final_draws
 from image_cli_kit import TINY, gankit, rows_of
 
 PRESET = ["--preset", "pix2pix-digits"]
@@ -82,6 +82,13 @@ def test_l1_error_is_the_mean_absolute_error_of_the_held_out_translations(pix2pi
     assert metrics["l1_error"] == pytest.approx(expected, rel=1e-5)
     one_draw = (translated[: len(pairs)] - targets[: len(pairs)]).abs().mean().item()
     assert metrics["l1_error"] != pytest.approx(one_draw, rel=1e-7)  # the draws all count
+
+
+def test_the_final_metrics_translate_every_held_out_input_about_20000_times_in_all():
+    assert final_draws(297) == FINAL_FAMILY_DRAWS == 10  # the digits: 2,970 translations
+    assert final_draws(10_000) == 2  # MNIST's t10k: 20,000
+    assert final_draws(15_000) == 2 and final_draws(20_000) == 1 and final_draws(90_000) == 1
+    assert final_draws(1) == 10 and final_draws(0) == 10
 
 
 def test_translate_writes_the_translations_of_the_inputs(pix2pix_run, tmp_path):
