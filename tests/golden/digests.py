@@ -24,8 +24,9 @@ checked:"; ``mnist`` and ``digits-unconditional`` whole when issue 23 made them
 self-conditioned (``data.clusters``); issue 25's grid-25 baselines (PCA, the mixture, the VAE,
 BiGAN) when they arrived, and the toy and digits VAEs' metric files when their presets gained
 the importance-weighted bound (``vae.iwae_samples = 500``) for the families' comparison;
-``rbm-ring-8``, ``rbm-grid-25`` and ``alice-mnist`` when they arrived. Every other digest as
-recorded before the refactors.
+``rbm-ring-8``, ``rbm-grid-25`` and ``alice-mnist`` when they arrived; ``pix2pix-mnist`` when
+its preset gained G's EMA (``model.ema = 0.998``), on the first platform of
+``platforms/`` only. Every other digest as recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.
 
@@ -38,6 +39,19 @@ rest read the same weights back); never the user's cache.
 
 ``python tests/golden/digests.py --record`` rewrites ``tests/golden/presets.json``; the test
 ``tests/test_golden_presets.py`` compares against it.
+
+Numeric platforms: the same code on another CPU can round differently (MKL, oneDNN and ATen pick
+their kernels by instruction set: a machine with AVX-512 and AMX writes other last bits than
+the machine ``presets.json`` was recorded on), so a run's bytes are pinned per platform.
+`numeric_fingerprint` hashes a fixed battery of the operations training runs (matrix products,
+convolutions, normalisations, activations, reductions, an Adam step) at one thread; a machine
+whose fingerprint has a file ``platforms/<fingerprint>.json`` is compared with it (preset by
+preset, over ``presets.json``), any other with ``presets.json``. ``--platform`` records this
+machine's file, for a platform whose floats differ and only then (run it on code whose digests
+pass on the reference platform). ``--record``, for a change meant to alter the numbers, writes
+them into this machine's file (``presets.json`` where it has none) and drops the preset from
+every other file: those numbers are stale, and a platform without the preset skips it, saying
+so, until it records its own.
 """
 
 from __future__ import annotations
@@ -57,11 +71,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+import scipy.linalg  # noqa: E402
 import torch  # noqa: E402
 from safetensors import safe_open
 
 HERE = Path(__file__).parent
 RECORD = HERE / "presets.json"
+PLATFORMS = HERE / "platforms"
 #: the reduced budget: every part of the pipeline runs (logging, evaluation, snapshots,
 #: checkpoints, the final evaluation, the diagnosis) in a second or two per preset
 BUDGET = [
@@ -224,6 +240,101 @@ def _env(name: str, value: str):
             os.environ[name] = old
 
 
+def numeric_fingerprint() -> str:
+    """16 hex digits of sha256 over a fixed battery of float32 operations, at one thread: equal
+    on machines whose kernels round alike, different where training's last bits would differ
+    (see the module docstring)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    # the modules' default init draws from the global RNG: its state is restored after
+    with torch.random.fork_rng(devices=[]):
+        try:
+            return _battery_digest()
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _battery_digest() -> str:
+    """`numeric_fingerprint`'s battery: every input drawn from one seeded generator."""
+    g = torch.Generator().manual_seed(0)
+    outs = []
+    for n, k, m in ((10, 64, 100), (64, 128, 256), (500, 2, 128), (16, 3136, 1)):
+        a, b = torch.randn(n, k, generator=g), torch.randn(k, m, generator=g)
+        outs += [a @ b, torch.addmm(torch.randn(m, generator=g), a, b)]
+    x = torch.randn(8, 3, 16, 16, generator=g, requires_grad=True)
+    conv = torch.nn.Conv2d(3, 16, 4, 2, 1)
+    deconv = torch.nn.ConvTranspose2d(16, 3, 4, 2, 1)
+    bn = torch.nn.BatchNorm2d(16)
+    for module in (conv, deconv, bn):
+        for p in module.parameters():
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    h = torch.nn.functional.leaky_relu(bn(conv(x)), 0.2)
+    y = torch.tanh(deconv(h))
+    loss = torch.nn.functional.softplus(y).mean() + torch.logsumexp(h.flatten(1), 1).sum()
+    loss = loss + torch.nn.functional.group_norm(h, 1).sigmoid().log1p().sum()
+    params = [*conv.parameters(), *deconv.parameters(), *bn.parameters()]
+    loss.backward()
+    torch.optim.Adam(params, lr=1e-3).step()
+    outs += [h, y, loss.detach(), x.grad, *[p.detach() for p in params]]
+    mlp = torch.nn.Sequential(
+        torch.nn.Linear(1, 32), torch.nn.Softplus(), torch.nn.Linear(32, 1), torch.nn.Sigmoid()
+    )
+    with torch.no_grad():  # every input from g: nothing of the global RNG's state
+        for p in mlp.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    sgd = torch.optim.SGD(mlp.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(3):
+        sgd.zero_grad()
+        torch.log(mlp(torch.randn(64, 1, generator=g)) + 1e-8).mean().backward()
+        sgd.step()
+    outs += [p.detach() for p in mlp.parameters()]
+    u = torch.rand(1000, 64, generator=g)
+    outs += [u.exp(), u.log(), u.tanh(), u.sum(0), u.var(1), torch.cdist(u[:50], u[50:120])]
+    # numpy and scipy, which the metrics use: SIMD transcendentals, BLAS, LAPACK
+    rng = np.random.default_rng(0)
+    v = rng.random((300, 16))
+    arrays = [np.exp(v), np.log(v), np.tanh(v), np.power(v, 1.7), v.sum(0), v.var(0)]
+    arrays += [np.exp(v.astype(np.float32)), np.log(v.astype(np.float32)), v.T @ v]
+    cov = np.cov(v, rowvar=False)
+    arrays += [scipy.linalg.sqrtm(cov @ cov.T), np.linalg.eigh(cov)[0]]
+    digest = hashlib.sha256()
+    for t in outs:
+        digest.update(t.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    for a in arrays:
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def platform_record(fingerprint: str | None = None) -> Path:
+    """This machine's (or ``fingerprint``'s) platform file: ``platforms/<fingerprint>.json``."""
+    return PLATFORMS / f"{fingerprint or numeric_fingerprint()}.json"
+
+
+def _read(path: Path) -> dict[str, dict[str, str]]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def recorded_presets() -> list[str]:
+    """Every preset with digests on some platform (``presets.json`` or a platform file)."""
+    names = set(_read(RECORD))
+    for path in PLATFORMS.glob("*.json"):
+        names |= set(_read(path))
+    return sorted(names)
+
+
+def expected_digests() -> tuple[dict[str, dict[str, str]], str]:
+    """(``{preset: {file: sha256}}`` this machine is compared with, where they came from): its
+    platform file over ``presets.json``, preset by preset. A preset in neither (recorded on
+    other platforms only) is missing: nothing here to compare it with."""
+    expected = _read(RECORD)
+    own = platform_record()
+    if not own.is_file():
+        return expected, f"{RECORD.name} (this machine's platform {own.stem} has no file)"
+    expected.update(_read(own))
+    return expected, f"{PLATFORMS.name}/{own.name} over {RECORD.name}"
+
+
 def overrides_for(preset: str, work: Path) -> list[str]:
     """BUDGET, the preset's `IMAGE_OVERRIDES`, and ``data.path`` to its stand-in dataset,
     written into ``work / "data"``."""
@@ -262,9 +373,52 @@ def run_digest(
     return directory_digest(out)
 
 
+def record_new_numbers(found: dict[str, dict[str, str]]) -> None:
+    """``--record``: ``found`` into this machine's file (``presets.json`` where it has none),
+    its presets dropped from every other file (a platform file left empty is removed)."""
+    own = platform_record()
+    mine = own if own.is_file() else RECORD
+    for path in sorted({RECORD, *PLATFORMS.glob("*.json")} - {mine}):
+        kept = {k: v for k, v in _read(path).items() if k not in found}
+        if path != RECORD and not kept:
+            path.unlink()
+            print(f"removed {path}")
+        else:
+            _write(path, kept)
+    _write(mine, {**_read(mine), **found})
+
+
+def record_platform(found: dict[str, dict[str, str]]) -> None:
+    """``--platform``: ``found`` into this machine's file, but the presets whose digests equal
+    ``presets.json``'s (nothing to add)."""
+    reference = _read(RECORD)
+    same = [n for n in found if reference.get(n) == found[n]]
+    if same:
+        print(f"not recorded: the same as {RECORD.name}: {same}")
+    own = platform_record()
+    new = {**_read(own), **{n: d for n, d in found.items() if n not in same}}
+    _write(own, new) if new else print("nothing to record")
+
+
+def _write(path: Path, digests: dict) -> None:
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--record", action="store_true", help=f"rewrite {RECORD.name}")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--record",
+        action="store_true",
+        help=f"rewrite {RECORD.name} (numbers meant to change; drops them from platform files)",
+    )
+    mode.add_argument(
+        "--platform",
+        action="store_true",
+        help=f"record this machine's {PLATFORMS.name}/<fingerprint>.json (other rounding only)",
+    )
     parser.add_argument("presets", nargs="*", help="presets (default: all)")
     args = parser.parse_args()
     from gankit import config as config_mod
@@ -276,14 +430,13 @@ def main() -> int:
             found[name] = run_digest(name, Path(tmp) / name)
             print(name, len(found[name]), "files", flush=True)
     if args.record:
-        old = json.loads(RECORD.read_text()) if RECORD.is_file() else {}
-        old.update(found)
-        RECORD.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
-        print(f"wrote {RECORD}")
+        record_new_numbers(found)
+    elif args.platform:
+        record_platform(found)
     else:
-        expected = json.loads(RECORD.read_text())
+        expected, source = expected_digests()
         bad = [n for n in names if expected.get(n) != found[n]]
-        print("differ:", bad or "none")
+        print(f"against {source}; differ:", bad or "none")
         return 1 if bad else 0
     return 0
 
