@@ -13,7 +13,13 @@ import pytest
 from gankit import config as config_mod
 from gankit.diagnose import diagnose, summary
 from gankit.diagnose.common import is_image_run
-from gankit.diagnose.images import IMG_CLASS_RATIO, IMG_MIN_PRECISION, feature_space
+from gankit.diagnose.images import (
+    IMG_CLASS_RATIO,
+    IMG_MIN_PRECISION,
+    IMG_NARROW_COVERAGE,
+    IMG_NARROW_PRECISION,
+    feature_space,
+)
 from gankit.diagnose.signals import OSC_METRIC_EVALS
 
 STEPS = 2000
@@ -198,6 +204,48 @@ def test_image_mode_collapse_from_recall_and_coverage_alone():
     assert [x["name"] for x in f] == ["mode_collapse"]
     assert f[0]["evidence"]["collapsed_by"][-1] == ["recall", "coverage"]
     assert f[0]["evidence"]["class_ratio_min"][-1] is None
+
+
+def narrow(rows, coverage_per_precision, space="mnist"):
+    """Every evaluation: coverage at ``coverage_per_precision`` of its precision, recall 0 (the
+    classes stay balanced: a conditional G drawing a few images of each class)."""
+    for r in evals_of(rows):
+        r[f"coverage_{space}"] = coverage_per_precision * r[f"precision_{space}"]
+        r[f"recall_{space}"] = 0.0
+    return rows
+
+
+def test_image_mode_collapse_narrow_from_the_start():
+    """No drop to read (recall and coverage never rose), every class at its share, but the
+    images that look real come near hardly any real image: a collapse, told in numbers."""
+    rows = narrow(image_rows(space="mnist"), 0.01)
+    result = diagnose(rows, cfg("mnist", **{"model.conditional": True}))
+    [f] = result["failures"]
+    assert f["name"] == "mode_collapse" and f["first_step"] == 1100
+    ev = f["evidence"]
+    assert all(reasons == ["narrow"] for reasons in ev["collapsed_by"])
+    assert ev["best_earlier_recall_mnist"] == 0.0  # never rose: no drop
+    last_precision = ev["precision_mnist"][-1]
+    assert f"its images look real (precision_mnist = {last_precision:.2f})" in f["explanation"]
+    assert "recall_mnist 0.000" in f["explanation"] and "rarest class" not in f["explanation"]
+    assert ev["thresholds"]["narrow_coverage_per_precision"] == IMG_NARROW_COVERAGE
+
+
+@pytest.mark.parametrize(
+    ("ratio", "precision", "status"),
+    [
+        (0.9 * IMG_NARROW_COVERAGE, 0.6, "failed"),
+        (1.1 * IMG_NARROW_COVERAGE, 0.6, "ok"),  # coverage a little above the line
+        (0.2, 0.6, "ok"),  # the lowest healthy ratio measured in a second half
+        (0.01, 0.9 * IMG_NARROW_PRECISION, "ok"),  # images not yet real enough to judge
+    ],
+)
+def test_image_narrow_collapse_thresholds(ratio, precision, status):
+    rows = image_rows(space="mnist")
+    for r in evals_of(rows):
+        r["precision_mnist"] = precision
+    narrow(rows, ratio)
+    assert diagnose(rows, cfg("mnist"))["checks"]["mode_collapse"] == status
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,15 @@ IMG_CLASS_RATIO = 0.25  # the rarest class below a quarter of its uniform share 
 # half its share, which a healthy run touches; it is reported in the evidence)
 IMG_DROP = 0.25  # recall_S or coverage_S below a quarter of its best earlier value ...
 IMG_DROP_MIN_BEST = 0.2  # ... where that best was at least this (early values are noise)
+# ... or narrow from the start, which no drop shows: images that look real (precision_S at
+# least IMG_NARROW_PRECISION) covering hardly any real image (coverage_S below
+# IMG_NARROW_COVERAGE times that precision). A class-conditional G with a fully-connected
+# layer on MNIST drew a few images per class from step 500 on: precision 0.44-0.81, coverage
+# 0.005-0.009, recall 0.000 (agreement 1.0, every class balanced); healthy MNIST and digits
+# runs read coverage at 0.2-1.1 times their precision in the second half (0.07 at the
+# lowest, a pix2pix run at a third of its steps)
+IMG_NARROW_PRECISION = 0.3
+IMG_NARROW_COVERAGE = 0.05
 # precision_S (the share of generated images inside the real images' manifold) below this at the
 # last evaluation: the generator has not reached the data yet, its "classes" are the feature
 # net's guesses on noise and its recall says nothing: mode collapse cannot be judged
@@ -90,6 +99,16 @@ def _dropped(value, best) -> bool:
     )
 
 
+def _narrow(precision, coverage) -> bool:
+    """Realistic images that come near hardly any real image (see `IMG_NARROW_COVERAGE`)."""
+    return (
+        finite(precision)
+        and finite(coverage)
+        and precision >= IMG_NARROW_PRECISION
+        and coverage < IMG_NARROW_COVERAGE * precision
+    )
+
+
 def check_mode_collapse(rows: list[dict], config=None) -> Verdict:
     total = total_steps(rows, config)
     if not total:
@@ -128,6 +147,8 @@ def check_mode_collapse(rows: list[dict], config=None) -> Verdict:
             out.append("recall")
         if _dropped(r.get(coverage), best_coverage[i]):
             out.append("coverage")
+        if _narrow(r.get(precision), r.get(coverage)):
+            out.append("narrow")
         return out
 
     reasons = {i: why(i) for i in second}
@@ -161,6 +182,13 @@ def check_mode_collapse(rows: list[dict], config=None) -> Verdict:
             " and ".join(f"{k} fell from {a:.2f} to {b:.2f}" for k, a, b in fell)
             + " (the share of real images the generated ones come near)"
         )
+    if "narrow" in reasons[second[-1]]:
+        rec = f", {recall} {last[recall]:.3f}" if finite(last.get(recall)) else ""
+        said.append(
+            f"its images look real ({precision} = {last[precision]:.2f}) but come near only "
+            f"{last[coverage]:.1%} of the real images ({coverage}{rec}): a few images, drawn "
+            "again and again"
+        )
     evidence = {
         "feature_space": space,
         "steps": [int(r["step"]) for r in sel],
@@ -177,6 +205,8 @@ def check_mode_collapse(rows: list[dict], config=None) -> Verdict:
             "class_ratio_min": IMG_CLASS_RATIO,
             "drop_fraction": IMG_DROP,
             "drop_min_best": IMG_DROP_MIN_BEST,
+            "narrow_precision": IMG_NARROW_PRECISION,
+            "narrow_coverage_per_precision": IMG_NARROW_COVERAGE,
         },
     }
     if isinstance(last.get("class_histogram"), list):
