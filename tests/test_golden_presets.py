@@ -99,6 +99,10 @@ def test_the_numeric_fingerprint_is_stable_and_reads_the_kernels():
     ones (``ATEN_CPU_CAPABILITY=default``), which round otherwise."""
     import subprocess
 
+    import torch
+
+    if torch.backends.cpu.get_cpu_capability() == "DEFAULT":
+        pytest.skip("this CPU runs ATen's plain C++ kernels already: no other to compare")
     first = digests.numeric_fingerprint()
     assert first == digests.numeric_fingerprint() and len(first) == 16
     code = "import digests; print(digests.numeric_fingerprint())"
