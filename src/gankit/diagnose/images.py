@@ -37,10 +37,10 @@ IMG_DROP_MIN_BEST = 0.2  # ... where that best was at least this (early values a
 # ... or narrow from the start, which no drop shows: images that look real (precision_S at
 # least IMG_NARROW_PRECISION) covering hardly any real image (coverage_S below
 # IMG_NARROW_COVERAGE times that precision). A class-conditional G with a fully-connected
-# layer on MNIST drew a few images per class from step 500 on: precision 0.44-0.81, coverage
-# 0.005-0.009, recall 0.000 (agreement 1.0, every class balanced); healthy MNIST and digits
-# runs read coverage at 0.2-1.1 times their precision in the second half (0.07 at the
-# lowest, a pix2pix run at a third of its steps)
+# layer on MNIST drew a few images per class from its first evaluation on: coverage
+# 0.005-0.009 at precision 0.22-0.81, recall 0.000 (agreement 1.0, classes balanced);
+# healthy MNIST and digits runs read coverage at 0.2-1.1 times their precision in the second
+# half (0.07 at the lowest, a pix2pix run at a third of its steps)
 IMG_NARROW_PRECISION = 0.3
 IMG_NARROW_COVERAGE = 0.05
 # precision_S (the share of generated images inside the real images' manifold) below this at the

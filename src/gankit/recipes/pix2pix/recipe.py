@@ -159,7 +159,7 @@ class Pix2pixRun(LoadedRun):
         """``l1_error`` and ``translation_agreement`` over every held-out input, each
         translated `final_draws` times (seeded: the same for every call). The training's
         evaluations read the first 2,000 inputs once; the final numbers read them all, since
-        on MNIST the choice of 2,000 inputs moves the agreement by about a point."""
+        on MNIST the first 2,000 read it about 3 points lower than all 10,000."""
         rng = torch.Generator().manual_seed(FINAL_FAMILY_SEED)
         space = self._space()
         n = len(self.pairs)
