@@ -8,10 +8,12 @@ every ``--set KEY=VALUE``; a run whose ``final_metrics.json`` exists is read, no
 metrics: FID against the real held-out images (``fid_mean_S`` over ``log.final_draws`` draws
 where the preset takes several, else ``fid_S``) beside the real floor, ``l1_error`` and
 ``translation_agreement`` on the held-out pairs (recomputed from the run's checkpoint by
-``Pix2pixRun.family_metrics``: 10 dropout draws of each held-out input, as the final metrics of
-runs trained since that definition), and the training seconds (the ``time`` of the
-last ``metrics.jsonl`` row: the fit, evaluations included); then the target per seed: a lower
-FID for L1 + cGAN and an agreement no lower than L1-only's. ``--json FILE`` gets every number.
+``Pix2pixRun.family_metrics``: every held-out input, 10 dropout draws of each where the split
+is small, as the final metrics of runs trained since that definition), the paired difference
+of the two agreements input by input with its standard error, and the training seconds (the
+``time`` of the last ``metrics.jsonl`` row: the fit, evaluations included); then the target
+per seed: a lower FID for L1 + cGAN and an agreement no lower than L1-only's. ``--json FILE``
+gets every number.
 
     python benchmarks/pix2pix_compare.py [--preset pix2pix-digits] [--seeds 0 1 2 3 4]
         [--set KEY=VALUE ...] [--out RUNS_DIR] [--json FILE]
@@ -58,6 +60,17 @@ def summary(run: Path) -> dict:
     }
 
 
+def paired_agreement(adv: Path, l1: Path) -> tuple[float, float] | None:
+    """(mean, standard error) in points of L1 + cGAN's agreement minus L1-only's, input by
+    input over the held-out split (`Pix2pixRun.agreement_by_input`): the same inputs, so the
+    inputs' own difficulty cancels; None without a classifying feature space."""
+    a, b = api.load_run(adv).agreement_by_input(), api.load_run(l1).agreement_by_input()
+    if a is None or b is None:
+        return None
+    diff = 100.0 * (a - b)
+    return float(diff.mean()), float(diff.std(ddof=1) / len(diff) ** 0.5)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="pix2pix-digits")
@@ -70,25 +83,28 @@ def main(argv=None) -> int:
     results = []
     for seed in args.seeds:
         row = {"seed": seed}
+        trained = {}
         for name, extra in VARIANTS.items():
             run = train_once(args.preset, seed, [*args.sets, *extra], args.out / f"{name}-s{seed}")
-            row[name] = summary(run)
+            row[name], trained[name] = summary(run), run
+        paired = paired_agreement(trained["adv"], trained["l1"])
+        row["agreement_diff_points"], row["agreement_diff_se_points"] = paired or (None, None)
         results.append(row)
         if args.json:
             args.json.write_text(json.dumps({"preset": args.preset, "seeds": results}, indent=1))
     key = results[0]["adv"]["fid_key"]
     print(
         f"| seed | {key} L1+cGAN | L1 only | floor | l1_error L1+cGAN | L1 only | "
-        "agreement L1+cGAN | L1 only | s L1+cGAN | L1 only | target |"
+        "agreement L1+cGAN | L1 only | paired diff (se), points | s L1+cGAN | L1 only | target |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         a, b = r["adv"], r["l1"]
         met = a["fid"] < b["fid"] and (a["agreement"] or 0) >= (b["agreement"] or 0)
         print(
             f"| {r['seed']} | {a['fid']:.2f} | {b['fid']:.2f} | {a['floor']:.2f} | "
             f"{a['l1_error']:.4f} | {b['l1_error']:.4f} | {a['agreement']:.3f} | "
-            f"{b['agreement']:.3f} | {a['seconds']:.0f} | {b['seconds']:.0f} | "
+            f"{b['agreement']:.3f} | {_paired(r)} | {a['seconds']:.0f} | {b['seconds']:.0f} | "
             f"{'met' if met else 'missed'} |"
         )
     if len(results) > 1:
@@ -101,6 +117,11 @@ def main(argv=None) -> int:
                 file=sys.stdout,
             )
     return 0
+
+
+def _paired(row: dict) -> str:
+    d, se = row.get("agreement_diff_points"), row.get("agreement_diff_se_points")
+    return "-" if d is None else f"{d:+.2f} ({se:.2f})"
 
 
 if __name__ == "__main__":

@@ -84,6 +84,16 @@ def test_l1_error_is_the_mean_absolute_error_of_the_held_out_translations(pix2pi
     assert metrics["l1_error"] != pytest.approx(one_draw, rel=1e-7)  # the draws all count
 
 
+def test_agreement_by_input_averages_to_the_final_agreement(pix2pix_run):
+    run = api.load_run(pix2pix_run)
+    by_input = run.agreement_by_input()
+    assert by_input.shape == (len(run.pairs),)
+    # each input's share of its 10 draws, in tenths
+    assert np.allclose(by_input * FINAL_FAMILY_DRAWS, np.round(by_input * FINAL_FAMILY_DRAWS))
+    expected = run.family_metrics()["translation_agreement"]
+    assert by_input.mean() == pytest.approx(expected, abs=1e-12)
+
+
 def test_the_final_metrics_translate_every_held_out_input_about_20000_times_in_all():
     assert final_draws(297) == FINAL_FAMILY_DRAWS == 10  # the digits: 2,970 translations
     assert final_draws(10_000) == 2  # MNIST's t10k: 20,000

@@ -45,7 +45,9 @@ from gankit.recipes.pix2pix.config import Pix2pixConfig
 from gankit.recipes.pix2pix.step import (
     HeldoutPairs,
     Pix2pixTrainable,
+    agreement_by_input,
     translate,
+    translate_draws,
     translation_metrics,
 )
 from gankit.recipes.training import train_run
@@ -166,6 +168,16 @@ class Pix2pixRun(LoadedRun):
         return translation_metrics(
             self.generator, self.pairs, space, rng, limit=n, draws=final_draws(n)
         )
+
+    def agreement_by_input(self) -> np.ndarray | None:
+        """``(N,)``: for each held-out input, the share of its translations read as its
+        original's class: the very translations of :meth:`family_metrics`, whose
+        ``translation_agreement`` is the mean; two runs' difference, input by input, is a
+        paired comparison (None where the feature space has no classes)."""
+        rng = torch.Generator().manual_seed(FINAL_FAMILY_SEED)
+        n = len(self.pairs)
+        translated = translate_draws(self.generator, self.pairs, rng, n, final_draws(n))
+        return agreement_by_input(translated, self.pairs, self._space(), n)
 
     def write_family_files(self) -> None:
         """``RUN/translations.npz`` of a final evaluation: the first held-out inputs, two

@@ -94,16 +94,37 @@ def translation_metrics(
     ``translation_agreement``: the share of translations it labels as their original; each
     over ``draws`` translations of every input (dropout masks drawn in turn from ``rng``)."""
     m = min(limit, len(pairs))
-    sources = pairs.sources[:m].repeat(draws, 1, 1, 1)
-    translated = from_net(translate(generator, sources, rng))
+    translated = translate_draws(generator, pairs, rng, m, draws)
     targets = from_net(pairs.targets[:m]).repeat(draws, 1, 1, 1)
     out = {"l1_error": float((translated - targets).abs().mean())}
-    if space is not None and space.classes and pairs.labels is not None:
-        _, logits = extract_features(translated, space.extractor)
-        if logits is not None:
-            agree = logits.argmax(1) == np.tile(np.asarray(pairs.labels[:m]), draws)
-            out["translation_agreement"] = float(agree.mean())
+    agree = agreement_by_input(translated, pairs, space, m)
+    if agree is not None:
+        out["translation_agreement"] = float(agree.mean())
     return out
+
+
+def translate_draws(
+    generator: nn.Module, pairs: HeldoutPairs, rng: torch.Generator, m: int, draws: int
+) -> Tensor:
+    """``(draws * m, C, H, W)`` translations in [0, 1] of the first ``m`` held-out inputs,
+    draw by draw (all ``m`` inputs once, then again), dropout masks from ``rng`` in turn."""
+    return from_net(translate(generator, pairs.sources[:m].repeat(draws, 1, 1, 1), rng))
+
+
+def agreement_by_input(
+    translated: Tensor, pairs: HeldoutPairs, space: FeatureSpace | None, m: int
+) -> np.ndarray | None:
+    """``(m,)``: for each of the first ``m`` held-out inputs, the share of its translations
+    (``translated``, as `translate_draws` stacks them) that ``space``'s classifier labels as
+    the original's label; None where the space has no classes or the split no labels."""
+    if space is None or not space.classes or pairs.labels is None:
+        return None
+    _, logits = extract_features(translated, space.extractor)
+    if logits is None:
+        return None
+    draws = translated.shape[0] // m
+    agree = logits.argmax(1) == np.tile(np.asarray(pairs.labels[:m]), draws)
+    return np.asarray(agree, dtype=np.float64).reshape(draws, m).mean(0)
 
 
 def pix2pix_eval_state(
