@@ -17,6 +17,7 @@ from gankit.diagnose.images import (
     IMG_CLASS_RATIO,
     IMG_MIN_PRECISION,
     IMG_NARROW_COVERAGE,
+    IMG_NARROW_MIN_SAMPLES,
     IMG_NARROW_PRECISION,
     feature_space,
 )
@@ -229,6 +230,17 @@ def test_image_mode_collapse_narrow_from_the_start():
     assert f"its images look real (precision_mnist = {last_precision:.2f})" in f["explanation"]
     assert "recall_mnist 0.000" in f["explanation"] and "rarest class" not in f["explanation"]
     assert ev["thresholds"]["narrow_coverage_per_precision"] == IMG_NARROW_COVERAGE
+
+
+@pytest.mark.parametrize(
+    ("samples", "status"), [(IMG_NARROW_MIN_SAMPLES, "failed"), (IMG_NARROW_MIN_SAMPLES - 1, "ok")]
+)
+def test_a_narrow_collapse_needs_enough_generated_samples(samples, status):
+    """pixelcnn-mnist evaluates 10 samples against thousands of held-out images: its coverage is
+    low whatever the model, so it is not read as narrow."""
+    rows = narrow(image_rows(space="mnist"), 0.01)
+    config = cfg("mnist", **{"log.eval_samples": samples})
+    assert diagnose(rows, config)["checks"]["mode_collapse"] == status
 
 
 @pytest.mark.parametrize(

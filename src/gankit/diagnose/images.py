@@ -17,6 +17,7 @@ from gankit.diagnose import advice
 from gankit.diagnose.common import (
     OK,
     Verdict,
+    cfg_value,
     failed,
     failure,
     finite,
@@ -43,6 +44,12 @@ IMG_DROP_MIN_BEST = 0.2  # ... where that best was at least this (early values a
 # half (0.07 at the lowest, a pix2pix run at a third of its steps)
 IMG_NARROW_PRECISION = 0.3
 IMG_NARROW_COVERAGE = 0.05
+# ... read only where each evaluation generated at least this many samples (log.eval_samples):
+# coverage needs generated images to land near the real ones at all. A perfect model's expected
+# coverage is about 1 - exp(-k n_gen / n_real): 0.63 for 1,000 generated against the evaluator's
+# at most 5,000 held-out images (k = 5), 0.01 for pixelcnn-mnist's 10, whose low coverage says
+# nothing
+IMG_NARROW_MIN_SAMPLES = 1000
 # precision_S (the share of generated images inside the real images' manifold) below this at the
 # last evaluation: the generator has not reached the data yet, its "classes" are the feature
 # net's guesses on noise and its recall says nothing: mode collapse cannot be judged
@@ -138,6 +145,8 @@ def check_mode_collapse(rows: list[dict], config=None) -> Verdict:
             f"{last['step']}, {precision} = {last[precision]:.3f}"
         )
 
+    enough = cfg_value(config, "log.eval_samples", 0) >= IMG_NARROW_MIN_SAMPLES
+
     def why(i: int) -> list[str]:
         r, out = evals[i], []
         ratio = class_ratio(r)
@@ -147,7 +156,7 @@ def check_mode_collapse(rows: list[dict], config=None) -> Verdict:
             out.append("recall")
         if _dropped(r.get(coverage), best_coverage[i]):
             out.append("coverage")
-        if _narrow(r.get(precision), r.get(coverage)):
+        if enough and _narrow(r.get(precision), r.get(coverage)):
             out.append("narrow")
         return out
 
