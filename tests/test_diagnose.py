@@ -115,6 +115,21 @@ def test_mode_collapse_known_modes():
     assert any("--preset ring-8-best" in a for a in f["advice"])
 
 
+def test_mode_collapse_of_a_family_without_a_discriminator_says_so():
+    """A Gaussian mixture on ring-8 reaching 3 of 8 modes: no discriminator to fool, and none
+    of the GAN's switches (which its config refuses) is offered."""
+    rows = healthy_rows()
+    for r in rows:
+        if "modes_covered" in r and r["step"] >= 1000:
+            r["modes_covered"] = 3.0
+    table = {"data": {"name": "ring-8"}, "model": {"family": "gmm"}, "train": {"steps": STEPS}}
+    f = detect_mode_collapse(rows, config_mod.from_dict(table))
+    assert "discriminator" not in f["explanation"].replace("no discriminator", "")
+    assert "model.family = gmm, no discriminator" in f["explanation"]
+    assert len(f["advice"]) == 1 and "--set" not in f["advice"][0]
+    assert "gankit compare" in f["advice"][0]
+
+
 def test_mode_collapse_recovered_is_clean():
     rows = healthy_rows()
     for r in rows:

@@ -25,8 +25,10 @@ self-conditioned (``data.clusters``); issue 25's grid-25 baselines (PCA, the mix
 BiGAN) when they arrived, and the toy and digits VAEs' metric files when their presets gained
 the importance-weighted bound (``vae.iwae_samples = 500``) for the families' comparison;
 ``rbm-ring-8``, ``rbm-grid-25`` and ``alice-mnist`` when they arrived; ``pix2pix-mnist`` when
-its preset gained G's EMA (``model.ema = 0.998``), on the first platform of
-``platforms/`` only. Every other digest as recorded before the refactors.
+its preset gained G's EMA (``model.ema = 0.998``), and ``pca-grid-25``'s and
+``vae-grid-25``'s ``diagnosis.json`` when a collapse of a family without a discriminator
+stopped blaming one and offering a GAN's switches: on the first platform of ``platforms/``
+only. Every other digest as recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.
 

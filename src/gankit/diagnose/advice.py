@@ -7,7 +7,7 @@ never sent to the preset it already runs. Image runs (DCGAN) get their own remed
 
 from __future__ import annotations
 
-from gankit.diagnose.common import cfg_value
+from gankit.diagnose.common import FAMILIES_WITHOUT_D, cfg_value
 
 # failure preset -> its remedied preset; otherwise the toy's best preset
 REMEDIED_PRESETS = {
@@ -54,6 +54,20 @@ def vanishing_gradients(config) -> list[str]:
         "weaken D: --set game.d_steps=1 and a lower --set optim.lr_d",
         "smooth D's slope: --set game.penalties.r1=1.0",
         "blur both distributions so they overlap: --set game.instance_noise=1.0",
+    ]
+
+
+def without_discriminator(config, remedies: list[str]) -> list[str]:
+    """``remedies`` (a GAN's switches) where the run is a GAN; for a family with no
+    discriminator, whose config refuses those switches, the one comparison that says what a GAN
+    does on the same data instead."""
+    family = cfg_value(config, "model.family", "gan")
+    if family not in FAMILIES_WITHOUT_D:
+        return remedies
+    return [
+        f"model.family = {family} has no discriminator, so none of a GAN's remedies applies: "
+        "train a GAN preset on the same data and set the two side by side (gankit compare RUN "
+        "GAN_RUN)"
     ]
 
 

@@ -43,6 +43,19 @@ def train_rows(rows: list[dict]) -> list[dict]:
 FAMILIES_WITHOUT_D = ("vae", "autoencoder", "rbm", "pca", "gmm", "pixelcnn")
 
 
+def collapse_cause(config, kinds: str) -> str:
+    """The clause that ends a mode collapse onto a few ``kinds`` ("modes", "kinds of image"),
+    lower case, no full stop: a GAN's fool its discriminator; a family with no discriminator
+    has none to fool, it under-draws the rest."""
+    family = cfg_value(config, "model.family", "gan")
+    if family in FAMILIES_WITHOUT_D:
+        return (
+            f"the model (model.family = {family}, no discriminator) draws some {kinds} far less "
+            "often than the data holds them"
+        )
+    return f"it has collapsed onto a few {kinds} that fool the current discriminator"
+
+
 def not_adversarial_reason(config) -> str:
     """Why the adversarial checks do not read a run that is not a plain GAN: it has no D, or
     its D logs other read-outs than those the checks are calibrated on (InfoGAN, pix2pix, the

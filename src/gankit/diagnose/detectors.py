@@ -74,6 +74,7 @@ from gankit.diagnose.common import (
     Verdict,
     adversarial,
     cfg_value,
+    collapse_cause,
     failed,
     failure,
     finite,
@@ -302,7 +303,7 @@ def _check_modes(rows: list[dict], config, total: int) -> Verdict:
     else:
         why = (
             f"In the second half of training the generator covers only {last} of {m} "
-            "modes: it has collapsed onto a few modes that fool the current discriminator."
+            f"modes: {collapse_cause(config, 'modes')}."
         )
     return failed(
         failure(
@@ -322,7 +323,9 @@ def _check_modes(rows: list[dict], config, total: int) -> Verdict:
                 },
             },
             why,
-            advice.mode_collapse(config, int(evals[-1]["n_modes"])),
+            advice.without_discriminator(
+                config, advice.mode_collapse(config, int(evals[-1]["n_modes"]))
+            ),
         )
     )
 
@@ -361,7 +364,7 @@ def _check_spread(rows: list[dict], config, total: int) -> Verdict:
             },
             "The generated samples spread far less than the data: the generator maps most of its "
             "noise to nearly the same output.",
-            advice.narrow_spread(config),
+            advice.without_discriminator(config, advice.narrow_spread(config)),
         )
     )
 

@@ -18,6 +18,7 @@ from gankit.diagnose.common import (
     OK,
     Verdict,
     cfg_value,
+    collapse_cause,
     failed,
     failure,
     finite,
@@ -104,6 +105,10 @@ def _dropped(value, best) -> bool:
         and best >= IMG_DROP_MIN_BEST
         and (value < IMG_DROP * best)
     )
+
+
+def _sentence(clause: str) -> str:
+    return clause[0].upper() + clause[1:] + "."
 
 
 def _narrow(precision, coverage) -> bool:
@@ -228,8 +233,9 @@ def check_mode_collapse(rows: list[dict], config=None) -> Verdict:
             evidence,
             "In the second half of training the generator keeps producing fewer kinds of image: "
             + "; ".join(said)
-            + ". It has collapsed onto a few kinds of image that fool the current discriminator.",
-            advice.image_mode_collapse(config),
+            + ". "
+            + _sentence(collapse_cause(config, "kinds of image")),
+            advice.without_discriminator(config, advice.image_mode_collapse(config)),
         )
     )
 
