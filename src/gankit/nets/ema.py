@@ -116,3 +116,23 @@ class EmaTracker:
         """:func:`update_ema` of ``module`` towards the live net."""
         _check_decay(decay)
         _apply(self._averaged, self._copied, decay)
+
+
+class GeneratorEma(EmaTracker):
+    """G's sampling EMA of a training loop (``model.ema``), moved after each G-update at the
+    bias-corrected decay of that update (:func:`debiased_decay`); a run checkpoints it as
+    ``gankit.runs.GENERATOR_EMA``."""
+
+    def __init__(self, live: nn.Module, decay: float):
+        _check_decay(decay)
+        super().__init__(live)
+        self.decay = decay
+
+    @classmethod
+    def of(cls, live: nn.Module | None, decay: float) -> GeneratorEma | None:
+        """The EMA of ``live`` where ``decay > 0`` (and there is a G), else None."""
+        return cls(live, decay) if live is not None and decay > 0 else None
+
+    def after_g_update(self, step: int) -> None:
+        """Move after the G-update of loop step ``step`` (0-based): its ``step + 1``-th."""
+        self.update(debiased_decay(self.decay, step + 1))

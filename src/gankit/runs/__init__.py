@@ -50,6 +50,7 @@ from gankit.runs.atomic import (
     write_json,
 )
 from gankit.runs.checkpoints import (
+    GENERATOR_EMA,
     checkpoint_files,
     checkpoint_inputs,
     latest_checkpoint,
@@ -116,6 +117,7 @@ from gankit.runs.names import (
 )
 
 __all__ = [
+    "GENERATOR_EMA",
     "CHECKPOINTS",
     "CHECKPOINT_FORMAT",
     "CONFIG",

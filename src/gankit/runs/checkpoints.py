@@ -235,10 +235,15 @@ def _verify(path: Path, metadata: dict, tensors: dict[str, torch.Tensor], step: 
         )
 
 
+#: the module name of G's sampling EMA in a run's checkpoints (``model.ema > 0``)
+GENERATOR_EMA = "G_ema"
+
+
 def sampling_generator(tensors: dict[str, torch.Tensor]) -> str:
-    """The module name a loaded run's generator restores from: ``"G_ema"`` where the checkpoint
-    kept G's EMA (``model.ema > 0``: what the run evaluated and samples from), else ``"G"``."""
-    return "G_ema" if any(k.startswith("G_ema.") for k in tensors) else "G"
+    """The module name a loaded run's generator restores from: `GENERATOR_EMA` where the
+    checkpoint kept G's EMA (what the run evaluated and samples from), else ``"G"``."""
+    prefix = f"{GENERATOR_EMA}."
+    return GENERATOR_EMA if any(k.startswith(prefix) for k in tensors) else "G"
 
 
 def restore(

@@ -24,8 +24,9 @@ from gankit.config import Config
 from gankit.data.batch import Batch, Latent
 from gankit.eval import EvalState
 from gankit.game.game import Game
-from gankit.nets.ema import EmaTracker, debiased_decay
+from gankit.nets.ema import GeneratorEma
 from gankit.nets.latent import class_shares, generate, generated_classes, sample_latent
+from gankit.runs import GENERATOR_EMA
 from gankit.train.optim import make_optimizer
 from gankit.train.trainable import Phase, Source, source_device, source_inputs, stream
 
@@ -74,7 +75,7 @@ class GanTrainable:
         self.G = generator.to(device, memory_format=self.memory_format)
         self.D = discriminator.to(device, memory_format=self.memory_format)
         self._shares = class_shares(self.G)  # a conditional G's class prior, else None
-        self.ema = EmaTracker(self.G) if config.model.ema > 0 else None
+        self.ema = GeneratorEma.of(self.G, config.model.ema)
         self.G_ema = self.ema.module if self.ema is not None else None
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device, "game": device}
@@ -101,7 +102,7 @@ class GanTrainable:
     def modules(self) -> dict[str, nn.Module]:
         modules = {"G": self.G, "D": self.D}
         if self.G_ema is not None:
-            modules["G_ema"] = self.G_ema
+            modules[GENERATOR_EMA] = self.G_ema
         return modules
 
     @property
@@ -184,7 +185,7 @@ class GanTrainable:
         if phase == "D":
             self.game.after_discriminator_step(self.D)
         elif self.ema is not None:
-            self.ema.update(debiased_decay(self.cfg.model.ema, step + 1))
+            self.ema.after_g_update(step)
 
     def extra_row(self) -> dict[str, float]:
         """The parameters of nets small enough to log them (Dirac-GAN)."""

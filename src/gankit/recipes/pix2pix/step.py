@@ -36,8 +36,9 @@ from gankit.eval.feature_space import FeatureSpace
 from gankit.game.losses import get_loss
 from gankit.game.pix2pix import discriminator_objective, generator_objective
 from gankit.metrics.features import extract_features
-from gankit.nets.ema import EmaTracker, debiased_decay
+from gankit.nets.ema import GeneratorEma
 from gankit.nets.latent import eval_mode
+from gankit.runs import GENERATOR_EMA
 from gankit.train.optim import make_optimizer
 from gankit.train.trainable import Phase, source_device, source_inputs, stream
 
@@ -169,9 +170,7 @@ class Pix2pixTrainable:
         self.pairs, self.space = pairs, space
         self.G = generator.to(device)
         self.D = None if discriminator is None else discriminator.to(device)
-        self.ema = EmaTracker(self.G) if config.model.ema > 0 else None
-        #: the U-Net the evaluator reads: G's EMA where kept, else G
-        self.translator = self.G if self.ema is None else self.ema.module
+        self.ema = GeneratorEma.of(self.G, config.model.ema)
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device}
         self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
@@ -197,7 +196,7 @@ class Pix2pixTrainable:
     def modules(self) -> dict[str, nn.Module]:
         modules = {"G": self.G} if self.D is None else {"G": self.G, "D": self.D}
         if self.ema is not None:
-            modules["G_ema"] = self.ema.module
+            modules[GENERATOR_EMA] = self.ema.module
         return modules
 
     @property
@@ -238,10 +237,15 @@ class Pix2pixTrainable:
 
     def after_update(self, phase: str, step: int) -> None:
         if phase == "G" and self.ema is not None:
-            self.ema.update(debiased_decay(self.cfg.model.ema, step + 1))
+            self.ema.after_g_update(step)
 
     def extra_row(self) -> dict[str, float]:
         return {}
+
+    @property
+    def translator(self) -> nn.Module:
+        """The U-Net the evaluator reads: G's EMA where kept, else G."""
+        return self.G if self.ema is None else self.ema.module
 
     def eval_state(self, step: int) -> EvalState:
         return pix2pix_eval_state(

@@ -27,10 +27,11 @@ from gankit.errors import GankitError
 from gankit.eval import EvalState
 from gankit.game.semisupervised import discriminator_loss, predicted_classes
 from gankit.game.terms import feature_matching
-from gankit.nets.ema import EmaTracker, debiased_decay
+from gankit.nets.ema import GeneratorEma
 from gankit.nets.latent import generate, run_generator, sample_latent
 from gankit.nets.semisupervised import RealScore, SemiSupervisedDiscriminator
 from gankit.recipes.semisupervised.evaluation import heldout_metrics
+from gankit.runs import GENERATOR_EMA
 from gankit.train.optim import make_optimizer
 from gankit.train.trainable import Phase, source_device, stream
 
@@ -70,7 +71,7 @@ class SemiSupervisedTrainable:
         self.D = discriminator.to(device)
         self.G = None if generator is None else generator.to(device)
         self.adversarial = self.G is not None
-        self.ema = EmaTracker(self.G) if self.adversarial and config.model.ema > 0 else None
+        self.ema = GeneratorEma.of(self.G, config.model.ema)
         seed = config.train.seed
         devices = {
             "data": source_device(unlabelled),
@@ -101,7 +102,7 @@ class SemiSupervisedTrainable:
         if self.adversarial:
             modules["G"] = self.G
         if self.ema is not None:
-            modules["G_ema"] = self.ema.module
+            modules[GENERATOR_EMA] = self.ema.module
         return modules
 
     @property
@@ -204,7 +205,7 @@ class SemiSupervisedTrainable:
 
     def after_update(self, phase: str, step: int) -> None:
         if phase == "G" and self.ema is not None:
-            self.ema.update(debiased_decay(self.cfg.model.ema, step + 1))
+            self.ema.after_g_update(step)
 
     def extra_row(self) -> dict[str, float]:
         return {}
