@@ -43,13 +43,14 @@ def train_once(preset: str, seed: int, sets: list[str], out: Path) -> Path:
     return api.train(cfg, out, force=True, progress=False)
 
 
-def summary(run: Path) -> dict:
+def summary(run: Path, loaded) -> dict:
+    """The table's numbers of ``run``; ``loaded`` is it loaded (`api.load_run`)."""
     final = json.loads((run / runs.FINAL).read_text())
     rows = [r for r in runs.read_metrics(run) if "time" in r and "event" not in r]
     fid_key = next((k for k in final if k.startswith("fid_mean_")), None)
     fid_key = fid_key or next(k for k in final if k.startswith("fid_") and "_" not in k[4:])
     space = fid_key.split("_")[-1]
-    family = api.load_run(run).family_metrics()  # as the final metrics define them today
+    family = loaded.family_metrics()  # as the final metrics define them today
     return {
         "fid": final[fid_key],
         "fid_key": fid_key,
@@ -60,11 +61,12 @@ def summary(run: Path) -> dict:
     }
 
 
-def paired_agreement(adv: Path, l1: Path) -> tuple[float, float] | None:
+def paired_agreement(adv, l1) -> tuple[float, float] | None:
     """(mean, standard error) in points of L1 + cGAN's agreement minus L1-only's, input by
-    input over the held-out split (`Pix2pixRun.agreement_by_input`): the same inputs, so the
-    inputs' own difficulty cancels; None without a classifying feature space."""
-    a, b = api.load_run(adv).agreement_by_input(), api.load_run(l1).agreement_by_input()
+    input over the held-out split (`Pix2pixRun.agreement_by_input` of the two loaded runs: the
+    translations their family metrics read): the same inputs, so the inputs' own difficulty
+    cancels; None without a classifying feature space."""
+    a, b = adv.agreement_by_input(), l1.agreement_by_input()
     if a is None or b is None:
         return None
     diff = 100.0 * (a - b)
@@ -86,7 +88,8 @@ def main(argv=None) -> int:
         trained = {}
         for name, extra in VARIANTS.items():
             run = train_once(args.preset, seed, [*args.sets, *extra], args.out / f"{name}-s{seed}")
-            row[name], trained[name] = summary(run), run
+            trained[name] = api.load_run(run)
+            row[name] = summary(run, trained[name])
         paired = paired_agreement(trained["adv"], trained["l1"])
         row["agreement_diff_points"], row["agreement_diff_se_points"] = paired or (None, None)
         results.append(row)

@@ -96,11 +96,21 @@ def translation_metrics(
     over ``draws`` translations of every input (dropout masks drawn in turn from ``rng``)."""
     m = min(limit, len(pairs))
     translated = translate_draws(generator, pairs, rng, m, draws)
-    targets = from_net(pairs.targets[:m]).repeat(draws, 1, 1, 1)
+    return summarize_translations(
+        translated, pairs, m, agreement_by_input(translated, pairs, space, m)
+    )
+
+
+def summarize_translations(
+    translated: Tensor, pairs: HeldoutPairs, m: int, by_input: np.ndarray | None
+) -> dict[str, float]:
+    """``l1_error`` of ``translated`` (the first ``m`` held-out inputs' translations, as
+    `translate_draws` stacks them) against their targets and, where ``by_input`` is given
+    (`agreement_by_input` of the same translations), ``translation_agreement``: its mean."""
+    targets = from_net(pairs.targets[:m]).repeat(translated.shape[0] // m, 1, 1, 1)
     out = {"l1_error": float((translated - targets).abs().mean())}
-    agree = agreement_by_input(translated, pairs, space, m)
-    if agree is not None:
-        out["translation_agreement"] = float(agree.mean())
+    if by_input is not None:
+        out["translation_agreement"] = float(by_input.mean())
     return out
 
 
