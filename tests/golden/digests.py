@@ -301,16 +301,16 @@ def _battery_digest() -> str:
     cov = np.cov(v, rowvar=False)
     arrays += [scipy.linalg.sqrtm(cov @ cov.T), np.linalg.eigh(cov)[0]]
     digest = hashlib.sha256()
-    for t in outs:
-        digest.update(t.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    for i, t in enumerate(outs):
+        digest.update(_tensor_bytes(str(i), t.detach()))
     for a in arrays:
         digest.update(np.ascontiguousarray(a).tobytes())
     return digest.hexdigest()[:16]
 
 
-def platform_record(fingerprint: str | None = None) -> Path:
-    """This machine's (or ``fingerprint``'s) platform file: ``platforms/<fingerprint>.json``."""
-    return PLATFORMS / f"{fingerprint or numeric_fingerprint()}.json"
+def platform_record() -> Path:
+    """This machine's platform file: ``platforms/<its fingerprint>.json``."""
+    return PLATFORMS / f"{numeric_fingerprint()}.json"
 
 
 def _read(path: Path) -> dict[str, dict[str, str]]:
@@ -414,7 +414,8 @@ def main() -> int:
     mode.add_argument(
         "--record",
         action="store_true",
-        help=f"rewrite {RECORD.name} (numbers meant to change; drops them from platform files)",
+        help="numbers meant to change: into this machine's platform file (else "
+        f"{RECORD.name}), dropped from every other file",
     )
     mode.add_argument(
         "--platform",
