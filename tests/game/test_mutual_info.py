@@ -7,9 +7,12 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gankit.game.mutual_info import (
     categorical_nll,
+    clustering_loss,
     gaussian_nll,
     information_loss,
     mutual_info_bound,
@@ -77,3 +80,46 @@ def test_gradients_reach_the_logits_and_the_means():
     # d CE / d logit of the true class = (p - 1) / n = (1/3 - 1) / 4; d NLL / d mean = -(1-0)/n
     assert logits.grad[0, 0].item() == pytest.approx((1 / 3 - 1) / 4, rel=1e-5)
     assert mean.grad[0, 0].item() == pytest.approx(-0.1 / 4, rel=1e-5)
+
+
+def test_clustering_entropies_worked_by_hand():
+    # rows: softmax (1/2, 1/2) and (1, 0) (logit gap 40): H(Y|X) = (log 2 + 0) / 2; the mean
+    # posterior (3/4, 1/4): H(Y) = -(3/4 log 3/4 + 1/4 log 1/4)
+    logits = torch.tensor([[0.0, 0.0], [20.0, -20.0]])
+    conditional, marginal = clustering_loss(logits)
+    assert conditional.item() == pytest.approx(math.log(2) / 2, rel=1e-6)
+    expected = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert marginal.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_clustering_entropies_match_torch_categorical():
+    g = torch.Generator().manual_seed(1)
+    logits = 3 * torch.randn(50, 7, generator=g)
+    conditional, marginal = clustering_loss(logits)
+    posterior = torch.distributions.Categorical(logits=logits)
+    mean = torch.distributions.Categorical(probs=posterior.probs.mean(0))
+    assert conditional.item() == pytest.approx(posterior.entropy().mean().item(), rel=1e-5)
+    assert marginal.item() == pytest.approx(mean.entropy().item(), rel=1e-5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(2, 12),
+    st.floats(0.1, 30.0),
+    st.integers(0, 2**31 - 1),
+)
+def test_clustering_entropies_bounds(n, k, scale, seed):
+    """0 <= H(Y|X) <= H(Y) <= log K (the entropy is concave): the term is at most 0."""
+    logits = scale * torch.randn(n, k, generator=torch.Generator().manual_seed(seed))
+    conditional, marginal = clustering_loss(logits)
+    assert -1e-6 <= conditional.item() <= marginal.item() + 1e-5
+    assert marginal.item() <= math.log(k) + 1e-5
+
+
+def test_clustering_term_is_lowest_for_confident_balanced_assignments():
+    balanced = 30 * torch.eye(4).repeat(3, 1)  # 12 rows, each value 3 times, confident
+    merged = 30 * torch.eye(4)[[0, 0, 0, 1]].repeat(3, 1)  # half the rows on one value
+    low = torch.sub(*clustering_loss(balanced)).item()
+    assert low == pytest.approx(-math.log(4), abs=1e-5)
+    assert torch.sub(*clustering_loss(merged)).item() > low + 0.2

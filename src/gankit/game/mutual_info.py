@@ -45,6 +45,18 @@ def information_loss(
     return weight * categorical + continuous_weight * continuous
 
 
+def clustering_loss(logits: Tensor) -> tuple[Tensor, Tensor]:
+    """``(H(Y | X), H(Y))`` of Q's categorical posterior on a minibatch ``logits (n, K)``: the
+    mean entropy of each row's softmax and the entropy of their mean, in nats. Minimising
+    ``H(Y | X) - H(Y)`` is regularized information maximisation (Krause et al. 2010), CatGAN's
+    objective on real data (Springenberg 2016): confident assignments, every value used."""
+    log_p = F.log_softmax(logits.float(), dim=1)
+    conditional = -(log_p.exp() * log_p).sum(1).mean()
+    log_marginal = torch.logsumexp(log_p, dim=0) - math.log(logits.shape[0])
+    marginal = -(log_marginal.exp() * log_marginal).sum()
+    return conditional, marginal
+
+
 def mutual_info_bound(
     categorical: Tensor, continuous: Tensor, categories: int, continuous_codes: int
 ) -> Tensor:

@@ -31,6 +31,16 @@ class InfoGanConfig:
         0.0,
         1e4,
     )
+    real_cluster_weight: float = number(
+        0.0,
+        "weight of Q's clustering term on real images, H(c | x) - H(c) of its categorical "
+        "posterior on each real minibatch (regularized information maximisation, Krause et "
+        "al. 2010; CatGAN's real-data objective, Springenberg 2016), trained with D: real "
+        "digits spread over every code value with confidence, which parts merged classes; "
+        "no label read; 0 = the paper's InfoGAN",
+        0.0,
+        1e4,
+    )
     q_width: int = number(128, "hidden units of Q's head on D's features", 1, MAX_WIDTH)
     eval_per_code: int = number(
         100,

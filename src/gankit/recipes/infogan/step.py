@@ -16,6 +16,8 @@ generated images as G made them (not through ``game.augment``'s transforms, whic
 view for the adversarial loss). Logged: ``d_loss`` / ``g_loss`` (adversarial + information),
 ``q_categorical`` (Q's cross-entropy in the D phase), ``q_continuous`` (the Gaussian NLL), and
 ``mi_bound`` (the categorical part of ``L_I``, ``log K - CE``, in nats; at most ``log K``).
+With ``infogan.real_cluster_weight > 0`` the D phase adds Q's clustering term on the real
+minibatch (``H(c | x) - H(c)``, logged as ``q_real_entropy`` and ``q_real_marginal``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from gankit.data.batch import Batch
 from gankit.eval import EvalState
 from gankit.game.mutual_info import (
     categorical_nll,
+    clustering_loss,
     gaussian_nll,
     information_loss,
     mutual_info_bound,
@@ -154,11 +157,13 @@ class InfoGanTrainable(GanTrainable):
                 fake = Batch(self.G(z, code, cont))
             loss, stats = self.game.discriminator_loss(self.D, real, fake, self.d_update)
             info, ce, nll = self._information(fake.x, code, cont)
+            clustering, cluster_stats = self._real_clustering(real.x)
         self.d_update += 1
-        total = loss + info
+        total = loss + info + clustering
         s = self.section
         stats = {
             **stats,
+            **cluster_stats,
             "d_loss": total.detach(),
             "d_adversarial": loss.detach(),
             "q_categorical": ce.detach(),
@@ -166,6 +171,18 @@ class InfoGanTrainable(GanTrainable):
             "mi_bound": mutual_info_bound(ce.detach(), 0.0, s.categories, 0),
         }
         return total, stats
+
+    def _real_clustering(self, x: Tensor) -> tuple[Tensor | float, dict]:
+        """``infogan.real_cluster_weight * (H(c | x) - H(c))`` of Q on the real images ``x``
+        (`gankit.game.mutual_info.clustering_loss`), and its two entropies to log; 0 and
+        nothing where the weight is 0 (D's and Q's passes are then the paper's)."""
+        weight = self.section.real_cluster_weight
+        if weight == 0:
+            return 0.0, {}
+        logits, _ = self.Q(self.D.features(x))
+        conditional, marginal = clustering_loss(logits)
+        stats = {"q_real_entropy": conditional.detach(), "q_real_marginal": marginal.detach()}
+        return weight * (conditional - marginal), stats
 
     def generator_loss(self, m: int):
         """G's game loss (a real minibatch only for feature matching) plus the information

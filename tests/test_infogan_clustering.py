@@ -1,0 +1,64 @@
+"""InfoGAN's clustering term on real images (``infogan.real_cluster_weight``): the D phase's loss
+is the paper's plus ``weight * (H(c | x) - H(c))`` of Q on the same real minibatch, worked out
+here from Q's logits with torch's own entropies; its gradient reaches D and Q, never G; at
+weight 0 the D phase is the paper's (no extra pass, nothing extra logged)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gankit import config as config_mod
+from gankit.data.sources import load_image_data
+from gankit.recipes.infogan.recipe import build_infogan_for
+from gankit.recipes.infogan.step import InfoGanTrainable
+
+TINY = ["train.batch_size=32", "model.g_width=8", "model.d_width=8", "log.eval_every=0"]
+
+
+def _trainable(weight: float) -> InfoGanTrainable:
+    torch.manual_seed(0)
+    cfg = config_mod.resolve(
+        "infogan-digits", overrides=[*TINY, f"infogan.real_cluster_weight={weight}"]
+    )
+    data = load_image_data(cfg.data)
+    g, d, q = build_infogan_for(cfg, data)
+    with torch.no_grad():  # confident, uneven posteriors: at init both entropies are ~log K
+        q.net[-1].weight.mul_(50.0)
+    return InfoGanTrainable(cfg, data.source, g, d, q, torch.device("cpu"))
+
+
+def test_the_d_loss_adds_the_weighted_entropies_of_q_on_the_real_minibatch():
+    weight = 0.7
+    plain, clustered = _trainable(0.0), _trainable(weight)  # the same nets and streams
+    for a, b in zip(plain.D.parameters(), clustered.D.parameters(), strict=True):
+        assert torch.equal(a, b)
+    stream = clustered.rngs["data"]
+    before = stream.get_state()
+    real = clustered.real(32).x  # the real minibatch the D phase draws first
+    stream.set_state(before)
+    with torch.no_grad():
+        logits, _ = clustered.Q(clustered.D.features(real))
+    posterior = torch.distributions.Categorical(logits=logits)
+    conditional = posterior.entropy().mean()
+    marginal = torch.distributions.Categorical(probs=posterior.probs.mean(0)).entropy()
+
+    loss_plain, stats_plain = plain.discriminator_loss(32)
+    loss_clustered, stats = clustered.discriminator_loss(32)
+    assert "q_real_entropy" not in stats_plain
+    assert stats["q_real_entropy"].item() == pytest.approx(conditional.item(), rel=1e-4)
+    assert stats["q_real_marginal"].item() == pytest.approx(marginal.item(), rel=1e-4)
+    expected = loss_plain.item() + weight * (conditional - marginal).item()
+    assert loss_clustered.item() == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert abs(loss_clustered.item() - loss_plain.item()) > 0.05  # the term is not ~0 here
+
+
+def test_the_term_trains_d_and_q_never_g():
+    t = _trainable(1.0)
+    torch.manual_seed(1)
+    real = t.real(32).x
+    clustering, _ = t._real_clustering(real)
+    clustering.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in t.Q.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in t.D.parameters())
+    assert all(p.grad is None for p in t.G.parameters())
