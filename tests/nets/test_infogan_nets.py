@@ -37,6 +37,17 @@ def test_g_reads_the_one_hot_of_the_code():
     assert not torch.equal(g(z, torch.tensor([1, 1]), cont), expected)
 
 
+def test_noise_scale_multiplies_z_only():
+    """``noise_scale`` s: G(z, c, c') is the inner G of [s z, one-hot(c), c']."""
+    torch.manual_seed(0)
+    g, _, _ = build_infogan_models(MODEL, (1, 8, 8), categories=3, continuous=1, noise_scale=0.1)
+    g.eval()
+    z, cont, code = torch.randn(2, 16), torch.tensor([[0.5], [-2.0]]), torch.tensor([2, 0])
+    one_hot = torch.tensor([[0.0, 0, 1], [1, 0, 0]])
+    assert torch.equal(g(z, code, cont), g.net(torch.cat([0.1 * z, one_hot, cont], 1)))
+    assert not torch.equal(g(z, code, cont), g.net(torch.cat([z, one_hot, cont], 1)))
+
+
 def test_q_shares_d_body_and_has_its_own_head():
     torch.manual_seed(0)
     _, d, q = build_infogan_models(MODEL, (1, 28, 28), categories=10, continuous=0)

@@ -41,15 +41,23 @@ def check_codes(code: Tensor, code_continuous: Tensor, categories: int, continuo
 
 class InfoGenerator(nn.Module):
     """``G(z, code, code_continuous) -> (n, C, S, S)`` in [-1, 1]: a `DCGANGenerator` (``net``)
-    of ``noise_dim + categories + continuous`` inputs reading ``[z, one-hot(code),
-    code_continuous]``."""
+    of ``noise_dim + categories + continuous`` inputs reading ``[noise_scale * z,
+    one-hot(code), code_continuous]``."""
 
-    def __init__(self, net: DCGANGenerator, noise_dim: int, categories: int, continuous: int):
+    def __init__(
+        self,
+        net: DCGANGenerator,
+        noise_dim: int,
+        categories: int,
+        continuous: int,
+        noise_scale: float = 1.0,
+    ):
         super().__init__()
         if net.noise_dim != noise_dim + categories + continuous:
             raise ValueError("the DCGAN generator must read noise_dim + categories + continuous")
         self.net = net
         self.noise_dim, self.categories, self.continuous = noise_dim, categories, continuous
+        self.noise_scale = noise_scale
 
     def forward(self, z: Tensor, code: Tensor, code_continuous: Tensor) -> Tensor:
         n = z.shape[0]
@@ -57,6 +65,8 @@ class InfoGenerator(nn.Module):
             raise ValueError(f"G expects noise (n, {self.noise_dim}), got {tuple(z.shape)}")
         check_codes(code, code_continuous, self.categories, self.continuous, n)
         one_hot = nn.functional.one_hot(code.long(), self.categories).to(z.dtype)
+        if self.noise_scale != 1.0:
+            z = z * self.noise_scale
         return self.net(torch.cat([z, one_hot, code_continuous.to(z.dtype)], 1))
 
 
@@ -85,6 +95,7 @@ def build_infogan_models(
     categories: int,
     continuous: int,
     q_width: int = 128,
+    noise_scale: float = 1.0,
 ) -> tuple[InfoGenerator, nn.Module, QHead]:
     """``(G, D, Q)`` for images of ``shape``: DCGAN's G and D as ``model`` says
     (`gankit.nets.build.build_image_models`, its refusals included), G reading the codes
@@ -102,7 +113,7 @@ def build_infogan_models(
         )
     total = model.noise_dim + categories + continuous
     net, discriminator = build_image_models(dataclasses.replace(model, noise_dim=total), shape)
-    generator = InfoGenerator(net, model.noise_dim, categories, continuous)
+    generator = InfoGenerator(net, model.noise_dim, categories, continuous, noise_scale)
     q = QHead(discriminator.feature_dim, categories, continuous, q_width)
     return generator, discriminator, q
 

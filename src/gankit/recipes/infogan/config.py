@@ -41,6 +41,22 @@ class InfoGanConfig:
         0.0,
         1e4,
     )
+    noise_scale: float = number(
+        1.0,
+        "G reads noise_scale * z beside the one-hot code: below 1 the code, not the noise, "
+        "sets G's first layer's input at the start (ClusterGAN's narrow noise, Mukherjee et "
+        "al. 2019: sigma = 0.1), so the code's values start as distinct images",
+        1e-4,
+        1e4,
+    )
+    mi_warmup: int = number(
+        0,
+        "steps over which the information term's weights ramp linearly from 0 to mi_weight "
+        "and continuous_weight: G first learns the data, then the code splits what it draws "
+        "(0 = the paper's, full weight from the first step)",
+        0,
+        10**9,
+    )
     q_width: int = number(128, "hidden units of Q's head on D's features", 1, MAX_WIDTH)
     eval_per_code: int = number(
         100,

@@ -78,7 +78,9 @@ def build_infogan_for(config: Config, data) -> tuple[InfoGenerator, nn.Module, Q
             "on images (digits, mnist, ...)"
         )
     s: InfoGanConfig = config.section("infogan")
-    return build_infogan_models(config.model, data.shape, s.categories, s.continuous, s.q_width)
+    return build_infogan_models(
+        config.model, data.shape, s.categories, s.continuous, s.q_width, s.noise_scale
+    )
 
 
 def code_space(config: Config, data, device="cpu") -> FeatureSpace:
@@ -196,6 +198,7 @@ class InfoGanRecipe:
         "infogan.categories",
         "infogan.continuous",
         "infogan.q_width",
+        "infogan.noise_scale",
     )
 
     def check(self, config: Config) -> None:

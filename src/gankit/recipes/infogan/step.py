@@ -125,6 +125,7 @@ class InfoGanTrainable(GanTrainable):
         # Q trains with D: one optimizer over D's and Q's parameters (the base class's D-only
         # one is replaced before any step, so it never holds state)
         self.opt_d = make_optimizer(chain(self.D.parameters(), self.Q.parameters()), o.lr_d, o)
+        self.info_scale = 1.0  # the information term's weights' share (infogan.mi_warmup)
         self._dq = nn.ModuleDict({"D": self.D, "Q": self.Q})  # the D phase's gradient norm
         self.phases = (
             Phase("D", self.opt_d, self._dq, o.lr_d, "lr_d", "grad_norm_d", config.game.d_steps),
@@ -139,13 +140,19 @@ class InfoGanTrainable(GanTrainable):
         super().train(mode)
         self.Q.train(mode)
 
+    def begin(self, step: int) -> None:
+        super().begin(step)
+        warmup = self.section.mi_warmup
+        self.info_scale = min(1.0, step / warmup) if warmup > 0 else 1.0
+
     def codes(self, m: int) -> tuple[Tensor, Tensor, Tensor]:
         return info_latent(m, self.cfg.model, self.section, self.rngs["noise"], self.device)
 
     def _information(self, x: Tensor, code: Tensor, cont: Tensor):
         ce, nll = information_terms(self.D, self.Q, x, code, cont)
-        s = self.section
-        return information_loss(ce, nll, s.mi_weight, s.continuous_weight), ce, nll
+        s, scale = self.section, self.info_scale
+        weights = (s.mi_weight * scale, s.continuous_weight * scale)
+        return information_loss(ce, nll, *weights), ce, nll
 
     def discriminator_loss(self, m: int):
         """D's game loss on fresh real and generated minibatches, plus Q's information term

@@ -1,7 +1,10 @@
-"""InfoGAN's clustering term on real images (``infogan.real_cluster_weight``): the D phase's loss
-is the paper's plus ``weight * (H(c | x) - H(c))`` of Q on the same real minibatch, worked out
-here from Q's logits with torch's own entropies; its gradient reaches D and Q, never G; at
-weight 0 the D phase is the paper's (no extra pass, nothing extra logged)."""
+"""InfoGAN's options beyond the paper, each 0 (off) by default:
+
+- ``infogan.real_cluster_weight``: the D phase's loss is the paper's plus ``weight * (H(c | x)
+  - H(c))`` of Q on the same real minibatch, worked out here from Q's logits with torch's own
+  entropies; its gradient reaches D and Q, never G; at weight 0 nothing extra is logged.
+- ``infogan.mi_warmup``: the information term's weights ramp linearly from 0 at step 0 to
+  their full values at the warm-up's end."""
 
 from __future__ import annotations
 
@@ -16,10 +19,10 @@ from gankit.recipes.infogan.step import InfoGanTrainable
 TINY = ["train.batch_size=32", "model.g_width=8", "model.d_width=8", "log.eval_every=0"]
 
 
-def _trainable(weight: float) -> InfoGanTrainable:
+def _trainable(weight: float, *overrides: str) -> InfoGanTrainable:
     torch.manual_seed(0)
     cfg = config_mod.resolve(
-        "infogan-digits", overrides=[*TINY, f"infogan.real_cluster_weight={weight}"]
+        "infogan-digits", overrides=[*TINY, f"infogan.real_cluster_weight={weight}", *overrides]
     )
     data = load_image_data(cfg.data)
     g, d, q = build_infogan_for(cfg, data)
@@ -62,3 +65,14 @@ def test_the_term_trains_d_and_q_never_g():
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in t.Q.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in t.D.parameters())
     assert all(p.grad is None for p in t.G.parameters())
+
+
+@pytest.mark.parametrize("step, share", [(0, 0.0), (4, 0.4), (10, 1.0), (25, 1.0)])
+def test_the_warm_up_ramps_the_information_term_linearly(step, share):
+    information = {}
+    for name, t in (("warm", _trainable(0.0, "infogan.mi_warmup=10")), ("plain", _trainable(0.0))):
+        t.begin(step)  # the same nets and streams: the same codes and images in both
+        _, stats = t.generator_loss(32)
+        information[name] = stats["g_information"].item()
+    assert information["plain"] > 0.1
+    assert information["warm"] == pytest.approx(share * information["plain"], rel=1e-5, abs=1e-7)
