@@ -243,6 +243,19 @@ def test_image_mode_collapse_narrow_from_the_start():
     assert ev["thresholds"]["narrow_coverage_per_precision"] == IMG_NARROW_COVERAGE
 
 
+@pytest.mark.parametrize("g_fc", [0, 256])
+def test_a_conditional_g_with_a_fully_connected_layer_is_told_to_drop_it(g_fc):
+    """mnist-conditional with ``model.g_fc = 256`` collapsed narrow (issue 24): the advice
+    names the layer first; without one it says nothing of it."""
+    rows = narrow(image_rows(space="mnist"), 0.01)
+    config = cfg("mnist", **{"model.conditional": True, "model.g_fc": g_fc})
+    [f] = diagnose(rows, config)["failures"]
+    drop = [a for a in f["advice"] if "--set model.g_fc=0" in a]
+    assert drop == ([f["advice"][0]] if g_fc else [])
+    if g_fc:
+        assert "layer of 256 units" in drop[0]
+
+
 @pytest.mark.parametrize(
     ("samples", "status"), [(IMG_NARROW_MIN_SAMPLES, "failed"), (IMG_NARROW_MIN_SAMPLES - 1, "ok")]
 )

@@ -129,7 +129,14 @@ def image_mode_collapse(config) -> list[str]:
     """Remedies of a DCGAN whose images collapse onto a few classes or lose their variety;
     only switches the run can still take (a conditional D judges no packs; an EMA kept)."""
     conditional = bool(cfg_value(config, "model.conditional", False))
+    g_fc = cfg_value(config, "model.g_fc", 0) or 0
     remedies = [
+        (
+            conditional and g_fc > 0,
+            f"drop G's fully-connected layer of {g_fc} units: --set model.g_fc=0 (the one-hot "
+            "class switches whole units on and off there; on MNIST a conditional G with 256 "
+            "drew a few images per class, recall 0, issue 24)",
+        ),
         (
             not conditional,
             "where the images have labels, ask G for every class in its share: "
