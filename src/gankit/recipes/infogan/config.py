@@ -35,9 +35,8 @@ class InfoGanConfig:
         0.0,
         "weight of Q's clustering term on real images, H(c | x) - H(c) of its categorical "
         "posterior on each real minibatch (regularized information maximisation, Krause et "
-        "al. 2010; CatGAN's real-data objective, Springenberg 2016), trained with D: real "
-        "digits spread over every code value with confidence, which parts merged classes; "
-        "no label read; 0 = the paper's InfoGAN",
+        "al. 2010; CatGAN's real-data objective, Springenberg 2016), trained with D; no label "
+        "read; 0 = the paper's InfoGAN (1 made MNIST seeds 0 and 4 worse: docs/results.md)",
         0.0,
         1e4,
     )
@@ -45,15 +44,15 @@ class InfoGanConfig:
         1.0,
         "G reads noise_scale * z beside the one-hot code: below 1 the code, not the noise, "
         "sets G's first layer's input at the start (ClusterGAN's narrow noise, Mukherjee et "
-        "al. 2019: sigma = 0.1), so the code's values start as distinct images",
+        "al. 2019: sigma = 0.1; no better on the digits: docs/results.md)",
         1e-4,
         1e4,
     )
     mi_warmup: int = number(
         0,
         "steps over which the information term's weights ramp linearly from 0 to mi_weight "
-        "and continuous_weight: G first learns the data, then the code splits what it draws "
-        "(0 = the paper's, full weight from the first step)",
+        "and continuous_weight, so that G learns the data before the code splits it (0 = the "
+        "paper's, full weight from the first step; 1000 was worse on the digits)",
         0,
         10**9,
     )

@@ -17,7 +17,8 @@ view for the adversarial loss). Logged: ``d_loss`` / ``g_loss`` (adversarial + i
 ``q_categorical`` (Q's cross-entropy in the D phase), ``q_continuous`` (the Gaussian NLL), and
 ``mi_bound`` (the categorical part of ``L_I``, ``log K - CE``, in nats; at most ``log K``).
 With ``infogan.real_cluster_weight > 0`` the D phase adds Q's clustering term on the real
-minibatch (``H(c | x) - H(c)``, logged as ``q_real_entropy`` and ``q_real_marginal``).
+minibatch (``H(c | x) - H(c)``, logged as ``q_real_entropy`` and ``q_real_marginal``); with
+``infogan.mi_warmup = W > 0`` both phases weigh the information term by ``min(1, step / W)``.
 """
 
 from __future__ import annotations
