@@ -76,7 +76,6 @@ class GanTrainable:
         self.D = discriminator.to(device, memory_format=self.memory_format)
         self._shares = class_shares(self.G)  # a conditional G's class prior, else None
         self.ema = GeneratorEma.of(self.G, config.model.ema)
-        self.G_ema = self.ema.module if self.ema is not None else None
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device, "game": device}
         self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
@@ -101,8 +100,8 @@ class GanTrainable:
     @property
     def modules(self) -> dict[str, nn.Module]:
         modules = {"G": self.G, "D": self.D}
-        if self.G_ema is not None:
-            modules[GENERATOR_EMA] = self.G_ema
+        if self.ema is not None:
+            modules[GENERATOR_EMA] = self.ema.module
         return modules
 
     @property
@@ -117,7 +116,7 @@ class GanTrainable:
     @property
     def sampler(self) -> nn.Module:
         """The generator used for evaluation and sampling: the EMA copy where configured."""
-        return self.G_ema if self.G_ema is not None else self.G
+        return self.G if self.ema is None else self.ema.module
 
     def train(self, mode: bool = True) -> None:
         self.G.train(mode)
