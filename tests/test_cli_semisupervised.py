@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from gankit import api, config
+from gankit import api, config, runs
 from gankit.data.images import load_digits_images
 from gankit.data.sources import build_data
 from gankit.errors import GankitError
@@ -98,6 +98,51 @@ def test_classify_writes_d_labels(semi_run, tmp_path):
     np.save(tmp_path / "u8.npy", np.round(images[:40] * 255).astype(np.uint8))
     code, _, err = gankit("classify", semi_run, tmp_path / "u8.npy", "--out", tmp_path / "u.npy")
     assert code == 0 and np.array_equal(np.load(tmp_path / "u.npy"), predicted), err
+
+
+def checkpoint_tensors(run, prefix: str) -> dict[str, torch.Tensor]:
+    """``{name without the prefix: tensor}`` of the run's newest checkpoint's module ``prefix``."""
+    checkpoint = sorted((run / "checkpoints").glob("*.safetensors"))[-1]
+    with safe_open(str(checkpoint), "pt") as f:
+        return {
+            k[len(prefix) + 1 :]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix + ".")
+        }
+
+
+def test_classifier_ema_is_what_classifies_and_is_checkpointed(tmp_path):
+    """``semi.classifier_ema``: D's average is checkpointed as ``D_ema``, is the loaded run's
+    classifier (held-out accuracy, classify) while D stays the score, and moves after every
+    D-update: a decay near 0 (debiased, each update copies) ends equal to the last D."""
+    run = tmp_path / "run"
+    code, _, err = gankit(
+        "train", *PRESET, "--out", run, *SMALL, "--set", "semi.classifier_ema=0.9"
+    )  # fmt: skip
+    assert code == 0, err
+    averaged, live = checkpoint_tensors(run, "D_ema"), checkpoint_tensors(run, "D")
+    assert averaged.keys() == live.keys()
+    assert any(not torch.equal(averaged[k], live[k]) for k in live)
+    loaded = api.load_run(run)
+    assert loaded.classifier is not loaded.discriminator.discriminator
+    for name, tensor in loaded.classifier.state_dict().items():
+        assert torch.equal(tensor, averaged[name])
+    images, labels = loaded.data.heldout.images, loaded.data.heldout.labels
+    expected = float((loaded.classify(images)[0] == labels).mean())
+    final = json.loads((run / "final_metrics.json").read_text())
+    assert final["heldout_accuracy"] == pytest.approx(expected)
+    # the decay is frozen: a resume that changes it is refused, nothing written
+    code, _, err = gankit(
+        "train", "--out", run, "--resume", "--steps", "40", "--set", "semi.classifier_ema=0.5"
+    )  # fmt: skip
+    assert code == 2 and "semi.classifier_ema" in err, err
+    assert runs.latest_checkpoint(run).name == "step-30.safetensors"
+    copying = tmp_path / "copying"
+    code, _, err = gankit(
+        "train", *PRESET, "--out", copying, *SMALL, "--set", "semi.classifier_ema=1e-9"
+    )  # fmt: skip
+    assert code == 0, err
+    averaged, live = checkpoint_tensors(copying, "D_ema"), checkpoint_tensors(copying, "D")
+    for name, tensor in live.items():
+        torch.testing.assert_close(averaged[name], tensor, rtol=0, atol=1e-6)
 
 
 def test_classify_refusals(semi_run, digits_run, tmp_path):

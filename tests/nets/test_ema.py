@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from gankit.nets.dcgan import DCGANGenerator
-from gankit.nets.ema import GeneratorEma, debiased_decay, make_ema, update_ema
+from gankit.nets.ema import IterateEma, debiased_decay, make_ema, update_ema
 
 
 class WithConstant(nn.Module):
@@ -165,21 +165,21 @@ def test_debiased_decay_by_hand():
         debiased_decay(1.5, 3)
 
 
-def test_generator_ema_moves_at_the_debiased_decay_of_each_g_update():
-    """Loop step 0's G-update copies G (the first debiased update); step 1's is the average at
+def test_iterate_ema_moves_at_the_debiased_decay_of_each_update():
+    """Loop step 0's update copies the net (the first debiased update); step 1's is the average at
     the decay of a second update: the convention every family's loop uses."""
     torch.manual_seed(0)
     live = nn.Linear(3, 2)
-    assert GeneratorEma.of(live, 0.0) is None and GeneratorEma.of(None, 0.9) is None
-    ema = GeneratorEma.of(live, 0.9)
+    assert IterateEma.of(live, 0.0) is None and IterateEma.of(None, 0.9) is None
+    ema = IterateEma.of(live, 0.9)
     train_a_little(nn.Sequential(live, nn.Linear(2, 3)), seed=1)
     first = state(live)
-    ema.after_g_update(0)
+    ema.after_update(0)
     assert all(torch.equal(ema.module.state_dict()[k], v) for k, v in first.items())
     train_a_little(nn.Sequential(live, nn.Linear(2, 3)), seed=2)
     d = debiased_decay(0.9, 2)
-    ema.after_g_update(1)
+    ema.after_update(1)
     for k, v in state(live).items():
         torch.testing.assert_close(ema.module.state_dict()[k], d * first[k] + (1 - d) * v)
     with pytest.raises(ValueError, match="decay"):
-        GeneratorEma(live, 1.5)
+        IterateEma(live, 1.5)

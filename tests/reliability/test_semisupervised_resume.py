@@ -1,6 +1,6 @@
 """The loop's resume guarantee for the semi-supervised GAN and its supervised baseline: a run
 stopped at a step and resumed ends bit-identical to one never stopped (its four streams, both
-optimizers, G's EMA and D's held-out accuracy in the rows)."""
+optimizers, G's EMA, D's average and D's held-out accuracy in the rows)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ SEMI = [
     "train.batch_size=16",
     "semi.labelled_batch_size=8",
     "model.ema=0.9",
+    "semi.classifier_ema=0.9",
     "log.final_samples=200",
 ]
 

@@ -118,10 +118,11 @@ class EmaTracker:
         _apply(self._averaged, self._copied, decay)
 
 
-class GeneratorEma(EmaTracker):
-    """G's sampling EMA of a training loop (``model.ema``), moved after each G-update at the
-    bias-corrected decay of that update (:func:`debiased_decay`); a run checkpoints it as
-    ``gankit.runs.GENERATOR_EMA``."""
+class IterateEma(EmaTracker):
+    """A training loop's EMA of one net's iterates (G's ``model.ema``, the semi-supervised D's
+    ``semi.classifier_ema``), moved after each update of that net at the bias-corrected decay
+    of that update (:func:`debiased_decay`); a run checkpoints it under its own module name
+    (``gankit.runs.GENERATOR_EMA`` for G's)."""
 
     def __init__(self, live: nn.Module, decay: float):
         _check_decay(decay)
@@ -129,10 +130,10 @@ class GeneratorEma(EmaTracker):
         self.decay = decay
 
     @classmethod
-    def of(cls, live: nn.Module | None, decay: float) -> GeneratorEma | None:
-        """The EMA of ``live`` where ``decay > 0`` (and there is a G), else None."""
+    def of(cls, live: nn.Module | None, decay: float) -> IterateEma | None:
+        """The EMA of ``live`` where ``decay > 0`` (and there is a net), else None."""
         return cls(live, decay) if live is not None and decay > 0 else None
 
-    def after_g_update(self, step: int) -> None:
-        """Move after the G-update of loop step ``step`` (0-based): its ``step + 1``-th."""
+    def after_update(self, step: int) -> None:
+        """Move after the net's update of loop step ``step`` (0-based): its ``step + 1``-th."""
         self.update(debiased_decay(self.decay, step + 1))

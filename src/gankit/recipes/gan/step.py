@@ -24,7 +24,7 @@ from gankit.config import Config
 from gankit.data.batch import Batch, Latent
 from gankit.eval import EvalState
 from gankit.game.game import Game
-from gankit.nets.ema import GeneratorEma
+from gankit.nets.ema import IterateEma
 from gankit.nets.latent import class_shares, generate, generated_classes, sample_latent
 from gankit.runs import GENERATOR_EMA
 from gankit.train.optim import make_optimizer
@@ -75,7 +75,7 @@ class GanTrainable:
         self.G = generator.to(device, memory_format=self.memory_format)
         self.D = discriminator.to(device, memory_format=self.memory_format)
         self._shares = class_shares(self.G)  # a conditional G's class prior, else None
-        self.ema = GeneratorEma.of(self.G, config.model.ema)
+        self.ema = IterateEma.of(self.G, config.model.ema)
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device, "game": device}
         self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
@@ -184,7 +184,7 @@ class GanTrainable:
         if phase == "D":
             self.game.after_discriminator_step(self.D)
         elif self.ema is not None:
-            self.ema.after_g_update(step)
+            self.ema.after_update(step)
 
     def extra_row(self) -> dict[str, float]:
         """The parameters of nets small enough to log them (Dirac-GAN)."""

@@ -36,7 +36,7 @@ from gankit.eval.feature_space import FeatureSpace
 from gankit.game.losses import get_loss
 from gankit.game.pix2pix import discriminator_objective, generator_objective
 from gankit.metrics.features import extract_features
-from gankit.nets.ema import GeneratorEma
+from gankit.nets.ema import IterateEma
 from gankit.nets.latent import eval_mode
 from gankit.runs import GENERATOR_EMA
 from gankit.train.optim import make_optimizer
@@ -180,7 +180,7 @@ class Pix2pixTrainable:
         self.pairs, self.space = pairs, space
         self.G = generator.to(device)
         self.D = None if discriminator is None else discriminator.to(device)
-        self.ema = GeneratorEma.of(self.G, config.model.ema)
+        self.ema = IterateEma.of(self.G, config.model.ema)
         seed = config.train.seed
         devices = {"data": source_device(source), "noise": device}
         self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
@@ -247,7 +247,7 @@ class Pix2pixTrainable:
 
     def after_update(self, phase: str, step: int) -> None:
         if phase == "G" and self.ema is not None:
-            self.ema.after_g_update(step)
+            self.ema.after_update(step)
 
     def extra_row(self) -> dict[str, float]:
         return {}

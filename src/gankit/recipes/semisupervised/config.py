@@ -59,6 +59,15 @@ class SemiConfig:
         0.0,
         10.0,
     )
+    classifier_ema: float = number(
+        0.0,
+        "EMA decay of D's weights (Polyak averaging, bias-corrected: an average of D's "
+        "iterates, never of its init); the averaged D is the one that classifies (held-out "
+        "accuracy, gankit classify). Salimans et al.'s CIFAR-10 code classifies with such an "
+        "average (decay 0.9999). 0: off, the last iterate classifies",
+        lo=0.0,
+        hi=0.99999,
+    )
 
 
 register_section("semi", SemiConfig, family="semi-supervised")

@@ -30,6 +30,7 @@ from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
 from gankit.eval import evaluator_for
 from gankit.nets.build import dcgan_generator
+from gankit.nets.ema import make_ema
 from gankit.nets.semisupervised import RealScore, SemiSupervisedDiscriminator
 from gankit.recipes.base import LoadedRun, TrainOptions
 from gankit.recipes.semisupervised.config import SemiConfig
@@ -40,7 +41,7 @@ from gankit.recipes.semisupervised.evaluation import (
     write_classes,
 )
 from gankit.recipes.semisupervised.labelled import split_labelled
-from gankit.recipes.semisupervised.step import SemiSupervisedTrainable
+from gankit.recipes.semisupervised.step import CLASSIFIER_EMA, SemiSupervisedTrainable
 from gankit.recipes.training import train_run
 from gankit.train.trainable import source_inputs
 
@@ -183,6 +184,7 @@ class SemiSupervisedRecipe:
         "optim.name",
         "semi.labels_per_class",
         "semi.adversarial",
+        "semi.classifier_ema",
     )
 
     def check(self, config: Config) -> None:
@@ -211,12 +213,16 @@ class SemiSupervisedRecipe:
         return train_run(config, options, prepare, self.load, make_evaluator)
 
     def load(self, path: Path, config: Config) -> LoadedRun:
-        """D (and G's EMA, or G) from the newest intact checkpoint, in eval mode on the CPU."""
+        """D (and G's EMA, or G) from the newest intact checkpoint, in eval mode on the CPU; the
+        classifier is D's average where ``semi.classifier_ema`` kept one, else D."""
         data = data_for_model(config, runs.checkpoint_inputs(path))
         d, g = build_nets(config, data)
+        averaged = make_ema(d) if config.section("semi").classifier_ema > 0 else None
 
         def apply(source: Path, tensors: dict, extra: dict) -> None:
             modules = {"D": d}
+            if averaged is not None:
+                modules[CLASSIFIER_EMA] = averaged
             if g is not None:
                 name = runs.sampling_generator(tensors)
                 modules[name] = g
@@ -224,8 +230,11 @@ class SemiSupervisedRecipe:
 
         step, _ = runs.restore_newest(path, apply)
         d.eval()
+        classifier = d if averaged is None else averaged.eval()
         generator = None if g is None else g.eval()
-        return SemiSupervisedRun(Path(path), config, data, generator, RealScore(d), step, d)
+        return SemiSupervisedRun(
+            Path(path), config, data, generator, RealScore(d), step, classifier
+        )
 
 
 __all__ = ["SemiSupervisedRecipe", "SemiSupervisedRun", "build_nets", "check_semi_config"]

@@ -14,6 +14,10 @@ The supervised baseline (``semi.adversarial = false``): phase ``D`` alone on the
 minibatch, ``w_s * L_supervised``; no G. Logged: ``d_loss``, ``supervised_loss``,
 ``unsupervised_loss``, ``labelled_accuracy`` (D's accuracy on the labelled minibatch) and
 ``g_loss`` (feature matching).
+
+With ``semi.classifier_ema`` an average of D's iterates (`IterateEma`, moved after each
+D-update) is the classifier every evaluation reads; it is checkpointed as `CLASSIFIER_EMA`.
+The live D still plays the game and is the one G's evaluation reads as a score.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from gankit.errors import GankitError
 from gankit.eval import EvalState
 from gankit.game.semisupervised import discriminator_loss, predicted_classes
 from gankit.game.terms import feature_matching
-from gankit.nets.ema import GeneratorEma
+from gankit.nets.ema import IterateEma
 from gankit.nets.latent import generate, run_generator, sample_latent
 from gankit.nets.semisupervised import RealScore, SemiSupervisedDiscriminator
 from gankit.recipes.semisupervised.evaluation import heldout_metrics
@@ -37,6 +41,8 @@ from gankit.train.trainable import Phase, source_device, stream
 
 #: the family's random streams, in the order their seeds are derived
 RNG_STREAMS = ("data", "noise", "labelled", "game")
+#: the checkpoint's module name of D's average (``semi.classifier_ema``)
+CLASSIFIER_EMA = "D_ema"
 
 
 def no_generator(n: int, rng: torch.Generator) -> Tensor:
@@ -71,7 +77,7 @@ class SemiSupervisedTrainable:
         self.D = discriminator.to(device)
         self.G = None if generator is None else generator.to(device)
         self.adversarial = self.G is not None
-        self.ema = GeneratorEma.of(self.G, config.model.ema)
+        self.ema = IterateEma.of(self.G, config.model.ema)
         seed = config.train.seed
         devices = {
             "data": source_device(unlabelled),
@@ -80,6 +86,8 @@ class SemiSupervisedTrainable:
             "game": device,
         }
         self.rngs = {name: stream(seed, i, devices[name]) for i, name in enumerate(RNG_STREAMS)}
+        # copied before the hidden noise is set: the average classifies, it never trains
+        self.d_ema = IterateEma.of(self.D, self.semi.classifier_ema)
         self.D.set_hidden_noise(self.semi.hidden_noise, self.rngs["game"])
         o = config.optim
         self.opt_d = make_optimizer(self.D.parameters(), o.lr_d, o)
@@ -103,6 +111,8 @@ class SemiSupervisedTrainable:
             modules["G"] = self.G
         if self.ema is not None:
             modules[GENERATOR_EMA] = self.ema.module
+        if self.d_ema is not None:
+            modules[CLASSIFIER_EMA] = self.d_ema.module
         return modules
 
     @property
@@ -110,6 +120,11 @@ class SemiSupervisedTrainable:
         if not self.adversarial:
             return {"opt_d": self.opt_d}
         return {"opt_d": self.opt_d, "opt_g": self.opt_g}
+
+    @property
+    def classifier(self) -> SemiSupervisedDiscriminator:
+        """The D that classifies: its average where ``semi.classifier_ema`` keeps one, else D."""
+        return self.d_ema.module if self.d_ema is not None else self.D
 
     @property
     def sampler(self) -> nn.Module | None:
@@ -126,7 +141,7 @@ class SemiSupervisedTrainable:
         accuracy as the family's metric; the baseline: that accuracy alone."""
 
         def family_metrics() -> dict[str, float]:
-            return heldout_metrics(self.D, self.data, self.device)
+            return heldout_metrics(self.classifier, self.data, self.device)
 
         if not self.adversarial:
             return EvalState(no_generator, step, family_metrics=family_metrics)
@@ -205,7 +220,9 @@ class SemiSupervisedTrainable:
 
     def after_update(self, phase: str, step: int) -> None:
         if phase == "G" and self.ema is not None:
-            self.ema.after_g_update(step)
+            self.ema.after_update(step)
+        if phase == "D" and self.d_ema is not None:
+            self.d_ema.after_update(step)
 
     def extra_row(self) -> dict[str, float]:
         return {}
