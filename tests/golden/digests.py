@@ -28,8 +28,9 @@ the importance-weighted bound (``vae.iwae_samples = 500``) for the families' com
 its preset gained G's EMA (``model.ema = 0.998``), and ``pca-grid-25``'s and
 ``vae-grid-25``'s ``diagnosis.json`` when a collapse of a family without a discriminator
 stopped blaming one and offering a GAN's switches, and ``infogan-digits`` whole when its preset
-gained fully-connected layers (``model.g_fc = model.d_fc = 512``): on the first platform of
-``platforms/`` only. Every other digest as recorded before the refactors.
+gained fully-connected layers (``model.g_fc = model.d_fc = 512``), and
+``semi-supervised-digits`` whole when its D gained one (``model.d_fc = 128``): on the first
+platform of ``platforms/`` only. Every other digest as recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.
 
