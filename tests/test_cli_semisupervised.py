@@ -192,7 +192,10 @@ def test_nets_read_the_fully_connected_layers():
     assert g.hidden[0].out_features == 10
     baseline = config.resolve("semi-supervised-digits", overrides=["semi.adversarial=false"])
     d, g = build_nets(baseline, build_data(baseline))
-    assert g is None and isinstance(d.hidden, torch.nn.Identity)
+    assert g is None and d.feature_dim == 128  # the baseline's D is the preset's, layer included
+    plain = config.resolve("semi-supervised-digits", overrides=["model.d_fc=0"])
+    d, _ = build_nets(plain, build_data(plain))
+    assert isinstance(d.hidden, torch.nn.Identity)
 
 
 def test_labelled_draw_is_per_class_seeded_and_disjoint_from_the_rest():
