@@ -64,8 +64,30 @@ def test_trains_and_evaluates_heldout_accuracy_beside_the_image_metrics(semi_run
     assert classes["confusion"].shape == (10, 10) and classes["confusion"].sum() == 297
     assert np.trace(classes["confusion"]) / 297 == pytest.approx(final["heldout_accuracy"])
     loaded = api.load_run(semi_run)
-    assert loaded.family_metrics() == {"heldout_accuracy": final["heldout_accuracy"]}
+    assert loaded.family_metrics() == {
+        "heldout_accuracy": final["heldout_accuracy"],
+        "unlabelled_accuracy": final["unlabelled_accuracy"],
+    }
     assert loaded.sample(4).shape == (4, 1, 8, 8)
+
+
+def test_unlabelled_accuracy_is_d_on_the_pool_it_read_without_labels(semi_run, baseline_run):
+    """``unlabelled_accuracy``: D's accuracy on the training images outside the labelled draw
+    (worked out here from the draw's indices, not the recipe's split), in each evaluation row
+    and in the final metrics; the baseline measures it too."""
+    for run in (semi_run, baseline_run):
+        loaded = api.load_run(run)
+        train = build_data(loaded.config).train
+        drawn = labelled_indices(train.labels, 10, 10, loaded.config.train.seed)
+        pool = np.setdiff1d(np.arange(len(train)), drawn)
+        assert len(pool) == len(train) - 100
+        predicted, _ = loaded.classify(train.images[pool])
+        final = json.loads((run / "final_metrics.json").read_text())
+        expected = float((predicted == train.labels[pool]).mean())
+        assert final["unlabelled_accuracy"] == pytest.approx(expected)
+        evaluations = [r for r in rows_of(run) if "heldout_accuracy" in r]
+        assert evaluations and all(0.0 <= r["unlabelled_accuracy"] <= 1.0 for r in evaluations)
+        assert evaluations[-1]["unlabelled_accuracy"] == pytest.approx(expected)
 
 
 def test_baseline_trains_d_alone_and_measures_its_accuracy_only(baseline_run):
@@ -73,7 +95,8 @@ def test_baseline_trains_d_alone_and_measures_its_accuracy_only(baseline_run):
     trained = [r for r in rows if "d_loss" in r]
     assert trained and all("g_loss" not in r and "unsupervised_loss" not in r for r in trained)
     final = json.loads((baseline_run / "final_metrics.json").read_text())
-    assert set(final) == {"step", "heldout_accuracy"} and final["step"] == 30
+    assert set(final) == {"step", "heldout_accuracy", "unlabelled_accuracy"}
+    assert final["step"] == 30
     assert not any(k.startswith("fid") for r in rows for k in r)
     checkpoint = sorted((baseline_run / "checkpoints").glob("*.safetensors"))[-1]
     with safe_open(str(checkpoint), "pt") as f:

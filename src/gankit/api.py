@@ -32,6 +32,7 @@ SUMMARY_KEYS = (
     "high_quality",
     "reverse_kl",
     "heldout_accuracy",
+    "unlabelled_accuracy",
 )
 #: image runs: the metrics of these families, in every feature space (``fid_digits``, ...)
 SUMMARY_PREFIXES = ("fid_", "precision_", "recall_", "one_nn_accuracy_", "classes_covered")

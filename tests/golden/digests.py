@@ -29,7 +29,8 @@ its preset gained G's EMA (``model.ema = 0.998``), and ``pca-grid-25``'s and
 ``vae-grid-25``'s ``diagnosis.json`` when a collapse of a family without a discriminator
 stopped blaming one and offering a GAN's switches, and ``infogan-digits`` whole when its preset
 gained fully-connected layers (``model.g_fc = model.d_fc = 512``), and
-``semi-supervised-digits`` whole when its D gained one (``model.d_fc = 128``): on the first
+``semi-supervised-digits`` whole when its D gained one (``model.d_fc = 128``), and both
+semi-supervised presets' metric files when they gained ``unlabelled_accuracy``: on the first
 platform of ``platforms/`` only. Every other digest as recorded before the refactors.
 
 Wall-clock keys (``time``, ``eval_seconds``, ``snapshot_seconds``) are not behaviour: left out.

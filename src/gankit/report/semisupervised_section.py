@@ -75,14 +75,18 @@ def confusion_html(confusion: np.ndarray) -> str:
 
 
 def accuracy_text(run: RunFiles) -> str:
-    """D's held-out accuracy at the end and over the evaluations."""
+    """D's held-out accuracy at the end and over the evaluations, and its accuracy on the
+    unlabelled training images at the end where measured."""
     final = (run.final or {}).get("heldout_accuracy")
+    unlabelled = (run.final or {}).get("unlabelled_accuracy")
     curve = [
         (r["step"], r["heldout_accuracy"])
         for r in run.rows
         if isinstance(r.get("heldout_accuracy"), float) and "step" in r
     ]
     parts = [f"final held-out accuracy {fmt(final)}" if final is not None else "no final metrics"]
+    if unlabelled is not None:
+        parts.append(f"on the unlabelled training images {fmt(unlabelled)}")
     if curve:
         parts.append("over training: " + ", ".join(f"{s}: {fmt(a)}" for s, a in curve))
     return "; ".join(parts)

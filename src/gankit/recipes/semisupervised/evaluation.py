@@ -1,8 +1,11 @@
 """What the semi-supervised family measures: D's class predictions on the held-out split.
 
 ``heldout_accuracy``: the share of held-out images (``data.heldout``, never trained on) whose
-class D predicts (the argmax of its K class logits) as their label; joined to every evaluation
-row (`gankit.eval.EvalState.family_metrics`) and to ``final_metrics.json``
+class D predicts (the argmax of its K class logits) as their label. ``unlabelled_accuracy``:
+the same on the training images D read without their labels (the unlabelled pool): a
+validation signal that chooses settings without reading the held-out split (transductive, as
+the pool is trained on, and as large as the training split). Both are joined to every
+evaluation row (`gankit.eval.EvalState.family_metrics`) and to ``final_metrics.json``
 (`LoadedRun.family_metrics`). The final evaluation also writes ``RUN/classes.npz`` (the
 held-out confusion matrix and a few images per predicted class) for the report's section.
 The supervised baseline has no G: its evaluator (`ClassifierEvaluator`) measures nothing of
@@ -49,10 +52,19 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k).astype(np.int64)
 
 
-def heldout_metrics(discriminator: nn.Module, data, device="cpu") -> dict[str, float]:
-    """``{"heldout_accuracy": ...}`` of D on ``data.heldout``."""
-    predicted = classify(discriminator, data.heldout.images, device)
-    return {"heldout_accuracy": float((predicted == data.heldout.labels).mean())}
+def accuracy(discriminator: nn.Module, dataset, device="cpu") -> float:
+    """The share of ``dataset``'s images (an `ImageDataset` with labels) D classifies right."""
+    predicted = classify(discriminator, dataset.images, device)
+    return float((predicted == dataset.labels).mean())
+
+
+def accuracy_metrics(discriminator: nn.Module, data, unlabelled, device="cpu") -> dict[str, float]:
+    """``heldout_accuracy`` of D on ``data.heldout`` and ``unlabelled_accuracy`` on
+    ``unlabelled`` (the `ImageDataset` of the unlabelled pool, its labels never trained on)."""
+    return {
+        "heldout_accuracy": accuracy(discriminator, data.heldout, device),
+        "unlabelled_accuracy": accuracy(discriminator, unlabelled, device),
+    }
 
 
 def write_classes(discriminator: nn.Module, data, run_dir: Path) -> None:

@@ -6,10 +6,10 @@ Nets: DCGAN's G (``model.noise``, ``noise_dim``, ``g_width``, ``g_depth``, ``g_f
 and DCGAN's D body with a K-logit head (`gankit.nets.semisupervised`; ``model.d_width``,
 ``d_depth``, ``d_fc``, ``d_norm``, ``spectral_norm``); rates ``optim.lr_d`` / ``lr_g``. The
 run directory, loop, callbacks, image evaluation (of G's samples) and report are every
-family's; the family adds D's ``heldout_accuracy`` to each evaluation and to
-``final_metrics.json``, and ``RUN/classes.npz`` for the report. ``semi.adversarial = false``
-is the supervised baseline: the same D on the labelled images alone, the same steps, no G and
-no image metrics.
+family's; the family adds D's ``heldout_accuracy`` and ``unlabelled_accuracy`` to each
+evaluation and to ``final_metrics.json``, and ``RUN/classes.npz`` for the report.
+``semi.adversarial = false`` is the supervised baseline: the same D on the labelled images
+alone, the same steps, no G and no image metrics.
 The GAN's game keys (``game.*``) and D's remedies that judge sets or classes (``model.pack``,
 ``model.minibatch_*``, ``model.conditional``, ``model.generators``, ``model.d_input``) mean
 nothing here and are refused, naming the key.
@@ -36,8 +36,8 @@ from gankit.recipes.base import LoadedRun, TrainOptions
 from gankit.recipes.semisupervised.config import SemiConfig
 from gankit.recipes.semisupervised.evaluation import (
     ClassifierEvaluator,
+    accuracy_metrics,
     classify,
-    heldout_metrics,
     write_classes,
 )
 from gankit.recipes.semisupervised.labelled import split_labelled
@@ -158,7 +158,12 @@ class SemiSupervisedRun(LoadedRun):
         return labels, lines
 
     def family_metrics(self) -> dict[str, float]:
-        return heldout_metrics(self.classifier, self.data)
+        """D's ``heldout_accuracy`` and ``unlabelled_accuracy`` (`accuracy_metrics`)."""
+        semi = self.config.section("semi")
+        _, unlabelled = split_labelled(
+            self.data.train, semi.labels_per_class, self.config.train.seed
+        )
+        return accuracy_metrics(self.classifier, self.data, unlabelled.dataset)
 
     def evaluate(self, n=None, seed: int = 0, write: bool = False, on_draw=None) -> dict:
         """The image metrics of G's samples (none for the baseline) and D's held-out accuracy;

@@ -34,7 +34,7 @@ from gankit.game.terms import feature_matching
 from gankit.nets.ema import IterateEma
 from gankit.nets.latent import generate, run_generator, sample_latent
 from gankit.nets.semisupervised import RealScore, SemiSupervisedDiscriminator
-from gankit.recipes.semisupervised.evaluation import heldout_metrics
+from gankit.recipes.semisupervised.evaluation import accuracy_metrics
 from gankit.runs import GENERATOR_EMA
 from gankit.train.optim import make_optimizer
 from gankit.train.trainable import Phase, source_device, stream
@@ -138,10 +138,12 @@ class SemiSupervisedTrainable:
 
     def eval_state(self, step: int) -> EvalState:
         """G's samples and D read as ``D(x) = Z / (Z + 1)`` (`RealScore`), with D's held-out
-        accuracy as the family's metric; the baseline: that accuracy alone."""
+        and unlabelled accuracies as the family's metrics; the baseline: those alone."""
 
         def family_metrics() -> dict[str, float]:
-            return heldout_metrics(self.classifier, self.data, self.device)
+            return accuracy_metrics(
+                self.classifier, self.data, self.unlabelled.dataset, self.device
+            )
 
         if not self.adversarial:
             return EvalState(no_generator, step, family_metrics=family_metrics)
