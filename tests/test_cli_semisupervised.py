@@ -247,6 +247,9 @@ def test_report_has_the_family_section_in_a_process_without_the_recipes(
         page = (out / "report.html").read_text()
         assert "Classes (semi-supervised D)" in page and what in page
         assert "Held-out confusion matrix" in page
+        final = json.loads((run / "final_metrics.json").read_text())
+        unlabelled = f"on the unlabelled training images {final['unlabelled_accuracy']:.4g}"
+        assert unlabelled in page
 
 
 def test_class_rows_put_each_image_in_its_predicted_row_and_tint_the_wrong_ones():
