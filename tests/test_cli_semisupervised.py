@@ -132,16 +132,22 @@ def checkpoint_tensors(run, prefix: str) -> dict[str, torch.Tensor]:
         }
 
 
-def test_classifier_ema_is_what_classifies_and_is_checkpointed(tmp_path):
-    """``semi.classifier_ema``: D's average is checkpointed as ``D_ema``, is the loaded run's
-    classifier (held-out accuracy, classify) while D stays the score, and moves after every
-    D-update: a decay near 0 (debiased, each update copies) ends equal to the last D."""
-    run = tmp_path / "run"
+def train_with_average(out, decay: str) -> tuple[dict, dict]:
+    """Train the tiny preset with ``semi.classifier_ema = decay`` into ``out``; the newest
+    checkpoint's (D's average, D)."""
     code, _, err = gankit(
-        "train", *PRESET, "--out", run, *SMALL, "--set", "semi.classifier_ema=0.9"
+        "train", *PRESET, "--out", out, *SMALL, "--set", f"semi.classifier_ema={decay}"
     )  # fmt: skip
     assert code == 0, err
-    averaged, live = checkpoint_tensors(run, "D_ema"), checkpoint_tensors(run, "D")
+    return checkpoint_tensors(out, "D_ema"), checkpoint_tensors(out, "D")
+
+
+def test_classifier_ema_is_what_classifies_and_is_checkpointed(tmp_path):
+    """``semi.classifier_ema``: D's average is checkpointed as ``D_ema`` and is the loaded
+    run's classifier (held-out accuracy, classify) while D stays the score; its decay is
+    frozen on resume."""
+    run = tmp_path / "run"
+    averaged, live = train_with_average(run, "0.9")
     assert averaged.keys() == live.keys()
     assert any(not torch.equal(averaged[k], live[k]) for k in live)
     loaded = api.load_run(run)
@@ -152,18 +158,17 @@ def test_classifier_ema_is_what_classifies_and_is_checkpointed(tmp_path):
     expected = float((loaded.classify(images)[0] == labels).mean())
     final = json.loads((run / "final_metrics.json").read_text())
     assert final["heldout_accuracy"] == pytest.approx(expected)
-    # the decay is frozen: a resume that changes it is refused, nothing written
+    # a resume that changes the decay is refused, nothing written
     code, _, err = gankit(
         "train", "--out", run, "--resume", "--steps", "40", "--set", "semi.classifier_ema=0.5"
     )  # fmt: skip
     assert code == 2 and "semi.classifier_ema" in err, err
     assert runs.latest_checkpoint(run).name == "step-30.safetensors"
-    copying = tmp_path / "copying"
-    code, _, err = gankit(
-        "train", *PRESET, "--out", copying, *SMALL, "--set", "semi.classifier_ema=1e-9"
-    )  # fmt: skip
-    assert code == 0, err
-    averaged, live = checkpoint_tensors(copying, "D_ema"), checkpoint_tensors(copying, "D")
+
+
+def test_classifier_ema_moves_after_every_d_update(tmp_path):
+    """A decay near 0 (debiased: each update all but copies D) ends equal to the last D."""
+    averaged, live = train_with_average(tmp_path / "copying", "1e-9")
     for name, tensor in live.items():
         torch.testing.assert_close(averaged[name], tensor, rtol=0, atol=1e-6)
 
