@@ -125,11 +125,8 @@ def test_classify_writes_d_labels(semi_run, tmp_path):
 
 def checkpoint_tensors(run, prefix: str) -> dict[str, torch.Tensor]:
     """``{name without the prefix: tensor}`` of the run's newest checkpoint's module ``prefix``."""
-    checkpoint = sorted((run / "checkpoints").glob("*.safetensors"))[-1]
-    with safe_open(str(checkpoint), "pt") as f:
-        return {
-            k[len(prefix) + 1 :]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix + ".")
-        }
+    _, tensors, _ = runs.load_checkpoint(runs.latest_checkpoint(run))
+    return {k[len(prefix) + 1 :]: t for k, t in tensors.items() if k.startswith(prefix + ".")}
 
 
 def train_with_average(out, decay: str) -> tuple[dict, dict]:
