@@ -24,7 +24,7 @@ checked:"; ``mnist`` and ``digits-unconditional`` whole when issue 23 made them
 self-conditioned (``data.clusters``); issue 25's grid-25 baselines (PCA, the mixture, the VAE,
 BiGAN) when they arrived, and the toy and digits VAEs' metric files when their presets gained
 the importance-weighted bound (``vae.iwae_samples = 500``) for the families' comparison;
-``rbm-ring-8``, ``rbm-grid-25`` and ``alice-mnist`` when they arrived; ``pix2pix-mnist`` when
+``rbm-ring-8``, ``rbm-grid-25``, ``alice-mnist`` and ``alice-digits`` when they arrived; ``pix2pix-mnist`` when
 its preset gained G's EMA (``model.ema = 0.998``), and ``pca-grid-25``'s and
 ``vae-grid-25``'s ``diagnosis.json`` when a collapse of a family without a discriminator
 stopped blaming one and offering a GAN's switches, and ``infogan-digits`` whole when its preset
@@ -122,6 +122,7 @@ IMAGE_OVERRIDES = {
     "bigan-digits": _DRAWS,
     "bigan-mnist": _STAND_IN,
     "alice-mnist": _STAND_IN,
+    "alice-digits": _DRAWS,
     # the RBM's chains and AIS cut to keep its digests to seconds (its CD steps stay the preset's)
     "rbm-digits": [*_DRAWS, "rbm.sample_steps=50", "rbm.ais_betas=500"],
     "rbm-mnist": [*_STAND_IN, "rbm.sample_steps=50", "rbm.ais_betas=500", "rbm.ais_chains=20"],
