@@ -24,8 +24,8 @@ checked:"; ``mnist`` and ``digits-unconditional`` whole when issue 23 made them
 self-conditioned (``data.clusters``); issue 25's grid-25 baselines (PCA, the mixture, the VAE,
 BiGAN) when they arrived, and the toy and digits VAEs' metric files when their presets gained
 the importance-weighted bound (``vae.iwae_samples = 500``) for the families' comparison;
-``rbm-ring-8``, ``rbm-grid-25``, ``alice-mnist`` and ``alice-digits`` when they arrived; ``pix2pix-mnist`` when
-its preset gained G's EMA (``model.ema = 0.998``), and ``pca-grid-25``'s and
+``rbm-ring-8``, ``rbm-grid-25``, ``alice-mnist`` and ``alice-digits`` when they arrived;
+``pix2pix-mnist`` when its preset gained G's EMA (``model.ema = 0.998``), and ``pca-grid-25``'s and
 ``vae-grid-25``'s ``diagnosis.json`` when a collapse of a family without a discriminator
 stopped blaming one and offering a GAN's switches, and ``infogan-digits`` whole when its preset
 gained fully-connected layers (``model.g_fc = model.d_fc = 512``), and
