@@ -8,9 +8,9 @@ import fnmatch
 import io
 import json
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -132,13 +132,17 @@ def current_umask() -> int:
 
 def file_mode() -> int:
     """The mode a new file gets from any tool: ``0o666`` less the umask (``0o644`` under the
-    usual 022): gankit's temporary files (``mkstemp``: 0600) get it before their rename."""
+    usual 022): gankit's temporary files (created 0600) get it before their rename."""
     return 0o666 & ~current_umask()
 
 
 def folder_mode() -> int:
     """The mode a new folder gets from any tool: ``0o777`` less the umask."""
     return 0o777 & ~current_umask()
+
+
+#: ``os.O_NOFOLLOW`` where the platform has it: a temporary name is never a link followed
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -150,7 +154,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        # the name is bound before the file exists: a signal that lands while it is created
+        # (KeyboardInterrupt, SIGTERM's exit) still finds it in `finally`
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), file_mode())
             fh.write(data)
@@ -163,8 +170,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise write_failure(path, exc) from None
     finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+        if tmp is not None and os.path.lexists(tmp):  # bound before it was created
+            os.unlink(tmp)
 
 
 def atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
