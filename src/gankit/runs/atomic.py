@@ -141,10 +141,6 @@ def folder_mode() -> int:
     return 0o777 & ~current_umask()
 
 
-#: ``os.O_NOFOLLOW`` where the platform has it: a temporary name is never a link followed
-_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: never half-written.
     A failure removes the temporary file, leaves what ``path`` held, and raises a
@@ -157,7 +153,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         # the name is bound before the file exists: a signal that lands while it is created
         # (KeyboardInterrupt, SIGTERM's exit) still finds it in `finally`
         tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), file_mode())
             fh.write(data)
