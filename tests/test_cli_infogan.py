@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from gankit import api, runs
 from gankit.data.checks import from_net
+from gankit.errors import GankitError
 from gankit.recipes.infogan.evaluation import q_codes
 from image_cli_kit import assert_refused, gankit, resumed_like_straight, rows_of, train_tiny
 
@@ -112,6 +113,18 @@ def test_classify_reads_q_code_and_says_the_matching(info_run):
     assert len(lines) == 1 and " ".join(f"{k}->{c}" for k, c in enumerate(matching)) in lines[0]
     with pytest.raises(Exception, match="1x8x8"):
         loaded.classify(np.zeros((2, 1, 28, 28), np.float32))
+
+
+def test_classify_reads_uint8_as_its_float_form_and_refuses_floats_out_of_range(info_run):
+    """The API takes the layouts the command takes: uint8 in [0, 255] is the same images as
+    their float32 in [0, 1]; a float array in [0, 255] is refused, never read as bright ink."""
+    loaded = api.load_run(info_run)
+    as_uint8 = (np.random.default_rng(0).random((30, 1, 8, 8)) * 255).astype(np.uint8)
+    from_uint8, _ = loaded.classify(as_uint8)
+    from_float, _ = loaded.classify(as_uint8.astype(np.float32) / np.float32(255.0))
+    assert np.array_equal(from_uint8, from_float)
+    with pytest.raises(GankitError, match=r"IMAGES: .*\[0, 1\]"):
+        loaded.classify(as_uint8.astype(np.float32))
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from gankit import runs
 from gankit.config import Config, changed_settings
-from gankit.data.checks import from_net, to_net
+from gankit.data.checks import check_images, from_net, to_net
 from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
 from gankit.eval.base import eval_stream
@@ -168,16 +168,16 @@ class InfoGanRun(LoadedRun):
 
     def classify(self, images: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """Q's categorical code ``(N,)`` int64, in the code's own numbering, of ``images``
-        ``(N, C, H, W)`` float32 in [0, 1] (the run's image shape); and lines saying which
-        class each code value was matched to (on generated images, no label seen)."""
+        ``(N, C, H, W)`` (uint8, or float in [0, 1]; the run's image shape); and lines saying
+        which class each code value was matched to (on generated images, no label seen)."""
         images = np.asarray(images)
         if images.ndim != 4 or tuple(images.shape[1:]) != tuple(self.data.shape):
             shape = "x".join(map(str, self.data.shape))
             raise GankitError(
                 f"IMAGES: {self.path} was trained on images of shape {shape}, got "
-                f"{tuple(images.shape)} (give (N, C, H, W) float32 in [0, 1])"
+                f"{tuple(images.shape)} (give (N, C, H, W) uint8 or float32 in [0, 1])"
             )
-        x = to_net(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)))
+        x = to_net(check_images(images, "IMAGES"))
         codes = q_codes(self.discriminator, self.q, x)
         matching = self.code_to_class()
         pairs = " ".join(f"{k}->{c}" for k, c in enumerate(matching))
