@@ -6,9 +6,9 @@ the same preset and steps: ``semi.adversarial = false``). Issue 24 asks for 5 po
 (docs/results.md, "semi-supervised"), the preset with its 128-unit layer and 100 labelled
 draws per step on an AVX-512 CPU: +5.4, +4.0, +4.4, +2.7, +5.4 points (mean +4.4). Every seed
 must keep `FLOOR`: below it the family has regressed, and the test fails. A seed between
-`FLOOR` and `TARGET` is an xfail that names both accuracies: the target is missed, not hidden. The baseline's accuracy on the 297
-held-out digits moves by 1-2 points with the CPU's rounding, so which seeds clear +5 depends
-on the machine.
+`FLOOR` and `TARGET` is an xfail that names both accuracies: the target is missed, not
+hidden. The baseline's accuracy on the 297 held-out digits moves by 1-2 points with the CPU's
+rounding, so which seeds clear +5 depends on the machine.
 
 MNIST (skipped where ``shared/data/mnist`` is absent): >= 97 % held-out accuracy with 100
 labels, seed 0 of `semi-supervised-mnist`."""
