@@ -79,16 +79,23 @@ def resumed_like_straight(straight: Path, work: Path, stop_after: int) -> tuple[
     api.train(cfg, run, progress=False, stop_after=stop_after)
     assert runs.latest_checkpoint(run).name == f"step-{stop_after}.safetensors"
     api.train(None, run, progress=False, resume=True)
+    return run, assert_same_run(straight, run)
+
+
+def assert_same_run(straight: Path, resumed: Path) -> dict:
+    """The two runs' newest checkpoints hold the same tensors, bit for bit, and their metrics
+    logs the same numbers (wall-clock keys and the resume's event rows aside); returns the
+    tensors."""
     a = load_file(str(runs.latest_checkpoint(straight)))
-    b = load_file(str(runs.latest_checkpoint(run)))
+    b = load_file(str(runs.latest_checkpoint(resumed)))
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
     logged = [runs.without_wall_clock(r) for r in runs.read_metrics(straight) if "event" not in r]
     assert logged == [
-        runs.without_wall_clock(r) for r in runs.read_metrics(run) if "event" not in r
+        runs.without_wall_clock(r) for r in runs.read_metrics(resumed) if "event" not in r
     ]
-    return run, a
+    return a
 
 
 def rows_of(run: Path) -> list[dict]:
