@@ -67,9 +67,7 @@ def run(args) -> int:
     images = load_images(images_path)
     if images.shape[0] < 1:
         raise GankitError(f"{images_path}: holds no images")
-    if images.dtype == np.uint8:
-        images = images.astype(np.float32) / np.float32(255.0)
-    labels, lines = loaded.classify(images)
+    labels, lines = loaded.classify(images)  # each run's classify takes uint8 or [0, 1] floats
     labels = np.asarray(labels, dtype=np.int64)
     buffer = io.BytesIO()
     np.save(buffer, labels)
