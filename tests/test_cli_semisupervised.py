@@ -16,6 +16,7 @@ import torch
 from safetensors import safe_open
 
 from gankit import api, config, runs
+from gankit.data.datasets import ImageSource
 from gankit.data.images import load_digits_images
 from gankit.data.sources import build_data
 from gankit.errors import GankitError
@@ -44,6 +45,33 @@ def baseline_run(tmp_path_factory):
     )  # fmt: skip
     assert code == 0, err
     return run
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_labelled_minibatches_follow_semi_labelled_replacement(tmp_path, monkeypatch, replacement):
+    """Without replacement, a labelled minibatch as large as the labelled set (10 per class)
+    holds every labelled image once, as Salimans et al.'s code; with it, some repeat."""
+    drawn, batch = [], ImageSource.batch
+
+    def recording(self, n, generator=None, replacement=True):
+        out = batch(self, n, generator, replacement)
+        if len(self) == 100:  # the labelled source: 10 labelled digits of each of 10 classes
+            drawn.append((replacement, out.x.flatten(1), out.y))
+        return out
+
+    monkeypatch.setattr(ImageSource, "batch", recording)
+    sets = ["semi.labelled_batch_size=100", f"semi.labelled_replacement={str(replacement).lower()}"]
+    cfg = config.resolve(
+        "semi-supervised-digits", overrides=[*sets, "train.steps=3", "log.eval_every=3"]
+    )
+    api.train(cfg, tmp_path / "run", progress=False)
+    assert len(drawn) == 3 and all(r is replacement for r, _, _ in drawn)
+    for _, images, labels in drawn:
+        distinct = torch.unique(images, dim=0).shape[0]
+        if replacement:
+            assert distinct < 100  # 100 draws with replacement: about 63 distinct
+        else:
+            assert distinct == 100 and torch.bincount(labels, minlength=10).tolist() == [10] * 10
 
 
 def test_trains_and_evaluates_heldout_accuracy_beside_the_image_metrics(semi_run):

@@ -108,6 +108,39 @@ def test_source_same_generator_state_same_batch_and_n_larger_than_dataset():
     assert torch.equal(first.y, torch.randint(3, (50,), generator=g3) % 3)
 
 
+def _numbered(n: int) -> ImageSource:
+    """Image i has every pixel equal to i (uint8), so a batch's pixel names the image drawn."""
+    images = np.broadcast_to(np.arange(n, dtype=np.uint8)[:, None, None, None], (n, 1, 2, 2))
+    return ImageSource(ImageDataset("ids", images.copy()))
+
+
+def _ids(batch: Batch) -> list[int]:
+    return torch.round((batch.x[:, 0, 0, 0] + 1) * 127.5).long().tolist()
+
+
+@pytest.mark.parametrize("n", [1, 4, 10, 25])
+def test_source_without_replacement_lays_whole_permutations_end_to_end(n):
+    src, g = _numbered(10), torch.Generator().manual_seed(5)
+    ids = _ids(src.batch(n, g, replacement=False))
+    assert len(ids) == n
+    for start in range(0, n, 10):  # each block of len(src) draws is a permutation's prefix
+        block = ids[start : start + 10]
+        assert len(set(block)) == len(block)
+    counts = np.bincount(ids, minlength=10)
+    assert counts.max() - counts.min() <= 1  # every image n // 10 or n // 10 + 1 times
+
+
+def test_source_without_replacement_is_random_and_replays_from_the_generator_state():
+    src = _numbered(10)
+    g = torch.Generator().manual_seed(0)
+    first, second = (_ids(src.batch(10, g, replacement=False)) for _ in range(2))
+    assert sorted(first) == sorted(second) == list(range(10)) and first != second
+    again = torch.Generator().manual_seed(0)
+    assert _ids(src.batch(10, again, replacement=False)) == first
+    # the indices torch.randperm draws from that stream
+    assert first == torch.randperm(10, generator=torch.Generator().manual_seed(0)).tolist()
+
+
 def test_source_keeps_uint8_in_memory_and_rejects_n_zero():
     src = ImageSource(labelled())
     assert src._images.dtype == torch.uint8

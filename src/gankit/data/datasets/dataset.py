@@ -199,18 +199,31 @@ class ImageSource:
         """Number of classes; 0 when the dataset is unlabelled."""
         return self.dataset.num_classes
 
-    def batch(self, n: int, generator: torch.Generator | None = None) -> Batch:
-        """``n`` examples drawn uniformly WITH replacement (``n`` may exceed the dataset).
+    def batch(
+        self, n: int, generator: torch.Generator | None = None, replacement: bool = True
+    ) -> Batch:
+        """``n`` examples drawn uniformly WITH replacement (``n`` may exceed the dataset), or
+        with ``replacement=False`` the first ``n`` of random permutations of the dataset laid end
+        to end (each example once per ``len(self)`` of the minibatch: all of them, in a random
+        order, when ``n == len(self)``).
 
-        The indices come from ``torch.randint(len(self), (n,), generator=generator)``, so a
-        resumed run that restores the generator's state draws the same batches. Returns
-        ``Batch(x, y)``: ``x`` ``(n, C, H, W)`` ``float32`` in [-1, 1] (``x / 127.5 - 1`` for
-        ``uint8``, ``2 x - 1`` for floats in [0, 1]); ``y`` ``(n,)`` ``int64`` labels of those
-        very images, or ``None`` when the dataset is unlabelled. Raises `GankitError` when
-        ``n < 1``."""
+        The indices come from ``torch.randint(len(self), (n,), generator=generator)`` (or
+        ``torch.randperm``), so a resumed run that restores the generator's state draws the same
+        batches. Returns ``Batch(x, y)``: ``x`` ``(n, C, H, W)`` ``float32`` in [-1, 1]
+        (``x / 127.5 - 1`` for ``uint8``, ``2 x - 1`` for floats in [0, 1]); ``y`` ``(n,)``
+        ``int64`` labels of those very images, or ``None`` when the dataset is unlabelled.
+        Raises `GankitError` when ``n < 1``."""
         if n < 1:
             raise GankitError(f"{self.dataset.name}: a batch needs n >= 1 examples, got n={n}")
-        index = torch.randint(len(self), (n,), generator=generator, device=self.device)
+        if replacement:
+            index = torch.randint(len(self), (n,), generator=generator, device=self.device)
+        else:
+            rounds = -(-n // len(self))
+            perms = [
+                torch.randperm(len(self), generator=generator, device=self.device)
+                for _ in range(rounds)
+            ]
+            index = torch.cat(perms)[:n]
         x = self._images[index]
         if x.dtype == torch.uint8:
             x = x.to(torch.float32) / 127.5 - 1.0

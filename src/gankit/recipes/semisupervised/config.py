@@ -22,10 +22,20 @@ class SemiConfig:
     )
     labelled_batch_size: int = number(
         0,
-        "labelled images in each of D's minibatches (drawn with replacement from the labelled "
-        "ones, beside train.batch_size unlabelled and as many generated); 0: train.batch_size",
+        "labelled images in each of D's minibatches (drawn from the labelled ones as "
+        "semi.labelled_replacement says, beside train.batch_size unlabelled and as many "
+        "generated); 0: train.batch_size",
         0,
         MAX_COUNT,
+    )
+    labelled_replacement: bool = field(
+        default=True,
+        metadata={
+            "doc": "true: each labelled minibatch is drawn with replacement; false: without "
+            "(random permutations of the labelled images laid end to end, so a minibatch of "
+            "as many as there are labelled images holds each once, as Salimans et al.'s code "
+            "puts its 100 labelled MNIST digits in every minibatch)"
+        },
     )
     supervised_weight: float = number(
         1.0, "weight of D's cross-entropy on the labelled images", 0.0, MAX_WEIGHT, lo_open=True

@@ -1,9 +1,10 @@
 """The semi-supervised GAN's side of the loop (Salimans et al. 2016, sec. 5), as a `Trainable`.
 
 Phase ``D`` (once per step): a labelled minibatch (``semi.labelled_batch_size``, the
-``labelled`` stream), an unlabelled one (``train.batch_size``, the ``data`` stream) and as many
-generated images (the ``noise`` stream, G not differentiated), read by D in ONE forward pass (so
-that batch norm normalises them together); the loss is ``w_s * L_supervised + w_u *
+``labelled`` stream; with or without replacement, ``semi.labelled_replacement``), an
+unlabelled one (``train.batch_size``, the ``data`` stream) and as many generated images (the
+``noise`` stream, G not differentiated), read by D in ONE forward pass (so that batch norm
+normalises them together); the loss is ``w_s * L_supervised + w_u *
 L_unsupervised`` (`gankit.game.semisupervised`). Phase ``G``: a fresh unlabelled minibatch and
 generated images, one forward pass of D's body (D's weights not differentiated), and feature
 matching (`gankit.game.terms.feature_matching`) of their mean features. With
@@ -183,7 +184,9 @@ class SemiSupervisedTrainable:
     def discriminator_loss(self) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss on labelled, unlabelled and generated minibatches (one forward pass)."""
         s = self.semi
-        lab = self.labelled.batch(self.labelled_batch, self.rngs["labelled"]).to(self.device)
+        lab = self.labelled.batch(
+            self.labelled_batch, self.rngs["labelled"], replacement=s.labelled_replacement
+        ).to(self.device)
         n_lab = len(lab)
         parts = [lab.x]
         if self.adversarial:
