@@ -47,8 +47,10 @@ def baseline_run(tmp_path_factory):
     return run
 
 
-@pytest.mark.parametrize("replacement", [False, True])
-def test_labelled_minibatches_follow_semi_labelled_replacement(tmp_path, monkeypatch, replacement):
+@pytest.mark.parametrize("with_replacement", [False, True])
+def test_labelled_minibatches_follow_semi_labelled_replacement(
+    tmp_path, monkeypatch, with_replacement
+):
     """Without replacement, a labelled minibatch as large as the labelled set (10 per class)
     holds every labelled image once, as Salimans et al.'s code; with it, some repeat."""
     drawn, batch = [], ImageSource.batch
@@ -60,15 +62,18 @@ def test_labelled_minibatches_follow_semi_labelled_replacement(tmp_path, monkeyp
         return out
 
     monkeypatch.setattr(ImageSource, "batch", recording)
-    sets = ["semi.labelled_batch_size=100", f"semi.labelled_replacement={str(replacement).lower()}"]
+    sets = [
+        "semi.labelled_batch_size=100",
+        f"semi.labelled_replacement={str(with_replacement).lower()}",
+    ]
     cfg = config.resolve(
         "semi-supervised-digits", overrides=[*sets, "train.steps=3", "log.eval_every=3"]
     )
     api.train(cfg, tmp_path / "run", progress=False)
-    assert len(drawn) == 3 and all(r is replacement for r, _, _ in drawn)
+    assert len(drawn) == 3 and all(r is with_replacement for r, _, _ in drawn)
     for _, images, labels in drawn:
         distinct = torch.unique(images, dim=0).shape[0]
-        if replacement:
+        if with_replacement:
             assert distinct < 100  # 100 draws with replacement: about 63 distinct
         else:
             assert distinct == 100 and torch.bincount(labels, minlength=10).tolist() == [10] * 10
