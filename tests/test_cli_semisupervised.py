@@ -79,6 +79,29 @@ def test_labelled_minibatches_follow_semi_labelled_replacement(
             assert distinct == 100 and torch.bincount(labels, minlength=10).tolist() == [10] * 10
 
 
+@pytest.mark.parametrize("adversarial", [True, False])
+def test_entropy_weight_adds_the_class_entropy_to_d_loss_and_the_baseline_ignores_it(
+    tmp_path, adversarial
+):
+    """``semi.entropy_weight``: every logged D loss is the sum of its terms with the entropy
+    of D's class posterior on the unlabelled minibatch weighted in; the baseline reads no
+    unlabelled image, so it logs no such term."""
+    run = tmp_path / "run"
+    sets = ["--set", "semi.entropy_weight=0.5", "--set", f"semi.adversarial={adversarial}".lower()]
+    code, _, err = gankit("train", *PRESET, "--out", run, *SMALL, *sets)
+    assert code == 0, err
+    trained = [r for r in rows_of(run) if "d_loss" in r]
+    assert trained
+    for r in trained:
+        if adversarial:
+            assert 0.0 <= r["class_entropy"] <= np.log(10) + 1e-6
+            terms = r["supervised_loss"] + r["unsupervised_loss"] + 0.5 * r["class_entropy"]
+            assert r["d_loss"] == pytest.approx(terms, rel=1e-5)
+        else:
+            assert "class_entropy" not in r
+            assert r["d_loss"] == pytest.approx(r["supervised_loss"], rel=1e-6)
+
+
 def test_trains_and_evaluates_heldout_accuracy_beside_the_image_metrics(semi_run):
     rows = rows_of(semi_run)
     trained = [r for r in rows if "d_loss" in r]

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from gankit.game.semisupervised import (
+    class_entropy,
     discriminator_loss,
     predicted_classes,
     real_logit,
@@ -100,3 +101,33 @@ def test_refuses_malformed_logits():
         real_logit(torch.zeros(3))
     with pytest.raises(ValueError, match="labels"):
         supervised_loss(torch.zeros(3, 2), torch.zeros(2, dtype=torch.int64))
+
+
+def test_class_entropy_hand_values_and_formula():
+    # K equal logits: the uniform posterior, entropy log K; one dominant class: entropy -> 0
+    assert float(class_entropy(torch.zeros(3, 4))) == pytest.approx(math.log(4))
+    assert float(class_entropy(torch.tensor([[300.0, 0.0, 0.0]]))) == pytest.approx(0.0, abs=1e-6)
+    # logits (log 3, 0): p = (3/4, 1/4), H = -(3/4) log(3/4) - (1/4) log(1/4)
+    h = -0.75 * math.log(0.75) - 0.25 * math.log(0.25)
+    assert float(class_entropy(torch.tensor([[math.log(3.0), 0.0]]))) == pytest.approx(h)
+    # against the posterior over the K real classes of the (K+1)-way softmax, row by row
+    g = torch.Generator().manual_seed(2)
+    logits = torch.randn(6, 5, generator=g) * 4
+    p = softmax_k_plus_one(with_generated_logit(logits))[:, :5]
+    p = p / p.sum(1, keepdim=True)
+    expected = float(-(p * p.log()).sum(1).mean())
+    assert float(class_entropy(logits)) == pytest.approx(expected, rel=1e-5)
+    # shifting every class logit by a constant (how real the image looks) leaves it unchanged
+    assert float(class_entropy(logits + 7.0)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_entropy_term_reads_the_unlabelled_logits_with_its_weight():
+    g = torch.Generator().manual_seed(3)
+    labelled, unlabelled, fake = (torch.randn(5, 3, generator=g) for _ in range(3))
+    labels = torch.tensor([0, 1, 2, 0, 1])
+    plain, plain_stats = discriminator_loss(labelled, labels, unlabelled, fake, 1.0, 1.0)
+    assert "class_entropy" not in plain_stats  # weight 0: Salimans et al.'s objective
+    total, stats = discriminator_loss(labelled, labels, unlabelled, fake, 1.0, 1.0, 0.5)
+    entropy = float(class_entropy(unlabelled))
+    assert float(stats["class_entropy"]) == pytest.approx(entropy)
+    assert float(total) == pytest.approx(float(plain) + 0.5 * entropy, rel=1e-6)

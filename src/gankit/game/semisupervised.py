@@ -11,6 +11,10 @@ so that ``D(x) = sigmoid(LSE(l))`` with ``LSE(l) = log Z(x)``: the logit of "rea
 log-sum-exp of the class logits. The losses are written with ``logsumexp`` and ``softplus``
 (``log D = LSE - softplus(LSE)``, ``log(1 - D) = -softplus(LSE)``), finite for any logits.
 G is trained by feature matching (`gankit.game.terms.feature_matching`, sec. 3.1).
+
+An optional term, ``class_entropy`` of D's class posterior on unlabelled images, is entropy
+minimisation (Grandvalet & Bengio 2005), which Dai et al. (2017, "Good semi-supervised learning
+that requires a bad GAN", sec. 4) add to this objective.
 """
 
 from __future__ import annotations
@@ -57,6 +61,14 @@ def unsupervised_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     return (F.softplus(lse_real) - lse_real).mean() + F.softplus(lse_fake).mean()
 
 
+def class_entropy(logits: Tensor) -> Tensor:
+    """Mean entropy ``-sum_k p(k | x, real) log p(k | x, real)`` (nats) of D's posterior over
+    the K real classes, from class logits ``(n, K)``; a scalar. Minimised on unlabelled images
+    it pushes D's class boundaries away from them (entropy minimisation)."""
+    log_p = F.log_softmax(_logits(logits), dim=1)
+    return -(log_p.exp() * log_p).sum(dim=1).mean()
+
+
 def discriminator_loss(
     labelled_logits: Tensor,
     labels: Tensor,
@@ -64,8 +76,10 @@ def discriminator_loss(
     fake_logits: Tensor | None,
     supervised_weight: float = 1.0,
     unsupervised_weight: float = 1.0,
+    entropy_weight: float = 0.0,
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """D's loss ``w_s * L_supervised + w_u * L_unsupervised`` (Salimans et al. eq. in sec. 5)
+    """D's loss ``w_s * L_supervised + w_u * L_unsupervised`` (Salimans et al. eq. in sec. 5),
+    plus ``w_e * class_entropy`` of the unlabelled logits where ``w_e > 0`` (Dai et al. 2017),
     and its terms (detached); without unlabelled and generated logits (the supervised
     baseline) ``w_s * L_supervised`` alone."""
     sup = supervised_loss(labelled_logits, labels)
@@ -75,6 +89,10 @@ def discriminator_loss(
         unsup = unsupervised_loss(unlabelled_logits, fake_logits)
         stats["unsupervised_loss"] = unsup.detach()
         total = total + unsupervised_weight * unsup
+        if entropy_weight > 0:
+            entropy = class_entropy(unlabelled_logits)
+            stats["class_entropy"] = entropy.detach()
+            total = total + entropy_weight * entropy
     stats["d_loss"] = total.detach()
     return total, stats
 
@@ -86,6 +104,7 @@ def predicted_classes(logits: Tensor) -> Tensor:
 
 
 __all__ = [
+    "class_entropy",
     "discriminator_loss",
     "predicted_classes",
     "real_logit",

@@ -46,6 +46,15 @@ class SemiConfig:
         0.0,
         MAX_WEIGHT,
     )
+    entropy_weight: float = number(
+        0.0,
+        "weight of the mean entropy of D's class posterior on the unlabelled images "
+        "(entropy minimisation, Grandvalet & Bengio 2005, added to this objective by Dai et al. "
+        "2017); 0: off, Salimans et al.'s objective. Ignored by the baseline, which reads no "
+        "unlabelled image",
+        0.0,
+        MAX_WEIGHT,
+    )
     adversarial: bool = field(
         default=True,
         metadata={

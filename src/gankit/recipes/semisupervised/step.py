@@ -5,11 +5,12 @@ Phase ``D`` (once per step): a labelled minibatch (``semi.labelled_batch_size``,
 unlabelled one (``train.batch_size``, the ``data`` stream) and as many generated images (the
 ``noise`` stream, G not differentiated), read by D in ONE forward pass (so that batch norm
 normalises them together); the loss is ``w_s * L_supervised + w_u *
-L_unsupervised`` (`gankit.game.semisupervised`). Phase ``G``: a fresh unlabelled minibatch and
-generated images, one forward pass of D's body (D's weights not differentiated), and feature
-matching (`gankit.game.terms.feature_matching`) of their mean features. With
-``semi.input_noise`` every image D reads in training gets Gaussian noise, with
-``semi.hidden_noise`` every hidden activation of D (both from the ``game`` stream).
+L_unsupervised`` (`gankit.game.semisupervised`), plus ``semi.entropy_weight`` times the
+entropy of D's class posterior on the unlabelled minibatch. Phase ``G``: a fresh unlabelled
+minibatch and generated images, one forward pass of D's body (D's weights not
+differentiated), and feature matching (`gankit.game.terms.feature_matching`) of their mean
+features. With ``semi.input_noise`` every image D reads in training gets Gaussian noise,
+with ``semi.hidden_noise`` every hidden activation of D (both from the ``game`` stream).
 
 The supervised baseline (``semi.adversarial = false``): phase ``D`` alone on the labelled
 minibatch, ``w_s * L_supervised``; no G. Logged: ``d_loss``, ``supervised_loss``,
@@ -205,6 +206,7 @@ class SemiSupervisedTrainable:
             fake,
             s.supervised_weight,
             s.unsupervised_weight if self.adversarial else 0.0,
+            s.entropy_weight if self.adversarial else 0.0,
         )
         hits = predicted_classes(logits[:n_lab].detach()) == lab.y
         stats["labelled_accuracy"] = hits.float().mean()
