@@ -14,8 +14,9 @@ with ``semi.hidden_noise`` every hidden activation of D (both from the ``game`` 
 
 The supervised baseline (``semi.adversarial = false``): phase ``D`` alone on the labelled
 minibatch, ``w_s * L_supervised``; no G. Logged: ``d_loss``, ``supervised_loss``,
-``unsupervised_loss``, ``labelled_accuracy`` (D's accuracy on the labelled minibatch) and
-``g_loss`` (feature matching).
+``unsupervised_loss``, ``class_entropy`` (where ``semi.entropy_weight > 0``),
+``labelled_accuracy`` (D's accuracy on the labelled minibatch) and ``g_loss`` (feature
+matching).
 
 With ``semi.classifier_ema`` an average of D's iterates (`IterateEma`, moved after each
 D-update) is the classifier every evaluation reads; it is checkpointed as `CLASSIFIER_EMA`.
