@@ -18,6 +18,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from gankit.game.terms import mean_entropy
+
 HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -51,7 +53,7 @@ def clustering_loss(logits: Tensor) -> tuple[Tensor, Tensor]:
     ``H(Y | X) - H(Y)`` is regularized information maximisation (Krause et al. 2010), CatGAN's
     objective on real data (Springenberg 2016): confident assignments, every value used."""
     log_p = F.log_softmax(logits.float(), dim=1)
-    conditional = -(log_p.exp() * log_p).sum(1).mean()
+    conditional = mean_entropy(log_p)
     log_marginal = torch.logsumexp(log_p, dim=0) - math.log(logits.shape[0])
     marginal = -(log_marginal.exp() * log_marginal).sum()
     return conditional, marginal

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gankit.game.terms import mean_entropy
+
 
 def _logits(logits: Tensor) -> Tensor:
     if logits.dim() != 2 or logits.shape[1] < 1:
@@ -65,8 +67,7 @@ def class_entropy(logits: Tensor) -> Tensor:
     """Mean entropy ``-sum_k p(k | x, real) log p(k | x, real)`` (nats) of D's posterior over
     the K real classes, from class logits ``(n, K)``; a scalar. Minimised on unlabelled images
     it pushes D's class boundaries away from them (entropy minimisation)."""
-    log_p = F.log_softmax(_logits(logits), dim=1)
-    return -(log_p.exp() * log_p).sum(dim=1).mean()
+    return mean_entropy(F.log_softmax(_logits(logits), dim=1))
 
 
 def discriminator_loss(

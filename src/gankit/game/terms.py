@@ -8,6 +8,9 @@
   2018, "MGAN: training generative adversarial nets with multiple generators") writes it as a
   separate classifier head with a cross-entropy that composes with any adversarial loss. Both
   players minimise it: D learns to tell the generators apart, the generators to stay apart.
+* The mean entropy of a classifier's posteriors (`mean_entropy`), shared by the terms that make
+  a posterior confident: InfoGAN's clustering term on real data and the semi-supervised GAN's
+  entropy minimisation.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+def mean_entropy(log_probs: Tensor) -> Tensor:
+    """Mean over rows of ``-sum_k p_k log p_k`` (nats), from log-probabilities ``(n, K)`` (a
+    ``log_softmax``); a scalar."""
+    return -(log_probs.exp() * log_probs).sum(dim=1).mean()
 
 
 def feature_matching(real_features: Tensor, fake_features: Tensor) -> Tensor:
