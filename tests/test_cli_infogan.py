@@ -70,6 +70,15 @@ def test_a_resumed_run_ends_as_the_straight_one(info_run, tmp_path):
     assert final_a == json.loads((run / "final_metrics.json").read_text())
 
 
+def test_a_run_with_q_augment_resumes_as_the_straight_one(tmp_path_factory, tmp_path):
+    """Q's augmentation stream is saved with the checkpoint and restored: stopped at step 17 and
+    resumed, the run ends with the straight run's tensors and logs, bit for bit."""
+    augmented = ("--set", "infogan.q_augment=translation")
+    straight = train_tiny(tmp_path_factory, "infogan-digits", *augmented)
+    resumed, tensors = resumed_like_straight(straight, tmp_path, stop_after=17)
+    assert any("q_augment" in key for key in tensors), sorted(tensors)[:20]
+
+
 def test_sample_code_k_gives_g_that_code_only(info_run, tmp_path):
     out = tmp_path / "s.npy"
     code, _, err = gankit("sample", info_run, "-n", 6, "--seed", 3, "--code", 4, "--out", out)
@@ -160,6 +169,7 @@ def test_classify_reads_uint8_as_its_float_form_and_refuses_floats_out_of_range(
         ("infogan-digits", ["model.conditional=true"], "model.conditional"),
         ("infogan-digits", ["data.name=ring-8"], "toy data"),
         ("digits", ["infogan.categories=5"], "infogan"),
+        ("infogan-digits", ["infogan.q_augment=rotation"], "infogan.q_augment"),
     ],
 )
 def test_misfits_are_refused_before_anything_is_written(tmp_path, preset, sets, expected):

@@ -4,7 +4,10 @@
   - H(c))`` of Q on the same real minibatch, worked out here from Q's logits with torch's own
   entropies; its gradient reaches D and Q, never G; at weight 0 nothing extra is logged.
 - ``infogan.mi_warmup``: the information term's weights ramp linearly from 0 at step 0 to
-  their full values at the warm-up's end."""
+  their full values at the warm-up's end.
+- ``infogan.q_augment``: Q reads G's images through the DiffAugment policy, its shifts drawn
+  from a stream of its own that only such a run has; worked out here with
+  `gankit.game.augment`'s translation and `gankit.game.mutual_info`'s terms."""
 
 from __future__ import annotations
 
@@ -13,8 +16,10 @@ import torch
 
 from gankit import config as config_mod
 from gankit.data.sources import load_image_data
+from gankit.game.augment import translation
+from gankit.game.mutual_info import information_loss
 from gankit.recipes.infogan.recipe import build_infogan_for
-from gankit.recipes.infogan.step import InfoGanTrainable
+from gankit.recipes.infogan.step import InfoGanTrainable, information_terms
 
 TINY = ["train.batch_size=32", "model.g_width=8", "model.d_width=8", "log.eval_every=0"]
 
@@ -76,3 +81,26 @@ def test_the_warm_up_ramps_the_information_term_linearly(step, share):
         information[name] = stats["g_information"].item()
     assert information["plain"] > 0.1
     assert information["warm"] == pytest.approx(share * information["plain"], rel=1e-5, abs=1e-7)
+
+
+def test_q_reads_g_images_through_the_augmentation_policy_from_its_own_stream():
+    """The G phase's information term with ``q_augment = translation`` is Q's on the
+    translated images (the shifts drawn from the ``q_augment`` stream), not on G's own; the
+    paper's run has no such stream, so its streams and checkpoints are as before."""
+    plain, shifted = _trainable(0.0), _trainable(0.0, "infogan.q_augment=translation")
+    assert "q_augment" not in plain.rngs and plain.q_augment is None
+    noise, augment = shifted.rngs["noise"].get_state(), shifted.rngs["q_augment"].get_state()
+    _, stats = shifted.generator_loss(32)
+    _, stats_plain = plain.generator_loss(32)
+    shifted.rngs["noise"].set_state(noise)
+    shifted.rngs["q_augment"].set_state(augment)
+    s = shifted.section
+    with torch.no_grad():
+        z, code, cont = shifted.codes(32)
+        images = shifted.G(z, code, cont)
+        moved = translation(images, shifted.rngs["q_augment"])
+        assert not torch.equal(moved, images)
+        ce, nll = information_terms(shifted.D, shifted.Q, moved, code, cont)
+        expected = information_loss(ce, nll, s.mi_weight, s.continuous_weight)
+    assert stats["g_information"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert abs(stats["g_information"].item() - stats_plain["g_information"].item()) > 1e-4

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gankit.config import MAX_COUNT, MAX_WIDTH, number, register_section
 
@@ -55,6 +55,15 @@ class InfoGanConfig:
         "paper's, full weight from the first step; 1000 was worse on the digits)",
         0,
         10**9,
+    )
+    q_augment: str = field(
+        default="",
+        metadata={
+            "doc": "DiffAugment policy through which Q reads G's images in the information "
+            "term, in both phases (a comma-separated subset of colour, translation, cutout; "
+            "'' = the paper's Q, on the images as G made them): the code must survive "
+            "nuisance transforms, as Elastic-InfoGAN's (Ojha et al. 2020) invariance asks"
+        },
     )
     q_width: int = number(128, "hidden units of Q's head on D's features", 1, MAX_WIDTH)
     eval_per_code: int = number(

@@ -28,6 +28,7 @@ from gankit.data.sources import data_for_model
 from gankit.errors import GankitError
 from gankit.eval.base import eval_stream
 from gankit.eval.feature_space import FeatureSpace, resolve_feature_space
+from gankit.game.augment import parse_policy
 from gankit.game.game import Game
 from gankit.nets.infogan import InfoGenerator, QHead, build_infogan_models
 from gankit.recipes.base import LoadedRun, TrainOptions, check_sample_count
@@ -59,9 +60,13 @@ FINAL_SEED_OFFSET = 77_777
 
 
 def check_infogan_config(config: Config) -> None:
-    """``game.loss`` against its registry, and the refusals of `NOT_FOR_INFOGAN`, naming the
-    key; before anything is written."""
+    """``game.loss`` against its registry, the refusals of `NOT_FOR_INFOGAN` and Q's
+    augmentation policy, naming the key; before anything is written."""
     check_gan_config(config)
+    try:
+        parse_policy(config.section("infogan").q_augment)
+    except ValueError as exc:
+        raise GankitError(f"infogan.q_augment: {exc}") from None
     for key, value in changed_settings(config, NOT_FOR_INFOGAN):
         raise GankitError(
             f"{key} = {value!r} means nothing for model.family = 'infogan' (Q reads one "

@@ -13,9 +13,12 @@ its penalties and remedies) on a real and a generated minibatch, plus the inform
 optimizer (``opt_d`` holds both; checkpoints name Q ``Q``). Phase ``G``: the Game's G loss plus
 the same information term, differentiated through G (Q is not stepped here). Q reads the
 generated images as G made them (not through ``game.augment``'s transforms, which are D's
-view for the adversarial loss). Logged: ``d_loss`` / ``g_loss`` (adversarial + information),
-``q_categorical`` (Q's cross-entropy in the D phase), ``q_continuous`` (the Gaussian NLL), and
-``mi_bound`` (the categorical part of ``L_I``, ``log K - CE``, in nats; at most ``log K``).
+view for the adversarial loss), or, with ``infogan.q_augment`` set, through that DiffAugment
+policy in both phases (its own ``q_augment`` stream; G's gradient flows through the
+transforms, so G must draw codes that survive them, as Elastic-InfoGAN's invariance asks).
+Logged: ``d_loss`` / ``g_loss`` (adversarial + information), ``q_categorical`` (Q's
+cross-entropy in the D phase), ``q_continuous`` (the Gaussian NLL), and ``mi_bound`` (the
+categorical part of ``L_I``, ``log K - CE``, in nats; at most ``log K``).
 With ``infogan.real_cluster_weight > 0`` the D phase adds Q's clustering term on the real
 minibatch (``H(c | x) - H(c)``, logged as ``q_real_entropy`` and ``q_real_marginal``); with
 ``infogan.mi_warmup = W > 0`` both phases weigh the information term by ``min(1, step / W)``.
@@ -32,6 +35,7 @@ from torch import Tensor, nn
 from gankit.config import Config, ModelConfig
 from gankit.data.batch import Batch
 from gankit.eval import EvalState
+from gankit.game.augment import DiffAugment
 from gankit.game.mutual_info import (
     categorical_nll,
     clustering_loss,
@@ -41,10 +45,10 @@ from gankit.game.mutual_info import (
 )
 from gankit.nets.infogan import InfoGenerator, QHead
 from gankit.nets.latent import eval_mode, sample_noise
-from gankit.recipes.gan.step import GanTrainable
+from gankit.recipes.gan.step import RNG_STREAMS, GanTrainable
 from gankit.recipes.infogan.config import InfoGanConfig
 from gankit.train.optim import make_optimizer
-from gankit.train.trainable import Phase, Source
+from gankit.train.trainable import Phase, Source, stream
 
 
 def draw_codes(
@@ -127,6 +131,10 @@ class InfoGanTrainable(GanTrainable):
         # one is replaced before any step, so it never holds state)
         self.opt_d = make_optimizer(chain(self.D.parameters(), self.Q.parameters()), o.lr_d, o)
         self.info_scale = 1.0  # the information term's weights' share (infogan.mi_warmup)
+        self.q_augment = None  # Q's view of G's images (infogan.q_augment); its stream only if set
+        if self.section.q_augment:
+            self.rngs["q_augment"] = stream(config.train.seed, len(RNG_STREAMS), device)
+            self.q_augment = DiffAugment(self.section.q_augment, self.rngs["q_augment"])
         self._dq = nn.ModuleDict({"D": self.D, "Q": self.Q})  # the D phase's gradient norm
         self.phases = (
             Phase("D", self.opt_d, self._dq, o.lr_d, "lr_d", "grad_norm_d", config.game.d_steps),
@@ -150,6 +158,8 @@ class InfoGanTrainable(GanTrainable):
         return info_latent(m, self.cfg.model, self.section, self.rngs["noise"], self.device)
 
     def _information(self, x: Tensor, code: Tensor, cont: Tensor):
+        if self.q_augment is not None:
+            x = self.q_augment(x)
         ce, nll = information_terms(self.D, self.Q, x, code, cont)
         s, scale = self.section, self.info_scale
         weights = (s.mi_weight * scale, s.continuous_weight * scale)
