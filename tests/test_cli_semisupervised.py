@@ -102,6 +102,28 @@ def test_entropy_weight_adds_the_class_entropy_to_d_loss_and_the_baseline_ignore
             assert r["d_loss"] == pytest.approx(r["supervised_loss"], rel=1e-6)
 
 
+@pytest.mark.parametrize("adversarial", [True, False])
+def test_manifold_weight_adds_the_regulariser_to_d_loss_and_the_baseline_ignores_it(
+    tmp_path, adversarial
+):
+    """``semi.manifold_weight``: every logged D loss is the sum of its terms with the manifold
+    regulariser weighted in; the baseline has no G to draw along, so it logs no such term."""
+    run = tmp_path / "run"
+    sets = ["--set", "semi.manifold_weight=0.5", "--set", f"semi.adversarial={adversarial}".lower()]
+    code, _, err = gankit("train", *PRESET, "--out", run, *SMALL, *sets)
+    assert code == 0, err
+    trained = [r for r in rows_of(run) if "d_loss" in r]
+    assert trained
+    for r in trained:
+        if adversarial:
+            assert r["manifold_penalty"] >= 0.0
+            terms = r["supervised_loss"] + r["unsupervised_loss"] + 0.5 * r["manifold_penalty"]
+            assert r["d_loss"] == pytest.approx(terms, rel=1e-5)
+        else:
+            assert "manifold_penalty" not in r
+            assert r["d_loss"] == pytest.approx(r["supervised_loss"], rel=1e-6)
+
+
 def test_trains_and_evaluates_heldout_accuracy_beside_the_image_metrics(semi_run):
     rows = rows_of(semi_run)
     trained = [r for r in rows if "d_loss" in r]

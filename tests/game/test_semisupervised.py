@@ -11,6 +11,7 @@ import torch
 from gankit.game.semisupervised import (
     class_entropy,
     discriminator_loss,
+    manifold_penalty,
     predicted_classes,
     real_logit,
     supervised_loss,
@@ -131,3 +132,28 @@ def test_the_entropy_term_reads_the_unlabelled_logits_with_its_weight():
     entropy = float(class_entropy(unlabelled))
     assert float(stats["class_entropy"]) == pytest.approx(entropy)
     assert float(total) == pytest.approx(float(plain) + 0.5 * entropy, rel=1e-6)
+
+
+def test_manifold_penalty_hand_values_and_the_jacobian_form_of_a_linear_map():
+    # rows (1, 2) against (0, 0): 1 + 4 = 5; a second row with no change: mean 2.5
+    a = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
+    b = torch.tensor([[0.0, 0.0], [3.0, -1.0]])
+    assert float(manifold_penalty(a, b)) == pytest.approx(2.5)
+    assert float(manifold_penalty(a, a)) == 0.0
+    # D's logits f(G(z)) = W A z, a linear map: the finite difference at z + eps * r is exactly
+    # eps^2 ||J r||^2, J = W A the Jacobian of Lecouat et al.'s regulariser ||J_z f(g(z))||
+    g = torch.Generator().manual_seed(4)
+    weights, latent_map = torch.randn(3, 5, generator=g), torch.randn(5, 4, generator=g)
+    z, r = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)
+    r = r / r.norm(dim=1, keepdim=True)
+    eps = 0.3
+
+    def logits_of(zs):
+        return zs @ latent_map.T @ weights.T
+
+    # (3, 4), the same at every z
+    jacobian = torch.func.jacrev(lambda v: logits_of(v[None])[0])(z[0])
+    expected = (eps**2) * ((r @ jacobian.T) ** 2).sum(1).mean()
+    assert float(manifold_penalty(logits_of(z), logits_of(z + eps * r))) == pytest.approx(
+        float(expected), rel=1e-5
+    )

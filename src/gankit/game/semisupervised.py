@@ -98,6 +98,15 @@ def discriminator_loss(
     return total, stats
 
 
+def manifold_penalty(logits: Tensor, perturbed_logits: Tensor) -> Tensor:
+    """``(n, K), (n, K) -> ()``: the mean squared distance between D's class logits on ``G(z)``
+    and on ``G(z + eps * r)`` (r a random unit direction): the Monte Carlo estimate of the
+    Jacobian norm of D along G's manifold, Lecouat et al. 2018 ("Semi-supervised learning with
+    GANs: revisiting manifold regularization"), which smooths the classifier along the
+    data's manifold as G maps it."""
+    return (_logits(logits) - _logits(perturbed_logits)).pow(2).sum(dim=1).mean()
+
+
 def predicted_classes(logits: Tensor) -> Tensor:
     """``(n, K) -> (n,)`` int64: D's class prediction among the K real classes (the generated
     class never wins an argmax over the real ones, since only their ratio matters)."""
@@ -107,6 +116,7 @@ def predicted_classes(logits: Tensor) -> Tensor:
 __all__ = [
     "class_entropy",
     "discriminator_loss",
+    "manifold_penalty",
     "predicted_classes",
     "real_logit",
     "supervised_loss",

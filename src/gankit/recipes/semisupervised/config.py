@@ -55,6 +55,23 @@ class SemiConfig:
         0.0,
         MAX_WEIGHT,
     )
+    manifold_weight: float = number(
+        0.0,
+        "weight of the manifold regulariser on D (Lecouat et al. 2018): the mean squared "
+        "distance between D's class logits on G(z) and on G(z + manifold_epsilon * r), r a "
+        "random unit direction of z, so that D's classes change slowly along G's manifold; "
+        "0: off, Salimans et al.'s objective. Ignored by the baseline, which has no G",
+        0.0,
+        MAX_WEIGHT,
+    )
+    manifold_epsilon: float = number(
+        1.0,
+        "length of the step along a random unit direction of G's noise z at which "
+        "semi.manifold_weight compares D's logits (in the units of z)",
+        0.0,
+        100.0,
+        lo_open=True,
+    )
     adversarial: bool = field(
         default=True,
         metadata={

@@ -6,7 +6,11 @@ unlabelled one (``train.batch_size``, the ``data`` stream) and as many generated
 ``noise`` stream, G not differentiated), read by D in ONE forward pass (so that batch norm
 normalises them together); the loss is ``w_s * L_supervised + w_u *
 L_unsupervised`` (`gankit.game.semisupervised`), plus ``semi.entropy_weight`` times the
-entropy of D's class posterior on the unlabelled minibatch. Phase ``G``: a fresh unlabelled
+entropy of D's class posterior on the unlabelled minibatch, plus ``semi.manifold_weight``
+times the manifold regulariser (`gankit.game.semisupervised.manifold_penalty`: D's class
+logits on ``G(z)`` against ``G(z + eps * r)``, both images from one pass of G, not
+differentiated, read by D in a second pass without input noise; z from the ``noise`` stream,
+r from the ``game`` stream). Phase ``G``: a fresh unlabelled
 minibatch and generated images, one forward pass of D's body (D's weights not
 differentiated), and feature matching (`gankit.game.terms.feature_matching`) of their mean
 features. With ``semi.input_noise`` every image D reads in training gets Gaussian noise,
@@ -15,6 +19,7 @@ with ``semi.hidden_noise`` every hidden activation of D (both from the ``game`` 
 The supervised baseline (``semi.adversarial = false``): phase ``D`` alone on the labelled
 minibatch, ``w_s * L_supervised``; no G. Logged: ``d_loss``, ``supervised_loss``,
 ``unsupervised_loss``, ``class_entropy`` (where ``semi.entropy_weight > 0``),
+``manifold_penalty`` (where ``semi.manifold_weight > 0``),
 ``labelled_accuracy`` (D's accuracy on the labelled minibatch) and ``g_loss`` (feature
 matching).
 
@@ -32,7 +37,11 @@ from gankit.config import Config
 from gankit.data.datasets import ImageSource
 from gankit.errors import GankitError
 from gankit.eval import EvalState
-from gankit.game.semisupervised import discriminator_loss, predicted_classes
+from gankit.game.semisupervised import (
+    discriminator_loss,
+    manifold_penalty,
+    predicted_classes,
+)
 from gankit.game.terms import feature_matching
 from gankit.nets.ema import IterateEma
 from gankit.nets.latent import generate, run_generator, sample_latent
@@ -209,9 +218,29 @@ class SemiSupervisedTrainable:
             s.unsupervised_weight if self.adversarial else 0.0,
             s.entropy_weight if self.adversarial else 0.0,
         )
+        if self.adversarial and s.manifold_weight > 0:
+            penalty = self._manifold_penalty(m)
+            stats["manifold_penalty"] = penalty.detach()
+            loss = loss + s.manifold_weight * penalty
+            stats["d_loss"] = loss.detach()
         hits = predicted_classes(logits[:n_lab].detach()) == lab.y
         stats["labelled_accuracy"] = hits.float().mean()
         return loss, stats
+
+    def _manifold_pair(self, m: int) -> Tensor:
+        """``(2m, C, H, W)``: ``G(z)`` then ``G(z + eps * r)`` for ``m`` latents, in one pass of
+        G (batch norm sees both halves), G not differentiated."""
+        latent = sample_latent(m, self.cfg.model, self.rngs["noise"], self.device)
+        r = torch.randn(latent.z.shape, generator=self.rngs["game"], device=latent.z.device)
+        r = r / r.norm(dim=1, keepdim=True)
+        z = torch.cat([latent.z, latent.z + self.semi.manifold_epsilon * r])
+        with torch.no_grad():
+            return self.G(z)
+
+    def _manifold_penalty(self, m: int) -> Tensor:
+        """The manifold regulariser of ``m`` latents (`manifold_penalty`), D differentiated."""
+        logits = self.D(self._manifold_pair(m))
+        return manifold_penalty(logits[:m], logits[m:])
 
     def generator_loss(self) -> tuple[Tensor, dict[str, Tensor]]:
         """Feature matching of D's body on a fresh unlabelled minibatch and generated images."""
