@@ -79,48 +79,35 @@ def test_labelled_minibatches_follow_semi_labelled_replacement(
             assert distinct == 100 and torch.bincount(labels, minlength=10).tolist() == [10] * 10
 
 
+#: D's optional terms: (key, the logged term, its range); the baseline ignores each
+D_TERMS = [
+    ("semi.entropy_weight", "class_entropy", (0.0, float(np.log(10)) + 1e-6)),
+    ("semi.manifold_weight", "manifold_penalty", (0.0, float("inf"))),
+]
+
+
 @pytest.mark.parametrize("adversarial", [True, False])
-def test_entropy_weight_adds_the_class_entropy_to_d_loss_and_the_baseline_ignores_it(
-    tmp_path, adversarial
+@pytest.mark.parametrize(("key", "term", "bounds"), D_TERMS)
+def test_d_terms_add_their_weighted_value_to_d_loss_and_the_baseline_ignores_them(
+    tmp_path, adversarial, key, term, bounds
 ):
-    """``semi.entropy_weight``: every logged D loss is the sum of its terms with the entropy
-    of D's class posterior on the unlabelled minibatch weighted in; the baseline reads no
-    unlabelled image, so it logs no such term."""
+    """``semi.entropy_weight`` (the entropy of D's class posterior on the unlabelled
+    minibatch) and ``semi.manifold_weight`` (the manifold regulariser along G): every logged D
+    loss is the sum of its terms with the term weighted in; the baseline reads no unlabelled
+    image and has no G, so it logs no such term."""
     run = tmp_path / "run"
-    sets = ["--set", "semi.entropy_weight=0.5", "--set", f"semi.adversarial={adversarial}".lower()]
+    sets = ["--set", f"{key}=0.5", "--set", f"semi.adversarial={adversarial}".lower()]
     code, _, err = gankit("train", *PRESET, "--out", run, *SMALL, *sets)
     assert code == 0, err
     trained = [r for r in rows_of(run) if "d_loss" in r]
     assert trained
     for r in trained:
         if adversarial:
-            assert 0.0 <= r["class_entropy"] <= np.log(10) + 1e-6
-            terms = r["supervised_loss"] + r["unsupervised_loss"] + 0.5 * r["class_entropy"]
+            assert bounds[0] <= r[term] <= bounds[1]
+            terms = r["supervised_loss"] + r["unsupervised_loss"] + 0.5 * r[term]
             assert r["d_loss"] == pytest.approx(terms, rel=1e-5)
         else:
-            assert "class_entropy" not in r
-            assert r["d_loss"] == pytest.approx(r["supervised_loss"], rel=1e-6)
-
-
-@pytest.mark.parametrize("adversarial", [True, False])
-def test_manifold_weight_adds_the_regulariser_to_d_loss_and_the_baseline_ignores_it(
-    tmp_path, adversarial
-):
-    """``semi.manifold_weight``: every logged D loss is the sum of its terms with the manifold
-    regulariser weighted in; the baseline has no G to draw along, so it logs no such term."""
-    run = tmp_path / "run"
-    sets = ["--set", "semi.manifold_weight=0.5", "--set", f"semi.adversarial={adversarial}".lower()]
-    code, _, err = gankit("train", *PRESET, "--out", run, *SMALL, *sets)
-    assert code == 0, err
-    trained = [r for r in rows_of(run) if "d_loss" in r]
-    assert trained
-    for r in trained:
-        if adversarial:
-            assert r["manifold_penalty"] >= 0.0
-            terms = r["supervised_loss"] + r["unsupervised_loss"] + 0.5 * r["manifold_penalty"]
-            assert r["d_loss"] == pytest.approx(terms, rel=1e-5)
-        else:
-            assert "manifold_penalty" not in r
+            assert term not in r
             assert r["d_loss"] == pytest.approx(r["supervised_loss"], rel=1e-6)
 
 
