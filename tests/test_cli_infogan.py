@@ -79,6 +79,16 @@ def test_a_run_with_q_augment_resumes_as_the_straight_one(tmp_path_factory, tmp_
     assert any("q_augment" in key for key in tensors), sorted(tensors)[:20]
 
 
+def test_resume_refuses_to_switch_q_augment_on_or_off(info_run, tmp_path):
+    """The stream lives in the checkpoint only where the key is set: switching it on or off
+    in a resume is refused in one line naming the key, and the run is left as it was."""
+    before = sorted(p.name for p in (info_run / "checkpoints").iterdir())
+    sets = ("--set", "infogan.q_augment=translation")
+    code, _, err = gankit("train", "--out", info_run, "--resume", "--steps", 40, *sets)
+    assert code == 2 and "infogan.q_augment" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in (info_run / "checkpoints").iterdir()) == before
+
+
 def test_sample_code_k_gives_g_that_code_only(info_run, tmp_path):
     out = tmp_path / "s.npy"
     code, _, err = gankit("sample", info_run, "-n", 6, "--seed", 3, "--code", 4, "--out", out)

@@ -204,6 +204,7 @@ class InfoGanRecipe:
         "infogan.continuous",
         "infogan.q_width",
         "infogan.noise_scale",
+        "infogan.q_augment",  # whether the checkpoint holds Q's augmentation stream
     )
 
     def check(self, config: Config) -> None:
