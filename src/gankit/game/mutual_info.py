@@ -55,7 +55,7 @@ def clustering_loss(logits: Tensor) -> tuple[Tensor, Tensor]:
     log_p = F.log_softmax(logits.float(), dim=1)
     conditional = mean_entropy(log_p)
     log_marginal = torch.logsumexp(log_p, dim=0) - math.log(logits.shape[0])
-    marginal = -(log_marginal.exp() * log_marginal).sum()
+    marginal = mean_entropy(log_marginal[None])  # one row: the entropy of the mean posterior
     return conditional, marginal
 
 
